@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aspect-rt/aspect-runtime/abi"
+	"github.com/aspect-rt/aspect-runtime/runtime"
+)
+
+var echoWasm = filepath.Join("..", "..", "conformance", "fixtures", "as", "echo.wasm")
+
+func aspect(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestRunGreetOnEveryEngine(t *testing.T) {
+	for _, eng := range runtime.Engines() {
+		t.Run(eng, func(t *testing.T) {
+			code, out, stderr := aspect(t, "run", "--engine", eng, echoWasm, "greet", "s:world")
+			require.Equal(t, 0, code, stderr)
+			assert.Equal(t, "hello, world\n", out)
+		})
+	}
+}
+
+func TestRunTypedArgs(t *testing.T) {
+	code, out, stderr := aspect(t, "run", echoWasm, "add", "i32:40", "i32:0x2")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, "42\n", out)
+
+	code, out, stderr = aspect(t, "run", echoWasm, "person", "s:Ann", "i32:30")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, `{name: "Ann", age: 30, tags: ["a", "b"], scores: {"x": 1, "y": 2}, address: {city: "Paris", zip: nil}}`+"\n", out)
+
+	code, out, stderr = aspect(t, "run", echoWasm, "echoBytes", "hex:0aff")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, "0x0aff\n", out)
+}
+
+func TestRunErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"no command", nil, 2, "usage"},
+		{"unknown command", []string{"jump"}, 2, "unknown command"},
+		{"missing function", []string{"run", echoWasm}, 2, "needs MODULE.wasm and FUNCTION"},
+		{"untyped literal", []string{"run", echoWasm, "greet", "world"}, 2, "TYPE:VALUE"},
+		{"unknown type", []string{"run", echoWasm, "greet", "q:1"}, 2, "unknown type"},
+		{"out of range", []string{"run", echoWasm, "add", "i32:99999999999", "i32:1"}, 2, "out of range"},
+		{"bad hex", []string{"run", echoWasm, "echoBytes", "hex:zz"}, 2, "invalid byte"},
+		{"missing file", []string{"run", "nope.wasm", "f"}, 1, "no such file"},
+		{"unknown engine", []string{"run", "--engine", "v8", echoWasm, "greet", "s:x"}, 1, "unknown engine"},
+		{"missing export", []string{"run", echoWasm, "nope"}, 1, "missing export"},
+		{"wrong arg count", []string{"run", echoWasm, "greet"}, 1, "wrong argument count"},
+		{"guest abort", []string{"run", echoWasm, "fail", "s:bad"}, 1, "guest aborted: bad"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := aspect(t, tc.args...)
+			assert.Equal(t, tc.code, code)
+			assert.Contains(t, stderr, tc.msg)
+		})
+	}
+}
+
+func TestEnginesCommand(t *testing.T) {
+	code, out, _ := aspect(t, "engines")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, runtime.DefaultEngine()+" (default)")
+}
+
+func TestParseArg(t *testing.T) {
+	for lit, want := range map[string]any{
+		"s:": "", "s:a:b": "a:b", "i8:-128": int8(math.MinInt8), "i16:7": int16(7), "i32:-5": int32(-5),
+		"i64:9223372036854775807": int64(math.MaxInt64), "u8:255": uint8(255), "u16:1": uint16(1),
+		"u32:4294967295": uint32(math.MaxUint32), "u64:18446744073709551615": uint64(math.MaxUint64),
+		"b:true": true, "b:false": false, "f32:1.5": float32(1.5), "f64:-2.25": -2.25,
+		"hex:": []byte{}, "hex:00ff": []byte{0, 0xff}, "nil": nil,
+	} {
+		got, err := ParseArg(lit)
+		require.NoError(t, err, lit)
+		assert.Equal(t, want, got, lit)
+	}
+}
+
+func TestFormat(t *testing.T) {
+	assert.Equal(t, "plain", Format("plain"))
+	assert.Equal(t, `["a", 1, nil, 0x01]`, Format([]any{"a", int8(1), nil, []byte{1}}))
+	assert.Equal(t, `{"a": true, "b": 1.5}`, Format(map[any]any{"b": 1.5, "a": true}))
+	assert.Equal(t, `{x: NaN}`, Format(abi.Struct{{Name: "x", Value: math.NaN()}}))
+}

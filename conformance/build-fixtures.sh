@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Rebuilds every conformance fixture: fixtures/as/*.ts (AssemblyScript guests)
+# and fixtures/wat/*.wat (hand-written edge cases), each to the .wasm beside
+# its source. The toolchain is pinned in package.json/package-lock.json and
+# installed with `npm ci` when node_modules is missing or does not match the
+# lock file. The build is deterministic: sources are compiled from this
+# directory with relative paths, so the bytes (abort file names included) do
+# not depend on where the repository is checked out.
+#
+# Usage: conformance/build-fixtures.sh [--no-test]
+#   --no-test  skip the Node self-test of the built fixtures
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+run_test=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-test) run_test=0 ;;
+    *) echo "build-fixtures.sh: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
+
+command -v node >/dev/null || { echo "build-fixtures.sh: node (20 or newer) is required" >&2; exit 1; }
+command -v npm >/dev/null || { echo "build-fixtures.sh: npm is required" >&2; exit 1; }
+
+# Install the pinned toolchain unless every package in the lock file is
+# installed at its locked version.
+if ! node -e '
+  const fs = require("fs");
+  const lock = JSON.parse(fs.readFileSync("package-lock.json", "utf8"));
+  for (const [path, meta] of Object.entries(lock.packages)) {
+    if (path === "") continue;
+    const installed = JSON.parse(fs.readFileSync(path + "/package.json", "utf8"));
+    if (installed.version !== meta.version) process.exit(1);
+  }' 2>/dev/null; then
+  echo "build-fixtures.sh: npm ci" >&2
+  npm ci --no-audit --no-fund >&2
+fi
+
+ASC=node_modules/.bin/asc
+WAT2WASM=node_modules/.bin/wat2wasm
+
+# The flags existing aspects are built with, plus one optimization level for
+# all fixtures. Asserts stay on (no --noAssert).
+ASC_FLAGS=(--runtime stub --exportRuntime --exportStart __aspect_start__ -O3)
+
+shopt -s nullglob
+for src in fixtures/as/*.ts; do
+  out="${src%.ts}.wasm"
+  echo "asc      $src -> $out"
+  "$ASC" "$src" "${ASC_FLAGS[@]}" -o "$out"
+done
+
+# wat2wasm's defaults (multi-value, bulk memory, sign extension, …) suffice;
+# no name section is emitted, so the output depends on the source only.
+for src in fixtures/wat/*.wat; do
+  out="${src%.wat}.wasm"
+  echo "wat2wasm $src -> $out"
+  "$WAT2WASM" "$src" -o "$out"
+done
+
+if [ "$run_test" = 1 ]; then
+  node guest/assemblyscript/selftest.mjs
+fi

@@ -1,0 +1,164 @@
+// Package conformance is the test suite every engine adapter must pass, with
+// identical outputs: the same fixtures, the same expected values and the same
+// error kinds on every engine.
+//
+// An adapter's tests call Run:
+//
+//	func TestConformance(t *testing.T) { conformance.Run(t, "wazero") }
+//
+// and the cross-engine test (in this package) runs every case on every
+// linked engine and asserts that the outcomes are identical.
+package conformance
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/aspect-rt/aspect-runtime/abi"
+	"github.com/aspect-rt/aspect-runtime/conformance/fixtures"
+	"github.com/aspect-rt/aspect-runtime/runtime"
+)
+
+// Case is one conformance case. Run asserts the expected behaviour on the
+// engine in env and returns an engine-independent description of what
+// happened, which the cross-engine test compares between engines.
+type Case struct {
+	Name string
+	Run  func(t *testing.T, env *Env) string
+}
+
+// Env is the engine a case runs on, with helpers for the fixtures.
+type Env struct {
+	Engine string
+	// Host is the host side of the hostcalls fixture: what the guest logged.
+	mu   sync.Mutex
+	logs []string
+}
+
+// New instantiates a fixture on the env's engine, closing it at test end.
+func (e *Env) New(t *testing.T, fixture string, reg *runtime.HostAPIRegistry, opts ...runtime.Option) *runtime.Runtime {
+	t.Helper()
+	rt, err := runtime.NewWithEngine(context.Background(), e.Engine, fixtures.MustBytes(fixture), reg, opts...)
+	require.NoError(t, err, "instantiating %s on %s", fixture, e.Engine)
+	t.Cleanup(func() { require.NoError(t, rt.Close(context.Background())) })
+	return rt
+}
+
+// Logs returns what the hostcalls fixture logged through test.log.
+func (e *Env) Logs() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.logs...)
+}
+
+// Run runs every case on the named engine.
+func Run(t *testing.T, engine string) {
+	t.Helper()
+	require.Contains(t, runtime.Engines(), engine, "engine %q is not linked", engine)
+	for _, c := range Cases() {
+		t.Run(c.Name, func(t *testing.T) {
+			c.Run(t, &Env{Engine: engine})
+		})
+	}
+}
+
+// Outcomes runs every case on the named engine and returns each case's
+// outcome by name.
+func Outcomes(t *testing.T, engine string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, c := range Cases() {
+		t.Run(engine+"/"+c.Name, func(t *testing.T) {
+			out[c.Name] = c.Run(t, &Env{Engine: engine})
+		})
+	}
+	return out
+}
+
+// RunCrossEngine runs every case on every named engine and asserts that all
+// engines produce identical outcomes.
+func RunCrossEngine(t *testing.T, engines ...string) {
+	t.Helper()
+	if len(engines) < 2 {
+		t.Fatalf("cross-engine comparison needs at least two engines, linked: %v", engines)
+	}
+	ref := Outcomes(t, engines[0])
+	for _, name := range engines[1:] {
+		got := Outcomes(t, name)
+		for _, c := range Cases() {
+			require.Equal(t, ref[c.Name], got[c.Name], "case %s: %s and %s differ", c.Name, engines[0], name)
+		}
+	}
+}
+
+// Cases returns every case of the suite.
+func Cases() []Case {
+	var cs []Case
+	cs = append(cs, codecCases()...)
+	cs = append(cs, callCases()...)
+	cs = append(cs, hostCases()...)
+	cs = append(cs, failureCases()...)
+	cs = append(cs, hostileCases()...)
+	return cs
+}
+
+// ErrorKind describes err by the sentinels it matches, engine-independently.
+func ErrorKind(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	var parts []string
+	for _, s := range []struct {
+		name string
+		err  error
+	}{
+		{"ErrUnknownEngine", runtime.ErrUnknownEngine}, {"ErrCompile", runtime.ErrCompile},
+		{"ErrLink", runtime.ErrLink}, {"ErrMissingExport", runtime.ErrMissingExport},
+		{"ErrSignature", runtime.ErrSignature}, {"ErrArgCount", runtime.ErrArgCount},
+		{"ErrInvalidArgument", runtime.ErrInvalidArgument}, {"ErrTrap", runtime.ErrTrap},
+		{"ErrAbort", runtime.ErrAbort}, {"ErrHost", runtime.ErrHost},
+		{"ErrHostPanic", runtime.ErrHostPanic}, {"ErrABI", runtime.ErrABI},
+		{"ErrAllocate", runtime.ErrAllocate}, {"ErrInterrupted", runtime.ErrInterrupted},
+		{"ErrClosed", runtime.ErrClosed},
+		{"abi.ErrOutOfBounds", abi.ErrOutOfBounds}, {"abi.ErrTruncated", abi.ErrTruncated},
+		{"abi.ErrInvalidLength", abi.ErrInvalidLength}, {"abi.ErrUnknownTag", abi.ErrUnknownTag},
+		{"abi.ErrInvalidBool", abi.ErrInvalidBool}, {"abi.ErrTooDeep", abi.ErrTooDeep},
+		{"abi.ErrNonCanonical", abi.ErrNonCanonical}, {"abi.ErrUnsupportedType", abi.ErrUnsupportedType},
+		{"abi.ErrTypeMismatch", abi.ErrTypeMismatch}, {"abi.ErrOverflow", abi.ErrOverflow},
+		{"context.DeadlineExceeded", context.DeadlineExceeded}, {"context.Canceled", context.Canceled},
+	} {
+		if errors.Is(err, s.err) {
+			parts = append(parts, s.name)
+		}
+	}
+	var te *runtime.TrapError
+	if errors.As(err, &te) {
+		parts = append(parts, "trap="+te.Code.String())
+	}
+	var ae *runtime.AbortError
+	if errors.As(err, &ae) {
+		parts = append(parts, fmt.Sprintf("abort=%q@%s:%d:%d", ae.Message, ae.File, ae.Line, ae.Column))
+	}
+	if len(parts) == 0 {
+		return "unclassified: " + err.Error()
+	}
+	return strings.Join(parts, "|")
+}
+
+// encoded renders v's canonical encoding, for outcomes.
+func encoded(t *testing.T, v any) string {
+	t.Helper()
+	b, err := abi.Marshal(v)
+	require.NoError(t, err)
+	if len(b) > 64 {
+		return fmt.Sprintf("%d bytes %x…", len(b), b[:32])
+	}
+	return hex.EncodeToString(b)
+}

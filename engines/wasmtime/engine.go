@@ -1,0 +1,146 @@
+//go:build cgo && !wazero && !wasmer
+
+// Package wasmtime is the wasmtime engine adapter: it implements the
+// engine-neutral SPI of package runtime/engine over wasmtime's C API and
+// registers itself as "wasmtime" when linked in (runtime/link_wasmtime.go
+// does that for default builds).
+//
+// The adapter talks to the C API directly through a small shim (shim.c) so
+// that a call into the guest crosses the cgo boundary once: exports are
+// called with wasmtime_func_call_unchecked on a cached wasmtime_func_t, and
+// host functions are wasmtime_func_new_unchecked callbacks into a single
+// exported Go trampoline. github.com/bytecodealliance/wasmtime-go/v44 is
+// imported only for what it links (libwasmtime.a); the C headers under
+// include/ are a verbatim copy of the ones it ships, kept identical by a
+// test.
+//
+// Build constraints: this package needs cgo and is excluded by the wazero
+// and wasmer build tags. wasmtime and wasmer must never be linked into one
+// binary (libwasmtime.a's static wasm_* symbols would override wasmer's), and
+// -tags wazero is the cgo-free build.
+//
+// Each Instance owns its own wasmtime store; a store is never shared.
+// Interruption uses epoch interruption: a Function.Call whose context can be
+// cancelled registers a context.AfterFunc that increments the engine's epoch
+// when the context is done; every store's epoch deadline callback then
+// checks its own contexts and either interrupts its guest or extends its
+// deadline, so cancelling one call does not disturb the others.
+package wasmtime
+
+// #cgo CFLAGS: -I${SRCDIR}/include
+// #cgo windows CFLAGS: -DWASM_API_EXTERN= -DWASI_API_EXTERN=
+// #include "shim.h"
+import "C"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"unsafe"
+
+	"github.com/aspect-rt/aspect-runtime/runtime/engine"
+
+	// Linked for libwasmtime.a and its linker flags only; the adapter uses
+	// the C API directly.
+	_ "github.com/bytecodealliance/wasmtime-go/v44"
+)
+
+// Name is the name the adapter registers under.
+const Name = "wasmtime"
+
+// PinnedVersion is the wasmtime-go module version whose C headers are
+// copied under include/. The adapter must be built against exactly it.
+const PinnedVersion = "v44.0.0"
+
+func init() {
+	engine.Register(Name, driver{})
+}
+
+// driver opens wasmtime engines.
+type driver struct{}
+
+// Open creates a wasmtime engine with epoch interruption enabled.
+func (driver) Open(cfg engine.Config) (engine.Engine, error) {
+	ptr := C.aspect_wt_engine_new()
+	if ptr == nil {
+		return nil, errors.New("wasmtime: cannot create engine")
+	}
+	e := &wtEngine{ptr: ptr}
+	e.bump = e.incrementEpoch
+	return e, nil
+}
+
+// wtEngine is one wasmtime engine (wasm_engine_t).
+type wtEngine struct {
+	// mu guards ptr: RLock while using it, Lock to delete it. The epoch
+	// increment of a cancelled call runs on another goroutine and may race
+	// with Close.
+	mu  sync.RWMutex
+	ptr *C.wasm_engine_t
+	// bump is incrementEpoch, bound once so that registering it with
+	// context.AfterFunc allocates no closure.
+	bump func()
+}
+
+var (
+	errEngineClosed   = errors.New("wasmtime: engine is closed")
+	errModuleClosed   = errors.New("wasmtime: module is closed")
+	errInstanceClosed = errors.New("wasmtime: instance is closed")
+)
+
+// Name returns "wasmtime".
+func (e *wtEngine) Name() string { return Name }
+
+// Capabilities reports native interruption and memory limits.
+func (e *wtEngine) Capabilities() engine.Capabilities {
+	return engine.Capabilities{Interrupt: true, MemoryLimit: true}
+}
+
+// incrementEpoch makes every store of the engine check its contexts at its
+// next epoch check (function entry or loop header).
+func (e *wtEngine) incrementEpoch() {
+	e.mu.RLock()
+	if e.ptr != nil {
+		C.wasmtime_engine_increment_epoch(e.ptr)
+	}
+	e.mu.RUnlock()
+}
+
+// Compile validates and compiles wasm.
+func (e *wtEngine) Compile(ctx context.Context, wasm []byte, cfg engine.CompileConfig) (engine.Module, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.ptr == nil {
+		return nil, errEngineClosed
+	}
+	var ptr *C.wasmtime_module_t
+	var data *C.uint8_t
+	if len(wasm) > 0 {
+		data = (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(wasm)))
+	}
+	if werr := C.wasmtime_module_new(e.ptr, data, C.size_t(len(wasm)), &ptr); werr != nil {
+		msg := takeMessage(C.aspect_wt_status{err: werr})
+		return nil, fmt.Errorf("wasmtime: compile: %s", msg.text)
+	}
+	m := &wtModule{eng: e, ptr: ptr, memLimit: -1}
+	if cfg.MemoryLimitPages > 0 {
+		m.memLimit = int64(cfg.MemoryLimitPages) * 65536
+	}
+	m.describe()
+	return m, nil
+}
+
+// Close deletes the engine. It is idempotent.
+func (e *wtEngine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ptr != nil {
+		C.wasm_engine_delete(e.ptr)
+		e.ptr = nil
+	}
+	return nil
+}

@@ -1,0 +1,391 @@
+//go:build cgo && !wazero && !wasmer
+
+package wasmtime
+
+// #include "shim.h"
+import "C"
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"runtime/cgo"
+	"unsafe"
+
+	"github.com/aspect-rt/aspect-runtime/runtime/engine"
+)
+
+// frame is one active call into the instance: the outermost Function.Call,
+// or a nested one made from a host function, or instantiation.
+type frame struct {
+	ctx  context.Context
+	done <-chan struct{}
+}
+
+// wtInstance is one instance in its own store. It is not safe for concurrent
+// use (the runtime serializes calls), but it is re-entrant: host functions
+// may call back into it.
+type wtInstance struct {
+	mod   *wtModule
+	store *C.wasmtime_store_t // nil once closed
+	cctx  *C.wasmtime_context_t
+	inst  C.wasmtime_instance_t
+
+	// handle refers to the instance from the store's epoch deadline
+	// callback; hostHandles to the host function entries.
+	handle      cgo.Handle
+	hostHandles []cgo.Handle
+
+	// frames are the active calls, innermost last. The host functions get
+	// the innermost frame's context; the epoch callback checks all of them.
+	frames []frame
+	// hostErr is the error of the host function that made the guest trap,
+	// until the Function.Call around that guest code takes it.
+	hostErr error
+	// interrupted is set by the epoch callback when it stops the guest,
+	// with the context's error.
+	interrupted  bool
+	interruptErr error
+
+	funcs  map[string]*wtFunction
+	mem    *wtMemory
+	memSet bool // mem has been looked up
+	caller wtCaller
+
+	// A cache of the memory's data pointer and size, valid until the guest
+	// runs again (it may grow the memory).
+	memValid bool
+	memData  unsafe.Pointer
+	memSize  uint64
+}
+
+func newInstance(m *wtModule) *wtInstance {
+	in := &wtInstance{mod: m, frames: make([]frame, 0, 4)}
+	in.caller.in = in
+	in.handle = cgo.NewHandle(in)
+	return in
+}
+
+// enter pushes a frame for ctx and, if ctx can be cancelled and no active
+// frame already watches the same Done channel, arranges for the engine's
+// epoch to be incremented when ctx is done. It returns the AfterFunc stop
+// function, or nil.
+func (in *wtInstance) enter(ctx context.Context) (stop func() bool) {
+	done := ctx.Done()
+	if done != nil {
+		watched := false
+		for i := range in.frames {
+			if in.frames[i].done == done {
+				watched = true
+				break
+			}
+		}
+		if !watched {
+			stop = context.AfterFunc(ctx, in.mod.eng.bump)
+		}
+	}
+	in.frames = append(in.frames, frame{ctx: ctx, done: done})
+	return stop
+}
+
+// leave pops the frame pushed by enter.
+func (in *wtInstance) leave(stop func() bool) {
+	n := len(in.frames) - 1
+	in.frames[n] = frame{}
+	in.frames = in.frames[:n]
+	in.memValid = false
+	if stop != nil {
+		stop()
+	}
+}
+
+// currentContext is the context of the innermost active call.
+func (in *wtInstance) currentContext() context.Context {
+	if n := len(in.frames); n > 0 {
+		return in.frames[n-1].ctx
+	}
+	return context.Background()
+}
+
+// epochDeadline is called by the store's epoch deadline callback. It reports
+// whether the guest must stop because one of its active calls' contexts is
+// done.
+func (in *wtInstance) epochDeadline() (stop bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			stop = false
+		}
+	}()
+	for i := range in.frames {
+		if err := in.frames[i].ctx.Err(); err != nil {
+			in.interrupted = true
+			in.interruptErr = err
+			return true
+		}
+	}
+	return false
+}
+
+// callError turns the failed outcome of a call (or instantiation) into the
+// SPI's error: an interruption, the host function's error, or a trap.
+func (in *wtInstance) callError(st C.aspect_wt_status, op string) error {
+	msg := takeMessage(st)
+	if in.interrupted {
+		err := in.interruptErr
+		in.interrupted, in.interruptErr, in.hostErr = false, nil, nil
+		return interruptedTrap(err)
+	}
+	if err := in.hostErr; err != nil {
+		in.hostErr = nil
+		return err
+	}
+	if msg.hasCode {
+		return &engine.Trap{Code: trapCode(msg.code), Message: msg.text}
+	}
+	if st.trap != nil {
+		return &engine.Trap{Code: engine.TrapUnknown, Message: msg.text}
+	}
+	return fmt.Errorf("wasmtime: %s: %s", op, msg.text)
+}
+
+// release frees the store and the handles. The instance must not be running.
+func (in *wtInstance) release() {
+	if in.store != nil {
+		C.wasmtime_store_delete(in.store)
+		in.store = nil
+		in.cctx = nil
+	}
+	if in.handle != 0 {
+		in.handle.Delete()
+		in.handle = 0
+	}
+	for _, h := range in.hostHandles {
+		h.Delete()
+	}
+	in.hostHandles = nil
+	in.funcs = nil
+	in.mem = nil
+	in.memValid = false
+}
+
+// Close deletes the instance's store. It is idempotent. Closing an instance
+// from inside one of its own host functions is refused.
+func (in *wtInstance) Close(ctx context.Context) error {
+	if len(in.frames) > 0 {
+		return fmt.Errorf("wasmtime: cannot close an instance while it is running")
+	}
+	in.release()
+	return nil
+}
+
+// Function returns the exported function name, or nil.
+func (in *wtInstance) Function(name string) engine.Function {
+	if f := in.function(name); f != nil {
+		return f
+	}
+	return nil
+}
+
+func (in *wtInstance) function(name string) *wtFunction {
+	if in.store == nil {
+		return nil
+	}
+	if f, ok := in.funcs[name]; ok {
+		return f
+	}
+	exp, ok := in.mod.export(name)
+	if !ok || exp.Kind != engine.ExternFunc {
+		return nil
+	}
+	f := &wtFunction{in: in, typ: exp.Type}
+	var mem C.wasmtime_memory_t
+	kind := C.aspect_wt_export_get(in.cctx, &in.inst, cString(name), C.size_t(len(name)), &f.fn, &mem)
+	if kind != C.WASMTIME_EXTERN_FUNC {
+		return nil
+	}
+	f.init()
+	if in.funcs == nil {
+		in.funcs = make(map[string]*wtFunction)
+	}
+	in.funcs[name] = f
+	return f
+}
+
+// Memory returns the exported memory "memory", or nil.
+func (in *wtInstance) Memory() engine.Memory {
+	if m := in.memory(); m != nil {
+		return m
+	}
+	return nil
+}
+
+func (in *wtInstance) memory() *wtMemory {
+	if in.store == nil {
+		return nil
+	}
+	if !in.memSet {
+		in.memSet = true
+		const name = "memory"
+		if exp, ok := in.mod.export(name); ok && exp.Kind == engine.ExternMemory {
+			m := &wtMemory{in: in}
+			var fn C.wasmtime_func_t
+			kind := C.aspect_wt_export_get(in.cctx, &in.inst, cString(name), C.size_t(len(name)), &fn, &m.mem)
+			if kind == C.WASMTIME_EXTERN_MEMORY {
+				in.mem = m
+			}
+		}
+	}
+	return in.mem
+}
+
+// cString points at s's bytes for the duration of a cgo call (not NUL
+// terminated; always passed with its length).
+func cString(s string) *C.char {
+	return (*C.char)(unsafe.Pointer(unsafe.StringData(s)))
+}
+
+// wtCaller is the instance as seen from inside one of its host functions.
+type wtCaller struct{ in *wtInstance }
+
+// Memory returns the caller's exported memory "memory", or nil.
+func (c *wtCaller) Memory() engine.Memory { return c.in.Memory() }
+
+// Function returns the caller's exported function name, or nil; calling it
+// re-enters the guest.
+func (c *wtCaller) Function(name string) engine.Function { return c.in.Function(name) }
+
+// wtFunction is an exported function of one instance, with everything the
+// call path needs cached.
+type wtFunction struct {
+	in  *wtInstance
+	fn  C.wasmtime_func_t
+	typ engine.FuncType
+	// slots is max(len(Params), len(Results)), the stack room a call needs.
+	slots    int
+	nparams  int
+	nresults int
+	// res32 marks the results whose raw value is 32 bits wide (i32, f32):
+	// their upper half is cleared after the call.
+	res32 []bool
+	// unsupported is set when the signature has a type the SPI cannot pass.
+	unsupported error
+}
+
+func (f *wtFunction) init() {
+	f.nparams, f.nresults = len(f.typ.Params), len(f.typ.Results)
+	f.slots = max(f.nparams, f.nresults)
+	for _, t := range f.typ.Params {
+		if !numeric(t) {
+			f.unsupported = fmt.Errorf("wasmtime: function type %s has a non-numeric parameter", f.typ)
+		}
+	}
+	f.res32 = make([]bool, f.nresults)
+	for i, t := range f.typ.Results {
+		if !numeric(t) {
+			f.unsupported = fmt.Errorf("wasmtime: function type %s has a non-numeric result", f.typ)
+		}
+		f.res32[i] = t == engine.I32 || t == engine.F32
+	}
+}
+
+func numeric(t engine.ValueType) bool {
+	return t == engine.I32 || t == engine.I64 || t == engine.F32 || t == engine.F64
+}
+
+// Type returns the function's signature.
+func (f *wtFunction) Type() engine.FuncType { return f.typ }
+
+// Call calls the function with one cgo crossing: the shim copies the params
+// into a raw value buffer on the C stack, calls
+// wasmtime_func_call_unchecked and copies the results back.
+func (f *wtFunction) Call(ctx context.Context, stack []uint64) error {
+	in := f.in
+	if in.store == nil {
+		return errInstanceClosed
+	}
+	if len(stack) < f.slots {
+		return fmt.Errorf("wasmtime: call of %s: stack has %d values, need %d", f.typ, len(stack), f.slots)
+	}
+	if f.unsupported != nil {
+		return f.unsupported
+	}
+	var stop func() bool
+	if ctx.Done() != nil {
+		if err := ctx.Err(); err != nil {
+			return interruptedTrap(err)
+		}
+		stop = in.enter(ctx)
+	} else {
+		in.frames = append(in.frames, frame{ctx: ctx})
+	}
+	var sp *C.uint64_t
+	if len(stack) > 0 {
+		sp = (*C.uint64_t)(unsafe.Pointer(unsafe.SliceData(stack)))
+	}
+	st := C.aspect_wt_call(in.cctx, f.fn, sp, C.size_t(f.nparams), C.size_t(f.nresults))
+	in.leave(stop)
+	if st.err != nil || st.trap != nil {
+		return in.callError(st, "call")
+	}
+	for i, is32 := range f.res32 {
+		if is32 {
+			stack[i] &= math.MaxUint32
+		}
+	}
+	return nil
+}
+
+// wtMemory is the exported memory "memory" of one instance. Its data pointer
+// and size are cached on the instance until the guest runs again.
+type wtMemory struct {
+	in  *wtInstance
+	mem C.wasmtime_memory_t
+}
+
+// view returns the memory's data and size, or (nil, 0) once the instance is
+// closed.
+func (m *wtMemory) view() (unsafe.Pointer, uint64) {
+	in := m.in
+	if in.memValid {
+		return in.memData, in.memSize
+	}
+	if in.store == nil {
+		return nil, 0
+	}
+	v := C.aspect_wt_memory(in.cctx, m.mem)
+	in.memData, in.memSize, in.memValid = unsafe.Pointer(v.data), uint64(v.size), true
+	return in.memData, in.memSize
+}
+
+// Size returns the current size in bytes (at most math.MaxUint32: a full
+// 4 GiB memory reports one byte less).
+func (m *wtMemory) Size() uint32 {
+	_, size := m.view()
+	return uint32(min(size, math.MaxUint32))
+}
+
+// Read returns length bytes at offset, aliasing the memory, or false if any
+// is out of range.
+func (m *wtMemory) Read(offset, length uint32) ([]byte, bool) {
+	data, size := m.view()
+	if uint64(offset)+uint64(length) > size {
+		return nil, false
+	}
+	if length == 0 {
+		return []byte{}, true
+	}
+	return unsafe.Slice((*byte)(unsafe.Add(data, offset)), length), true
+}
+
+// Write copies data to offset, or returns false (writing nothing) if any
+// byte would be out of range.
+func (m *wtMemory) Write(offset uint32, data []byte) bool {
+	base, size := m.view()
+	if uint64(offset)+uint64(len(data)) > size {
+		return false
+	}
+	if len(data) > 0 {
+		copy(unsafe.Slice((*byte)(unsafe.Add(base, offset)), len(data)), data)
+	}
+	return true
+}

@@ -1,0 +1,139 @@
+package wazero
+
+import (
+	"context"
+	"errors"
+
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/aspect-rt/aspect-runtime/runtime/engine"
+)
+
+// api.Memory already has the SPI's bounds-checked Size, Read and Write:
+// wazero computes offset+length in 64 bits, so an overflowing range is out of
+// range, and Read caps the capacity of the slice it returns.
+var _ engine.Memory = api.Memory(nil)
+
+var errClosed = errors.New("wazero: instance closed")
+
+// instance implements engine.Instance, and engine.Caller for the host
+// functions it calls.
+type instance struct {
+	module *module
+	mod    api.Module
+	host   []hostCall // by slot
+
+	funcs   map[string]*function
+	mem     api.Memory
+	memDone bool
+	closed  bool
+}
+
+// Function implements engine.Instance and engine.Caller.
+func (i *instance) Function(name string) engine.Function {
+	if f, ok := i.funcs[name]; ok {
+		return f
+	}
+	if i.mod == nil {
+		return nil
+	}
+	fn := i.mod.ExportedFunction(name)
+	if fn == nil {
+		return nil
+	}
+	typ := funcType(fn.Definition())
+	f := &function{inst: i, name: name, typ: typ, narrow: narrow(typ.Results), fns: []api.Function{fn}}
+	if i.funcs == nil {
+		i.funcs = map[string]*function{}
+	}
+	i.funcs[name] = f
+	return f
+}
+
+// Memory implements engine.Instance and engine.Caller.
+func (i *instance) Memory() engine.Memory {
+	if !i.memDone && i.mod != nil {
+		i.mem = i.mod.ExportedMemory("memory")
+		i.memDone = true
+	}
+	if i.mem == nil {
+		return nil
+	}
+	return i.mem
+}
+
+// Close implements engine.Instance.
+func (i *instance) Close(ctx context.Context) error {
+	if i.closed {
+		return nil
+	}
+	i.closed = true
+	if i.mod == nil {
+		return nil
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if i.host != nil {
+		i.module.callers.Delete(i.mod)
+	}
+	if i.module.closed.Load() {
+		return nil // closed with the runtime
+	}
+	return i.mod.Close(ctx)
+}
+
+// function implements engine.Function.
+type function struct {
+	inst *instance
+	name string
+	typ  engine.FuncType
+	// narrow indexes the i32 and f32 results: wazero's compiler writes only
+	// their low 32 bits, leaving whatever the stack held above.
+	narrow []int
+
+	// fns[d] serves calls at re-entrancy depth d. wazero forbids calling an
+	// api.Function again before its previous call returns, which happens when
+	// a host function re-enters the guest through the same export, so each
+	// nesting level gets its own.
+	fns   []api.Function
+	depth int
+}
+
+// Type implements engine.Function.
+func (f *function) Type() engine.FuncType { return f.typ }
+
+// Call implements engine.Function.
+func (f *function) Call(ctx context.Context, stack []uint64) error {
+	if f.inst.closed || f.inst.module.closed.Load() {
+		return errClosed
+	}
+	if ctx == nil {
+		ctx = context.Background() // wazero would panic before its recover
+	}
+	d := f.depth
+	if d == len(f.fns) {
+		f.fns = append(f.fns, f.inst.mod.ExportedFunction(f.name))
+	}
+	f.depth = d + 1
+	err := f.fns[d].CallWithStack(ctx, stack)
+	f.depth = d
+	if err != nil {
+		return callError(err)
+	}
+	for _, r := range f.narrow {
+		stack[r] = uint64(uint32(stack[r]))
+	}
+	return nil
+}
+
+// narrow returns the indexes of the 32-bit types in ts.
+func narrow(ts []engine.ValueType) []int {
+	var idx []int
+	for i, t := range ts {
+		if t == engine.I32 || t == engine.F32 {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}

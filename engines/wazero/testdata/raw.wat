@@ -1,0 +1,17 @@
+;; Raw calls and memory, no imports.
+(module
+  (memory (export "memory") 1)
+  (func (export "add") (param i32 i32) (result i32)
+    (i32.add (local.get 0) (local.get 1)))
+  (func (export "nop"))
+  (func (export "f64_id") (param f64) (result f64) (local.get 0))
+  (func (export "swap") (param i64 f32) (result f32 i64)
+    (local.get 1) (local.get 0))
+  (func (export "grow") (param i32) (result i32)
+    (memory.grow (local.get 0)))
+  (func (export "size") (result i32) (memory.size))
+  (func (export "load8") (param i32) (result i32)
+    (i32.load8_u (local.get 0)))
+  (global (export "g") i32 (i32.const 0))
+  (table (export "t") 1 funcref)
+)

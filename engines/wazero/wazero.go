@@ -1,0 +1,119 @@
+// Package wazero is the engine adapter for wazero, a WebAssembly runtime
+// written in pure Go (no cgo).
+//
+// Importing the package registers the driver "wazero" with package engine:
+//
+//	import _ "github.com/aspect-rt/aspect-runtime/engines/wazero"
+//
+// The adapter uses wazero's compiler where the platform supports it (amd64
+// and arm64) and its interpreter elsewhere, with the WebAssembly 2.0 core
+// features (api.CoreFeaturesV2). Compiled code is shared through one
+// wazero.CompilationCache per engine.
+//
+// Each compiled module owns one wazero.Runtime. The host functions a module
+// imports are instantiated once per module as trampolines that dispatch to
+// the host functions of the calling instance, so that instantiating a module
+// does not recompile anything.
+package wazero
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	wz "github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/aspect-rt/aspect-runtime/runtime/engine"
+)
+
+// Name is the name the driver registers under.
+const Name = "wazero"
+
+// maxPages is the largest memory, in 64 KiB pages, a 32-bit memory can have.
+const maxPages = 65536
+
+func init() {
+	engine.Register(Name, driver{})
+}
+
+// driver opens wazero engines.
+type driver struct{}
+
+// Open implements engine.Driver.
+func (driver) Open(engine.Config) (engine.Engine, error) {
+	return &wazeroEngine{cache: wz.NewCompilationCache()}, nil
+}
+
+// wazeroEngine implements engine.Engine.
+type wazeroEngine struct {
+	cache wz.CompilationCache
+
+	mu     sync.Mutex
+	closed bool
+}
+
+// Name implements engine.Engine.
+func (e *wazeroEngine) Name() string { return Name }
+
+// Capabilities implements engine.Engine.
+func (e *wazeroEngine) Capabilities() engine.Capabilities {
+	return engine.Capabilities{Interrupt: false, MemoryLimit: true}
+}
+
+// Compile implements engine.Engine.
+func (e *wazeroEngine) Compile(ctx context.Context, wasm []byte, cfg engine.CompileConfig) (_ engine.Module, err error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if cfg.MemoryLimitPages > maxPages {
+		return nil, fmt.Errorf("wazero: memory limit %d pages exceeds %d", cfg.MemoryLimitPages, maxPages)
+	}
+	e.mu.Lock()
+	closed := e.closed
+	e.mu.Unlock()
+	if closed {
+		return nil, errors.New("wazero: engine closed")
+	}
+
+	rc := wz.NewRuntimeConfig().
+		WithCoreFeatures(api.CoreFeaturesV2).
+		WithCompilationCache(e.cache).
+		WithCloseOnContextDone(false)
+	if cfg.MemoryLimitPages != 0 {
+		rc = rc.WithMemoryLimitPages(cfg.MemoryLimitPages)
+	}
+
+	var r wz.Runtime
+	defer func() {
+		// wazero is not expected to panic on malformed input, but a panic
+		// must not escape the adapter.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("wazero: compile: panic: %v", p)
+		}
+		if err != nil && r != nil {
+			_ = r.Close(ctx)
+		}
+	}()
+	r = wz.NewRuntimeWithConfig(ctx, rc)
+	cm, err := r.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil, fmt.Errorf("wazero: compile: %w", err)
+	}
+	return newModule(r, cm, wasm)
+}
+
+// Close implements engine.Engine. It releases the compilation cache.
+func (e *wazeroEngine) Close(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	return e.cache.Close(ctx)
+}

@@ -1,0 +1,487 @@
+package runtime
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"reflect"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"unicode/utf16"
+
+	"github.com/aspect-rt/aspect-runtime/abi"
+	"github.com/aspect-rt/aspect-runtime/runtime/engine"
+)
+
+// Runtime is one instance of a guest module. Calls are serialized: a Runtime
+// may be shared between goroutines but runs one call at a time (use the pool
+// package for parallelism). Host functions must not call back into the
+// Runtime that is calling them.
+type Runtime struct {
+	module     *Module
+	ownsModule bool
+	cfg        config
+	inst       engine.Instance
+	mem        engine.Memory
+
+	mu      sync.Mutex
+	closed  bool
+	exports map[string]*export
+	alloc   engine.Function
+	allocOK bool // alloc looked up and type-checked
+	stack   []uint64
+	buf     []byte
+	offs    []int
+	// pending is the first error raised by a host function (or env.abort)
+	// during the current call; it explains the engine's abort of the guest.
+	pending error
+	curFunc string
+}
+
+// export is a cached exported function with its ABI shape.
+type export struct {
+	fn        engine.Function
+	params    int
+	hasResult bool
+}
+
+// Engine returns the name of the engine running the instance.
+func (r *Runtime) Engine() string { return r.module.engineName }
+
+// Module returns the compiled module the runtime was instantiated from.
+func (r *Runtime) Module() *Module { return r.module }
+
+// Close releases the instance, and the module if the runtime was created by
+// New. It is idempotent; calls after Close return ErrClosed.
+func (r *Runtime) Close(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	err := r.inst.Close(ctx)
+	if r.ownsModule {
+		err = errors.Join(err, r.module.Close(ctx))
+	}
+	return err
+}
+
+// Call calls the guest export method with args, each encoded with the ABI
+// codec, and returns the decoded result in its generic form (see
+// abi.Decode), or nil if the guest returned no result.
+func (r *Runtime) Call(ctx context.Context, method string, args ...any) (any, error) {
+	raw, release, err := r.callRaw(ctx, method, args)
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	defer release()
+	v, err := abi.Decode(raw)
+	if err != nil {
+		return nil, &ABIError{Func: method, Detail: "result", Err: err}
+	}
+	return v, nil
+}
+
+// CallInto is Call, decoding the result into out, which must be a non-nil
+// pointer (see abi.Unmarshal for the conversions). If the guest returns no
+// result, *out is set to its zero value.
+func (r *Runtime) CallInto(ctx context.Context, out any, method string, args ...any) error {
+	ov := reflect.ValueOf(out)
+	if ov.Kind() != reflect.Pointer || ov.IsNil() {
+		return &ArgumentError{Func: method, Index: -1, Err: fmt.Errorf("%w: CallInto needs a non-nil pointer, got %T", abi.ErrUnsupportedType, out)}
+	}
+	raw, release, err := r.callRaw(ctx, method, args)
+	if err != nil {
+		return err
+	}
+	if raw == nil {
+		ov.Elem().SetZero()
+		return nil
+	}
+	defer release()
+	if err := abi.UnmarshalValue(raw, ov.Elem()); err != nil {
+		if !errors.Is(err, abi.ErrMalformed) {
+			// A type mismatch is reported as such only for a well-formed
+			// value: malformed bytes are the guest's fault whatever the type.
+			if verr := abi.Validate(raw); verr != nil {
+				err = verr
+			}
+		}
+		if errors.Is(err, abi.ErrMalformed) {
+			return &ABIError{Func: method, Detail: "result", Err: err}
+		}
+		return err
+	}
+	return nil
+}
+
+// CallAs calls method like Runtime.Call and decodes the result into a T.
+func CallAs[T any](ctx context.Context, r *Runtime, method string, args ...any) (T, error) {
+	var out T
+	err := r.CallInto(ctx, &out, method, args...)
+	return out, err
+}
+
+// callRaw runs the call and returns the encoded result, still in guest
+// memory, with the runtime locked until release is called. raw is nil (and
+// the lock released) on error or when there is no result.
+func (r *Runtime) callRaw(ctx context.Context, method string, args []any) (raw []byte, release func(), err error) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil, nil, ErrClosed
+	}
+	ptr, err := r.call(ctx, method, args)
+	if err != nil || ptr == 0 {
+		r.mu.Unlock()
+		return nil, nil, err
+	}
+	if r.mem == nil {
+		r.mu.Unlock()
+		return nil, nil, &ABIError{Func: method, Detail: "module exports no memory", Err: abi.ErrOutOfBounds}
+	}
+	raw, err = abi.ReadValue(r.mem, ptr)
+	if err != nil {
+		r.mu.Unlock()
+		return nil, nil, &ABIError{Func: method, Detail: fmt.Sprintf("result pointer %#x", ptr), Err: err}
+	}
+	return raw, r.mu.Unlock, nil
+}
+
+// lookup returns the cached export method, checking its ABI shape.
+func (r *Runtime) lookup(method string) (*export, error) {
+	if e, ok := r.exports[method]; ok {
+		return e, nil
+	}
+	fn := r.inst.Function(method)
+	if fn == nil {
+		return nil, fmt.Errorf("%w: %q", ErrMissingExport, method)
+	}
+	t := fn.Type()
+	for _, p := range t.Params {
+		if p != engine.I32 {
+			return nil, fmt.Errorf("%w: %q is %s; the ABI takes one i32 pointer per argument", ErrSignature, method, t)
+		}
+	}
+	if len(t.Results) > 1 || len(t.Results) == 1 && t.Results[0] != engine.I32 {
+		return nil, fmt.Errorf("%w: %q is %s; the ABI returns one i32 pointer or nothing", ErrSignature, method, t)
+	}
+	e := &export{fn: fn, params: len(t.Params), hasResult: len(t.Results) == 1}
+	r.exports[method] = e
+	return e, nil
+}
+
+// call encodes args into guest memory, calls method and returns the result
+// pointer (0 for none). r.mu is held.
+func (r *Runtime) call(ctx context.Context, method string, args []any) (uint32, error) {
+	e, err := r.lookup(method)
+	if err != nil {
+		return 0, err
+	}
+	if len(args) != e.params {
+		return 0, fmt.Errorf("%w: %q takes %d arguments, got %d", ErrArgCount, method, e.params, len(args))
+	}
+	if ctx.Done() != nil {
+		if err := ctx.Err(); err != nil {
+			return 0, &InterruptError{Func: method, Cause: err}
+		}
+	}
+	// Encode every argument before entering the guest.
+	r.buf, r.offs = r.buf[:0], r.offs[:0]
+	for i, a := range args {
+		r.offs = append(r.offs, len(r.buf))
+		if r.buf, err = abi.Append(r.buf, a); err != nil {
+			return 0, &ArgumentError{Func: method, Index: i, Err: err}
+		}
+	}
+	n := max(e.params, 1)
+	if cap(r.stack) < n {
+		r.stack = make([]uint64, n)
+	}
+	stack := r.stack[:n]
+	r.pending, r.curFunc = nil, method
+	for i := range args {
+		end := len(r.buf)
+		if i+1 < len(args) {
+			end = r.offs[i+1]
+		}
+		ptr, err := r.write(ctx, r.inst, r.buf[r.offs[i]:end])
+		if err != nil {
+			return 0, err // already classified
+		}
+		stack[i] = uint64(ptr)
+	}
+	if err := safeCall(ctx, e.fn, stack); err != nil {
+		return 0, r.wrapCallErr(ctx, method, err)
+	}
+	if !e.hasResult {
+		return 0, nil
+	}
+	return uint32(stack[0]), nil
+}
+
+func (r *Runtime) wrapCallErr(ctx context.Context, method string, err error) error {
+	if ge := r.guestError(ctx, method, err); ge != nil {
+		return ge
+	}
+	return err
+}
+
+// safeCall calls fn, turning an engine panic into an error.
+func safeCall(ctx context.Context, fn engine.Function, stack []uint64) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("aspect: engine panicked: %v", p)
+		}
+	}()
+	return fn.Call(ctx, stack)
+}
+
+// guestError classifies an error returned by the engine for a call of fn.
+func (r *Runtime) guestError(ctx context.Context, fn string, err error) error {
+	if p := r.pending; p != nil {
+		r.pending = nil
+		var ae *AbortError
+		if errors.As(p, &ae) && ae.Func == "" {
+			ae.Func = fn
+		}
+		return p
+	}
+	var trap *engine.Trap
+	if errors.As(err, &trap) {
+		if trap.Code == engine.TrapInterrupted {
+			cause := context.Cause(ctx)
+			if cause == nil {
+				cause = context.DeadlineExceeded
+			}
+			return &InterruptError{Func: fn, Cause: cause}
+		}
+		return &TrapError{Func: fn, Code: trap.Code, Err: trap}
+	}
+	return err
+}
+
+// allocator returns the guest's allocate export, checked once.
+func (r *Runtime) allocator(inst engineFuncs) (engine.Function, error) {
+	if r.allocOK {
+		return r.alloc, nil
+	}
+	fn := inst.Function(AllocateFunction)
+	if fn == nil {
+		return nil, &ABIError{Func: AllocateFunction, Detail: "the module exports no allocate(i32) -> i32", Err: ErrAllocate}
+	}
+	t := fn.Type()
+	if len(t.Params) != 1 || t.Params[0] != engine.I32 || len(t.Results) != 1 || t.Results[0] != engine.I32 {
+		return nil, &ABIError{Func: AllocateFunction, Detail: "allocate is " + t.String() + ", want (i32) -> (i32)", Err: ErrAllocate}
+	}
+	if r.inst != nil {
+		r.alloc, r.allocOK = fn, true
+	}
+	return fn, nil
+}
+
+// engineFuncs is what both engine.Instance and engine.Caller offer.
+type engineFuncs interface {
+	Function(name string) engine.Function
+	Memory() engine.Memory
+}
+
+// write allocates len(data) bytes in the guest and copies data there.
+func (r *Runtime) write(ctx context.Context, inst engineFuncs, data []byte) (uint32, error) {
+	alloc, err := r.allocator(inst)
+	if err != nil {
+		return 0, err
+	}
+	mem := inst.Memory()
+	if mem == nil {
+		return 0, &ABIError{Func: AllocateFunction, Detail: "the module exports no memory", Err: ErrAllocate}
+	}
+	var st [1]uint64
+	st[0] = uint64(uint32(len(data)))
+	if err := safeCall(ctx, alloc, st[:]); err != nil {
+		if ge := r.guestError(ctx, AllocateFunction, err); ge != nil {
+			err = ge
+		}
+		return 0, &allocError{err: err}
+	}
+	ptr := uint32(st[0])
+	if ptr == 0 || uint64(ptr)+uint64(len(data)) > uint64(mem.Size()) {
+		return 0, &ABIError{Func: AllocateFunction, Detail: fmt.Sprintf("allocate(%d) returned %#x, outside the %d-byte memory", len(data), ptr, mem.Size()), Err: ErrAllocate}
+	}
+	if !mem.Write(ptr, data) {
+		return 0, &ABIError{Func: AllocateFunction, Detail: "write failed", Err: ErrAllocate}
+	}
+	return ptr, nil
+}
+
+// allocError is a failure inside the guest's allocate: it matches ErrABI,
+// ErrAllocate and the cause (e.g. a TrapError).
+type allocError struct{ err error }
+
+func (e *allocError) Error() string   { return "aspect: guest allocation failed: " + e.err.Error() }
+func (e *allocError) Unwrap() []error { return []error{ErrABI, ErrAllocate, e.err} }
+
+// resolveImports builds the host functions for every import of the module.
+func (r *Runtime) resolveImports(reg *HostAPIRegistry) ([]engine.HostFunc, error) {
+	var host []engine.HostFunc
+	for _, imp := range r.module.imports {
+		if imp.Kind != engine.ExternFunc {
+			return nil, &LinkError{Module: imp.Module, Name: imp.Name, Detail: "only function imports are supported, this is a " + imp.Kind.String()}
+		}
+		if imp.Module == "env" && imp.Name == "abort" {
+			want := engine.FuncType{Params: []engine.ValueType{engine.I32, engine.I32, engine.I32, engine.I32}}
+			if !imp.Type.Equal(want) {
+				return nil, &LinkError{Module: imp.Module, Name: imp.Name, Detail: "env.abort is " + imp.Type.String() + ", want " + want.String()}
+			}
+			host = append(host, engine.HostFunc{Module: imp.Module, Name: imp.Name, Type: want, Call: r.abort})
+			continue
+		}
+		api := reg.lookup(imp.Module, imp.Name)
+		if api == nil {
+			return nil, &LinkError{Module: imp.Module, Name: imp.Name, Detail: "no host function registered"}
+		}
+		want := api.funcType()
+		if !imp.Type.Equal(want) {
+			return nil, &LinkError{Module: imp.Module, Name: imp.Name, Detail: "the guest imports it as " + imp.Type.String() + ", the host function is " + want.String()}
+		}
+		host = append(host, engine.HostFunc{Module: imp.Module, Name: imp.Name, Type: want, Call: r.hostCall(api)})
+	}
+	return host, nil
+}
+
+func (a *hostAPI) funcType() engine.FuncType {
+	t := engine.FuncType{Params: make([]engine.ValueType, len(a.params))}
+	for i := range t.Params {
+		t.Params[i] = engine.I32
+	}
+	if a.hasResult {
+		t.Results = []engine.ValueType{engine.I32}
+	}
+	return t
+}
+
+// fail records err as the reason the guest is being aborted and returns it.
+func (r *Runtime) fail(err error) error {
+	if r.pending == nil {
+		r.pending = err
+	}
+	return err
+}
+
+// hostCall adapts a registered Go function to the engine's raw calling
+// convention: decode argument pointers, call, encode the result.
+func (r *Runtime) hostCall(a *hostAPI) func(ctx context.Context, caller engine.Caller, stack []uint64) error {
+	name := a.namespace + "." + a.method
+	return func(ctx context.Context, caller engine.Caller, stack []uint64) error {
+		mem := caller.Memory()
+		if mem == nil && len(a.params) > 0 {
+			return r.fail(&ABIError{Func: name, Detail: "the module exports no memory", Err: abi.ErrOutOfBounds})
+		}
+		in := make([]reflect.Value, 0, len(a.params)+1)
+		if a.withContext {
+			in = append(in, reflect.ValueOf(ctx))
+		}
+		for i, pt := range a.params {
+			raw, err := abi.ReadValue(mem, uint32(stack[i]))
+			if err != nil {
+				return r.fail(&ABIError{Func: name, Detail: fmt.Sprintf("argument %d", i), Err: err})
+			}
+			v := reflect.New(pt).Elem()
+			if err := abi.UnmarshalValue(raw, v); err != nil {
+				return r.fail(&ABIError{Func: name, Detail: fmt.Sprintf("argument %d", i), Err: err})
+			}
+			in = append(in, v)
+		}
+		out, err := r.invoke(ctx, a, in)
+		if err != nil {
+			return r.fail(&HostError{Module: a.module, Namespace: a.namespace, Method: a.method, Err: err})
+		}
+		if !a.hasResult {
+			return nil
+		}
+		res := out[0]
+		if (res.Kind() == reflect.Pointer || res.Kind() == reflect.Interface) && res.IsNil() {
+			stack[0] = 0
+			return nil
+		}
+		enc, err := abi.AppendValue(nil, res)
+		if err != nil {
+			return r.fail(&HostError{Module: a.module, Namespace: a.namespace, Method: a.method, Err: fmt.Errorf("encoding the result: %w", err)})
+		}
+		ptr, err := r.write(ctx, caller, enc)
+		if err != nil {
+			return r.fail(err)
+		}
+		stack[0] = uint64(ptr)
+		return nil
+	}
+}
+
+// invoke calls the Go function, recovering a panic into a *PanicError.
+func (r *Runtime) invoke(ctx context.Context, a *hostAPI, in []reflect.Value) (out []reflect.Value, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			pe := &PanicError{Value: p, Stack: debug.Stack()}
+			r.cfg.logger.WarnContext(ctx, "aspect host function panicked", "module", a.module, "function", a.namespace+"."+a.method, "panic", fmt.Sprint(p))
+			out, err = nil, pe
+		}
+	}()
+	out = a.fn.Call(in)
+	if a.hasError {
+		if e := out[len(out)-1].Interface(); e != nil {
+			return nil, e.(error)
+		}
+	}
+	return out, nil
+}
+
+// maxAbortString bounds how much of an abort message is read (bytes).
+const maxAbortString = 64 << 10
+
+// abort implements env.abort(msg, file, line, column) for AssemblyScript.
+func (r *Runtime) abort(ctx context.Context, caller engine.Caller, stack []uint64) error {
+	mem := caller.Memory()
+	return r.fail(&AbortError{
+		Message: readASString(mem, uint32(stack[0])),
+		File:    readASString(mem, uint32(stack[1])),
+		Line:    uint32(stack[2]),
+		Column:  uint32(stack[3]),
+	})
+}
+
+// readASString decodes an AssemblyScript string (UTF-16LE, byte length as a
+// u32 at ptr-4), or describes why it cannot.
+func readASString(mem engine.Memory, ptr uint32) string {
+	if ptr == 0 {
+		return ""
+	}
+	if mem == nil || ptr < 4 {
+		return fmt.Sprintf("<unreadable string at %#x>", ptr)
+	}
+	hdr, ok := mem.Read(ptr-4, 4)
+	if !ok {
+		return fmt.Sprintf("<unreadable string at %#x>", ptr)
+	}
+	n := binary.LittleEndian.Uint32(hdr)
+	truncated := false
+	if n > maxAbortString {
+		n, truncated = maxAbortString, true
+	}
+	n &^= 1
+	b, ok := mem.Read(ptr, n)
+	if !ok {
+		return fmt.Sprintf("<unreadable string at %#x>", ptr)
+	}
+	u := make([]uint16, n/2)
+	for i := range u {
+		u[i] = binary.LittleEndian.Uint16(b[2*i:])
+	}
+	s := string(utf16.Decode(u))
+	if truncated {
+		s += "…"
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}

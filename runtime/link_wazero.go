@@ -1,0 +1,4 @@
+package runtime
+
+// wazero is pure Go, so it is linked into every build.
+import _ "github.com/aspect-rt/aspect-runtime/engines/wazero"

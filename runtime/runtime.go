@@ -1,0 +1,174 @@
+// Package runtime runs aspects — WebAssembly guest modules — on the engine of
+// your choice behind one engine-neutral API.
+//
+// A [Runtime] is one instance of a guest module. [Runtime.Call] encodes Go
+// arguments with the ABI codec (package abi), passes them to an exported
+// guest function and decodes its result; guests call Go functions registered
+// in a [HostAPIRegistry]. Errors are typed and engine-neutral: every engine
+// reports the same error kinds for the same failure.
+//
+//	reg := runtime.NewHostAPIRegistry()
+//	_ = reg.AddAPI("index", "test", "hello", func(s string) string { return "greet to " + s })
+//	rt, err := runtime.New(ctx, wasm, reg)
+//	...
+//	defer rt.Close(ctx)
+//	out, err := runtime.CallAs[string](ctx, rt, "greet", "world")
+//
+// Engines are linked by build tags; [DefaultEngine] and [Engines] tell which.
+package runtime
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"sync"
+
+	"github.com/aspect-rt/aspect-runtime/runtime/engine"
+)
+
+// StartFunction is the export the runtime calls once per instance, before the
+// first call, if the module has it: AssemblyScript's start code exported
+// with `--exportStart __aspect_start__`.
+const StartFunction = "__aspect_start__"
+
+// AllocateFunction is the guest export the runtime calls to obtain memory for
+// arguments and host results: allocate(size i32) -> i32.
+const AllocateFunction = "allocate"
+
+// Module is a compiled guest module. Compile once, instantiate many times;
+// a Module is safe for concurrent use.
+type Module struct {
+	engineName string
+	mod        engine.Module
+	hash       [32]byte
+	imports    []engine.Import
+	exports    map[string]engine.Export
+	cfg        config
+
+	mu     sync.Mutex
+	closed bool
+}
+
+// Compile compiles code on the default engine.
+func Compile(ctx context.Context, code []byte, opts ...Option) (*Module, error) {
+	return CompileWithEngine(ctx, DefaultEngine(), code, opts...)
+}
+
+// CompileWithEngine compiles code on the named engine (see Engines).
+func CompileWithEngine(ctx context.Context, engineName string, code []byte, opts ...Option) (m *Module, err error) {
+	cfg := newConfig(opts)
+	eng, err := openEngine(engineName)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			m, err = nil, fmt.Errorf("%w: engine %s panicked: %v", ErrCompile, engineName, r)
+		}
+	}()
+	mod, err := eng.Compile(ctx, code, engine.CompileConfig{MemoryLimitPages: cfg.memoryLimitPages})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCompile, err)
+	}
+	m = &Module{
+		engineName: engineName,
+		mod:        mod,
+		hash:       sha256.Sum256(code),
+		imports:    mod.Imports(),
+		exports:    map[string]engine.Export{},
+		cfg:        cfg,
+	}
+	for _, e := range mod.Exports() {
+		m.exports[e.Name] = e
+	}
+	return m, nil
+}
+
+// Engine returns the name of the engine the module was compiled for.
+func (m *Module) Engine() string { return m.engineName }
+
+// Hash returns the SHA-256 of the module's bytes.
+func (m *Module) Hash() [32]byte { return m.hash }
+
+// Imports lists the module's imports.
+func (m *Module) Imports() []engine.Import { return m.imports }
+
+// Exports lists the module's exports.
+func (m *Module) Exports() []engine.Export {
+	return m.mod.Exports()
+}
+
+// Close releases the compiled code. Runtimes instantiated from m must be
+// closed first. Close is idempotent.
+func (m *Module) Close(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	return m.mod.Close(ctx)
+}
+
+// New compiles code on the default engine and instantiates it with the host
+// functions of reg (which may be nil). Closing the Runtime closes the module.
+func New(ctx context.Context, code []byte, reg *HostAPIRegistry, opts ...Option) (*Runtime, error) {
+	return NewWithEngine(ctx, DefaultEngine(), code, reg, opts...)
+}
+
+// NewWithEngine is New on the named engine (see Engines).
+func NewWithEngine(ctx context.Context, engineName string, code []byte, reg *HostAPIRegistry, opts ...Option) (*Runtime, error) {
+	m, err := CompileWithEngine(ctx, engineName, code, opts...)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := m.Instantiate(ctx, reg, opts...)
+	if err != nil {
+		_ = m.Close(ctx)
+		return nil, err
+	}
+	rt.ownsModule = true
+	return rt, nil
+}
+
+// Instantiate creates a Runtime: a fresh instance of m whose imports are
+// resolved against reg (which may be nil), with its start code run.
+func (m *Module) Instantiate(ctx context.Context, reg *HostAPIRegistry, opts ...Option) (rt *Runtime, err error) {
+	m.mu.Lock()
+	closed := m.closed
+	m.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	cfg := m.cfg
+	for _, o := range opts {
+		o(&cfg)
+	}
+	rt = &Runtime{module: m, cfg: cfg, exports: map[string]*export{}}
+	host, err := rt.resolveImports(reg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("aspect: engine %s panicked during instantiation: %v", m.engineName, r)
+		}
+	}()
+	inst, err := m.mod.Instantiate(ctx, host, engine.InstanceConfig{})
+	if err != nil {
+		if ge := rt.guestError(ctx, "instantiate", err); ge != err {
+			return nil, ge
+		}
+		return nil, fmt.Errorf("aspect: instantiate: %w", err)
+	}
+	rt.inst = inst
+	rt.mem = inst.Memory()
+	if e, ok := m.exports[StartFunction]; ok && e.Kind == engine.ExternFunc {
+		if _, err := rt.call(ctx, StartFunction, nil); err != nil {
+			_ = inst.Close(ctx)
+			return nil, err
+		}
+	}
+	cfg.logger.DebugContext(ctx, "aspect instance created", "engine", m.engineName, "hash", fmt.Sprintf("%x", m.hash[:8]))
+	return rt, nil
+}
