@@ -206,7 +206,7 @@ func roundTripCases() []roundTripCase {
 		{"map uint64", map[uint64]string{1: "a", math.MaxUint64: "b"}, abi.TagMap},
 		{"map uint", map[uint]float32{3: 1.5}, abi.TagMap},
 		{"map bool", map[bool]string{true: "t", false: "f"}, abi.TagMap},
-		{"map string", map[string][]int{"": nil, "a": {1}, "b": {2, 3}}, abi.TagMap},
+		{"map string", map[string][]int{"": {}, "a": {1}, "b": {2, 3}}, abi.TagMap},
 		{"map empty", map[string]int{}, abi.TagMap},
 		{"map any", map[any]any{int8(1): "a", "k": []any{}, true: nil, uint64(9): map[any]any{}}, abi.TagMap},
 		{"struct", named{A: 1, B: &i16, C: []string{"x"}, D: map[uint8]bool{1: true}}, abi.TagStruct},

@@ -60,5 +60,26 @@ func hostileCases() []Case {
 		errCase("hostile/allocate-out-of-bounds", "wat/alloc_oob.wasm", "f", []error{runtime.ErrAllocate, runtime.ErrABI}, "x"),
 		errCase("hostile/no-memory", "wat/no_memory.wasm", "f", []error{runtime.ErrABI, abi.ErrOutOfBounds}),
 	)
+	for _, b := range []struct {
+		export string
+		want   error
+	}{
+		{"oob_arg", abi.ErrOutOfBounds},
+		{"bad_tag_arg", abi.ErrUnknownTag},
+		{"huge_len_arg", abi.ErrOutOfBounds},
+		{"wrong_type_arg", abi.ErrTypeMismatch},
+	} {
+		cs = append(cs, Case{Name: "hostile/host-arg/" + b.export, Run: func(t *testing.T, env *Env) string {
+			called := false
+			reg := runtime.NewHostAPIRegistry()
+			require.NoError(t, reg.AddAPI("index", "test", "hello", func(s string) string { called = true; return s }))
+			rt := env.New(t, "wat/bad_host_args.wasm", reg)
+			_, err := rt.Call(context.Background(), b.export)
+			require.ErrorIs(t, err, runtime.ErrABI)
+			require.ErrorIs(t, err, b.want)
+			require.False(t, called, "the host function must not run on a bad argument")
+			return ErrorKind(err)
+		}})
+	}
 	return cs
 }

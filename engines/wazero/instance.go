@@ -21,7 +21,8 @@ var errClosed = errors.New("wazero: instance closed")
 type instance struct {
 	module *module
 	mod    api.Module
-	host   []hostCall // by slot
+	host   []hostCall // by slot; nil if the module imports no function
+	cctx   callCtx
 
 	funcs   map[string]*function
 	mem     api.Memory
@@ -74,9 +75,6 @@ func (i *instance) Close(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if i.host != nil {
-		i.module.callers.Delete(i.mod)
-	}
 	if i.module.closed.Load() {
 		return nil // closed with the runtime
 	}
@@ -116,7 +114,18 @@ func (f *function) Call(ctx context.Context, stack []uint64) error {
 		f.fns = append(f.fns, f.inst.mod.ExportedFunction(f.name))
 	}
 	f.depth = d + 1
-	err := f.fns[d].CallWithStack(ctx, stack)
+	var err error
+	if f.inst.host == nil {
+		err = f.fns[d].CallWithStack(ctx, stack)
+	} else {
+		// Name the instance to its trampolines; restore the outer call's
+		// context when re-entered from a host function.
+		cc := &f.inst.cctx
+		outer := cc.Context
+		cc.Context = ctx
+		err = f.fns[d].CallWithStack(cc, stack)
+		cc.Context = outer
+	}
 	f.depth = d
 	if err != nil {
 		return callError(err)

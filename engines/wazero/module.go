@@ -35,12 +35,6 @@ type module struct {
 	hostMu    sync.Mutex
 	hostReady bool
 
-	// callers maps the api.Module of every live instance that has host
-	// functions to its *instance, for the trampolines. It is read on every
-	// host call and written only by Instantiate and Close. sync.Map reads
-	// are lock-free, so concurrent calls from many goroutines do not contend.
-	callers sync.Map
-
 	closed atomic.Bool
 }
 
@@ -56,10 +50,27 @@ type hostSlot struct {
 // hostCall is HostFunc.Call.
 type hostCall = func(ctx context.Context, caller engine.Caller, stack []uint64) error
 
-// instantiatingKey is the context key under which Instantiate passes the
-// instance being created to the trampolines: a start function may call host
-// functions before wazero returns the api.Module.
-type instantiatingKey struct{}
+// callCtx is the context.Context an instance passes to wazero, for its calls
+// and for its instantiation. wazero hands it on to the host functions the
+// guest calls, so a trampoline finds the calling instance with a type
+// assertion rather than a lookup in a map shared by all instances. It is
+// mutable, which the SPI allows: an instance is used by one goroutine at a
+// time. Host functions never see it: they get the context of the call.
+type callCtx struct {
+	context.Context // of the pending call; nil between calls
+	inst            *instance
+}
+
+// callCtxKey finds a callCtx that wazero wrapped in a context of its own.
+type callCtxKey struct{}
+
+// Value implements context.Context.
+func (c *callCtx) Value(key any) any {
+	if key == (callCtxKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
 
 func newModule(r wz.Runtime, cm wz.CompiledModule, wasm []byte) (*module, error) {
 	imps, exps, err := readExterns(wasm)
@@ -140,6 +151,7 @@ func (m *module) Instantiate(ctx context.Context, host []engine.HostFunc, _ engi
 		return nil, m.linkErr
 	}
 	inst := &instance{module: m}
+	inst.cctx.inst = inst
 	if len(m.slots) > 0 {
 		if inst.host, err = m.resolve(host); err != nil {
 			return nil, err
@@ -147,9 +159,11 @@ func (m *module) Instantiate(ctx context.Context, host []engine.HostFunc, _ engi
 		if err = m.instantiateHost(ctx); err != nil {
 			return nil, err
 		}
-		ctx = context.WithValue(ctx, instantiatingKey{}, inst)
 	}
 
+	// A start function may call host functions before InstantiateModule
+	// returns mod: the trampolines bind inst.mod then.
+	inst.cctx.Context = ctx
 	var mod api.Module
 	func() {
 		defer func() {
@@ -157,23 +171,16 @@ func (m *module) Instantiate(ctx context.Context, host []engine.HostFunc, _ engi
 				err = fmt.Errorf("wazero: instantiate: panic: %v", p)
 			}
 		}()
-		mod, err = m.r.InstantiateModule(ctx, m.cm, m.cfg)
+		mod, err = m.r.InstantiateModule(&inst.cctx, m.cm, m.cfg)
 	}()
+	inst.cctx.Context = nil
 	if err != nil {
-		if inst.mod != nil { // registered by a host call from the start function
-			m.callers.Delete(inst.mod)
-		}
 		if mod != nil {
 			_ = mod.Close(ctx)
 		}
 		return nil, instantiateError(err)
 	}
-	if inst.mod == nil {
-		inst.mod = mod
-		if len(m.slots) > 0 {
-			m.callers.Store(mod, inst)
-		}
-	}
+	inst.mod = mod
 	return inst, nil
 }
 
@@ -244,38 +251,34 @@ func (m *module) instantiateHost(ctx context.Context) (err error) {
 }
 
 // trampoline returns the Go function that serves slot s for every instance:
-// it finds the calling instance and calls that instance's host function. A
-// host error panics: wazero recovers it, unwinds the guest and returns it,
-// wrapped, from the pending call, where instance.go unwraps it again.
+// it finds the calling instance from the callCtx of the pending call and
+// calls that instance's host function. A host error panics: wazero recovers
+// it, unwinds the guest and returns it, wrapped, from the pending call, where
+// callError unwraps it again.
 func (m *module) trampoline(s int) api.GoModuleFunc {
 	slot := m.slots[s]
 	return func(ctx context.Context, mod api.Module, stack []uint64) {
-		inst := m.caller(ctx, mod)
-		if inst == nil {
-			panic(fmt.Errorf("wazero: host function %s.%s called by an unknown instance", slot.module, slot.name))
+		c, ok := ctx.(*callCtx)
+		if !ok {
+			c, _ = ctx.Value(callCtxKey{}).(*callCtx)
+		}
+		if c == nil || c.inst.module != m {
+			panic(fmt.Errorf("wazero: host function %s.%s called from outside an instance", slot.module, slot.name))
+		}
+		inst := c.inst
+		if inst.mod != mod {
+			if inst.mod != nil {
+				panic(fmt.Errorf("wazero: host function %s.%s called by another instance", slot.module, slot.name))
+			}
+			inst.mod = mod // from the start function
 		}
 		for _, p := range slot.narrow {
 			stack[p] = uint64(uint32(stack[p]))
 		}
-		if err := inst.host[s](ctx, inst, stack); err != nil {
+		if err := inst.host[s](c.Context, inst, stack); err != nil {
 			panic(&hostError{err})
 		}
 	}
-}
-
-// caller returns the instance whose api.Module is mod.
-func (m *module) caller(ctx context.Context, mod api.Module) *instance {
-	if v, ok := m.callers.Load(mod); ok {
-		return v.(*instance)
-	}
-	// A start function runs before InstantiateModule returns mod: bind the
-	// instance being created to it.
-	if inst, ok := ctx.Value(instantiatingKey{}).(*instance); ok && inst.module == m && inst.mod == nil {
-		inst.mod = mod
-		m.callers.Store(mod, inst)
-		return inst
-	}
-	return nil
 }
 
 // Close implements engine.Module. It closes the wazero.Runtime, and with it
