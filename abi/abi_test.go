@@ -2,6 +2,7 @@ package abi_test
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"reflect"
 	"strconv"
@@ -779,5 +780,46 @@ func TestTags(t *testing.T) {
 		abi.TagBool, abi.TagString, abi.TagByteArray, abi.TagFloat32, abi.TagFloat64, abi.TagList, abi.TagMap, abi.TagStruct, abi.TagNil}
 	for i, tag := range want {
 		require.Equal(t, abi.Tag(i+1), tag)
+	}
+}
+
+// TestConcurrentFirstUse: the per-type caches are filled safely when many
+// goroutines meet new (and recursive) types at once. Run with -race.
+func TestConcurrentFirstUse(t *testing.T) {
+	type rec struct {
+		Name string
+		Kids []rec
+		Next *rec
+		M    map[string]rec
+	}
+	v := rec{Name: "root", Kids: []rec{{Name: "k"}}, Next: &rec{Name: "n"}, M: map[string]rec{"m": {Name: "m"}}}
+	want := []byte(nil)
+	errs := make(chan error, 16)
+	outs := make(chan []byte, 16)
+	for range 16 {
+		go func() {
+			b, err := abi.Marshal(v)
+			if err == nil {
+				var back rec
+				err = abi.Unmarshal(b, &back)
+				if err == nil {
+					// nil slices and maps come back empty: compare encodings.
+					again, _ := abi.Marshal(back)
+					if !bytes.Equal(again, b) || back.Next.Name != "n" || back.Kids[0].Name != "k" {
+						err = errors.New("round trip changed the value")
+					}
+				}
+			}
+			errs <- err
+			outs <- b
+		}()
+	}
+	for range 16 {
+		require.NoError(t, <-errs)
+		b := <-outs
+		if want == nil {
+			want = b
+		}
+		require.Equal(t, want, b)
 	}
 }

@@ -146,19 +146,19 @@ func (d *decodeState) count(tag Tag, pOff, pEnd, depth int) (int, error) {
 	return int(c), nil
 }
 
-// fieldName reads a struct field name at off.
-func (d *decodeState) fieldName(off, end int) (string, int, error) {
+// fieldName reads a struct field name at off. The name aliases the input.
+func (d *decodeState) fieldName(off, end int) ([]byte, int, error) {
 	if end-off < 2 {
-		return "", 0, d.errorf(off, ErrTruncated, "struct field name length")
+		return nil, 0, d.errorf(off, ErrTruncated, "struct field name length")
 	}
 	n := int(binary.LittleEndian.Uint16(d.data[off:]))
 	if n == 0 {
-		return "", 0, d.errorf(off, ErrNonCanonical, "empty struct field name")
+		return nil, 0, d.errorf(off, ErrNonCanonical, "empty struct field name")
 	}
 	if n > end-off-2 {
-		return "", 0, d.errorf(off, ErrTruncated, "struct field name of %d bytes", n)
+		return nil, 0, d.errorf(off, ErrTruncated, "struct field name of %d bytes", n)
 	}
-	return string(d.data[off+2 : off+2+n]), off + 2 + n, nil
+	return d.data[off+2 : off+2+n], off + 2 + n, nil
 }
 
 // checkKey checks map key order: keys must be of a key tag and strictly
@@ -326,10 +326,10 @@ func (d *decodeState) generic(off, end, depth int, build bool) (any, int, error)
 		if build {
 			s = make(Struct, 0, n)
 		}
-		var seen fieldSet
+		var seen fieldSet[[]byte]
 		for i := 0; i < n; i++ {
 			nameOff := cur
-			var name string
+			var name []byte
 			if name, cur, err = d.fieldName(cur, pEnd); err != nil {
 				return nil, 0, err
 			}
@@ -341,7 +341,7 @@ func (d *decodeState) generic(off, end, depth int, build bool) (any, int, error)
 				return nil, 0, err
 			}
 			if build {
-				s = append(s, Field{Name: name, Value: v})
+				s = append(s, Field{Name: string(name), Value: v})
 			}
 		}
 		out = s
@@ -354,33 +354,35 @@ func (d *decodeState) generic(off, end, depth int, build bool) (any, int, error)
 
 // fieldSet detects repeated struct field names without allocating for small
 // structs.
-type fieldSet struct {
-	small []string
+type fieldSet[T string | []byte] struct {
+	n     int
+	small [16]T
 	large map[string]struct{}
 }
 
-func (s *fieldSet) add(name string) bool {
+func (s *fieldSet[T]) add(name T) bool {
 	if s.large != nil {
-		if _, ok := s.large[name]; ok {
+		if _, ok := s.large[string(name)]; ok {
 			return false
 		}
-		s.large[name] = struct{}{}
+		s.large[string(name)] = struct{}{}
 		return true
 	}
-	for _, n := range s.small {
-		if n == name {
+	for _, n := range s.small[:s.n] {
+		if string(n) == string(name) {
 			return false
 		}
 	}
-	if len(s.small) < 16 {
-		s.small = append(s.small, name)
+	if s.n < len(s.small) {
+		s.small[s.n] = name
+		s.n++
 		return true
 	}
-	s.large = make(map[string]struct{}, 32)
+	s.large = make(map[string]struct{}, 2*len(s.small))
 	for _, n := range s.small {
-		s.large[n] = struct{}{}
+		s.large[string(n)] = struct{}{}
 	}
-	s.large[name] = struct{}{}
+	s.large[string(name)] = struct{}{}
 	return true
 }
 
@@ -794,18 +796,18 @@ func newStructDecoder(t reflect.Type) decoderFunc {
 			return err
 		}
 		v.SetZero()
-		var seen fieldSet
+		var seen fieldSet[[]byte]
 		cur := pOff + 4
 		for i := 0; i < n; i++ {
 			nameOff := cur
-			var name string
+			var name []byte
 			if name, cur, err = d.fieldName(cur, pEnd); err != nil {
 				return err
 			}
 			if !seen.add(name) {
 				return d.errorf(nameOff, ErrNonCanonical, "struct field %q repeated", name)
 			}
-			f := fields.byName(name)
+			f := fields.byName(string(name)) // no allocation for a map lookup
 			if f == nil {
 				if _, cur, err = d.generic(cur, pEnd, depth+1, false); err != nil {
 					return err

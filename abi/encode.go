@@ -465,7 +465,7 @@ func structValueEncoder(e *encodeState, v reflect.Value, depth int) error {
 	if err != nil {
 		return err
 	}
-	var seen fieldSet
+	var seen fieldSet[string]
 	for _, f := range s {
 		if f.Name == "" || len(f.Name) > math.MaxUint16 || !seen.add(f.Name) {
 			return &TypeError{Type: "abi.Struct", Err: ErrUnsupportedType, Detail: fmt.Sprintf("invalid or repeated field name %q", f.Name)}

@@ -20,11 +20,11 @@
 // -tags wazero is the cgo-free build.
 //
 // Each Instance owns its own wasmtime store; a store is never shared.
-// Interruption uses epoch interruption: a Function.Call whose context can be
-// cancelled registers a context.AfterFunc that increments the engine's epoch
-// when the context is done; every store's epoch deadline callback then
-// checks its own contexts and either interrupts its guest or extends its
-// deadline, so cancelling one call does not disturb the others.
+// Interruption uses epoch interruption: while calls whose context can be
+// cancelled run, one ticker goroutine per engine increments the engine's
+// epoch every millisecond; every store's epoch deadline callback checks its
+// own calls' contexts and either interrupts its guest or extends its
+// deadline by a tick, so one call's cancellation never disturbs another's.
 package wasmtime
 
 // #cgo CFLAGS: -I${SRCDIR}/include
@@ -37,6 +37,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
@@ -66,21 +68,82 @@ func (driver) Open(cfg engine.Config) (engine.Engine, error) {
 	if ptr == nil {
 		return nil, errors.New("wasmtime: cannot create engine")
 	}
-	e := &wtEngine{ptr: ptr}
-	e.bump = e.incrementEpoch
-	return e, nil
+	return &wtEngine{ptr: ptr, stop: make(chan struct{})}, nil
 }
 
-// wtEngine is one wasmtime engine (wasm_engine_t).
+// epochTick is the period of the epoch ticker, and so the latency of an
+// interruption.
+const epochTick = time.Millisecond
+
+// wtEngine is one wasmtime engine (wasm_engine_t) and its epoch ticker.
+//
+// Interruption: every store's epoch deadline is one tick ahead of the
+// engine's epoch, and its deadline callback checks the contexts of the
+// store's own active calls, interrupting the guest if one is done and
+// extending the deadline by one tick otherwise. The engine's epoch advances
+// only while calls whose context can be cancelled are running: such a call
+// counts itself in active, and the first one starts the ticker goroutine
+// (one per engine, not per call), which increments the epoch every
+// epochTick and exits at the first tick with no such call left. A call with
+// an uncancellable context (Done() == nil) costs nothing extra, and one with
+// a cancellable context two atomic adds.
 type wtEngine struct {
-	// mu guards ptr: RLock while using it, Lock to delete it. The epoch
-	// increment of a cancelled call runs on another goroutine and may race
-	// with Close.
+	// mu guards ptr: RLock while using it, Lock to delete it.
 	mu  sync.RWMutex
 	ptr *C.wasm_engine_t
-	// bump is incrementEpoch, bound once so that registering it with
-	// context.AfterFunc allocates no closure.
-	bump func()
+
+	active  atomic.Int64 // running calls whose context can be cancelled
+	ticking atomic.Bool  // the ticker goroutine runs
+	ticker  sync.WaitGroup
+	stop    chan struct{} // closed by Close
+}
+
+// watch counts a call whose context can be cancelled, starting the ticker if
+// it is not running.
+func (e *wtEngine) watch() {
+	e.active.Add(1)
+	if !e.ticking.Load() && e.ticking.CompareAndSwap(false, true) {
+		e.mu.RLock()
+		if e.ptr != nil {
+			e.ticker.Add(1)
+			go e.tick()
+		} else {
+			e.ticking.Store(false)
+		}
+		e.mu.RUnlock()
+	}
+}
+
+// unwatch uncounts a call counted by watch.
+func (e *wtEngine) unwatch() { e.active.Add(-1) }
+
+// tick increments the epoch every epochTick while watched calls run.
+func (e *wtEngine) tick() {
+	defer e.ticker.Done()
+	t := time.NewTicker(epochTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+		}
+		if e.active.Load() == 0 {
+			e.ticking.Store(false)
+			// A call that started after the first Load may have seen
+			// ticking still true: keep ticking for it unless another
+			// ticker has been started meanwhile.
+			if e.active.Load() == 0 || !e.ticking.CompareAndSwap(false, true) {
+				return
+			}
+			continue
+		}
+		e.mu.RLock()
+		if e.ptr != nil {
+			C.wasmtime_engine_increment_epoch(e.ptr)
+		}
+		e.mu.RUnlock()
+	}
 }
 
 var (
@@ -95,16 +158,6 @@ func (e *wtEngine) Name() string { return Name }
 // Capabilities reports native interruption and memory limits.
 func (e *wtEngine) Capabilities() engine.Capabilities {
 	return engine.Capabilities{Interrupt: true, MemoryLimit: true}
-}
-
-// incrementEpoch makes every store of the engine check its contexts at its
-// next epoch check (function entry or loop header).
-func (e *wtEngine) incrementEpoch() {
-	e.mu.RLock()
-	if e.ptr != nil {
-		C.wasmtime_engine_increment_epoch(e.ptr)
-	}
-	e.mu.RUnlock()
 }
 
 // Compile validates and compiles wasm.
@@ -124,7 +177,7 @@ func (e *wtEngine) Compile(ctx context.Context, wasm []byte, cfg engine.CompileC
 	}
 	if werr := C.wasmtime_module_new(e.ptr, data, C.size_t(len(wasm)), &ptr); werr != nil {
 		msg := takeMessage(C.aspect_wt_status{err: werr})
-		return nil, fmt.Errorf("wasmtime: compile: %s", msg.text)
+		return nil, fmt.Errorf("wasmtime: compile: %s", errorMessage(msg.text))
 	}
 	m := &wtModule{eng: e, ptr: ptr, memLimit: -1}
 	if cfg.MemoryLimitPages > 0 {
@@ -137,10 +190,12 @@ func (e *wtEngine) Compile(ctx context.Context, wasm []byte, cfg engine.CompileC
 // Close deletes the engine. It is idempotent.
 func (e *wtEngine) Close(ctx context.Context) error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.ptr != nil {
 		C.wasm_engine_delete(e.ptr)
 		e.ptr = nil
+		close(e.stop)
 	}
+	e.mu.Unlock()
+	e.ticker.Wait()
 	return nil
 }

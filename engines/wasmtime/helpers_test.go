@@ -141,7 +141,12 @@ func openEngine(t testing.TB) engine.Engine {
 
 func compile(t testing.TB, e engine.Engine, src string, cfg engine.CompileConfig) engine.Module {
 	t.Helper()
-	m, err := e.Compile(context.Background(), wat(t, src), cfg)
+	return compileBytes(t, e, wat(t, src), cfg)
+}
+
+func compileBytes(t testing.TB, e engine.Engine, wasm []byte, cfg engine.CompileConfig) engine.Module {
+	t.Helper()
+	m, err := e.Compile(context.Background(), wasm, cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, m.Close(context.Background())) })
 	return m

@@ -10,16 +10,19 @@ import (
 	"fmt"
 	"math"
 	"runtime/cgo"
+	"strings"
 	"unsafe"
 
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
 )
 
 // frame is one active call into the instance: the outermost Function.Call,
-// or a nested one made from a host function, or instantiation.
+// a nested one made from a host function, or instantiation.
 type frame struct {
-	ctx  context.Context
-	done <-chan struct{}
+	ctx context.Context
+	// watched: ctx can be cancelled and the call is counted by the
+	// engine's epoch ticker.
+	watched bool
 }
 
 // wtInstance is one instance in its own store. It is not safe for concurrent
@@ -66,37 +69,25 @@ func newInstance(m *wtModule) *wtInstance {
 	return in
 }
 
-// enter pushes a frame for ctx and, if ctx can be cancelled and no active
-// frame already watches the same Done channel, arranges for the engine's
-// epoch to be incremented when ctx is done. It returns the AfterFunc stop
-// function, or nil.
-func (in *wtInstance) enter(ctx context.Context) (stop func() bool) {
-	done := ctx.Done()
-	if done != nil {
-		watched := false
-		for i := range in.frames {
-			if in.frames[i].done == done {
-				watched = true
-				break
-			}
-		}
-		if !watched {
-			stop = context.AfterFunc(ctx, in.mod.eng.bump)
-		}
+// enter pushes a frame for ctx; a context that can be cancelled is watched
+// by the engine's epoch ticker until leave.
+func (in *wtInstance) enter(ctx context.Context) {
+	watched := ctx.Done() != nil
+	if watched {
+		in.mod.eng.watch()
 	}
-	in.frames = append(in.frames, frame{ctx: ctx, done: done})
-	return stop
+	in.frames = append(in.frames, frame{ctx: ctx, watched: watched})
 }
 
 // leave pops the frame pushed by enter.
-func (in *wtInstance) leave(stop func() bool) {
+func (in *wtInstance) leave() {
 	n := len(in.frames) - 1
+	if in.frames[n].watched {
+		in.mod.eng.unwatch()
+	}
 	in.frames[n] = frame{}
 	in.frames = in.frames[:n]
 	in.memValid = false
-	if stop != nil {
-		stop()
-	}
 }
 
 // currentContext is the context of the innermost active call.
@@ -140,12 +131,35 @@ func (in *wtInstance) callError(st C.aspect_wt_status, op string) error {
 		return err
 	}
 	if msg.hasCode {
-		return &engine.Trap{Code: trapCode(msg.code), Message: msg.text}
+		return &engine.Trap{Code: trapCode(msg.code), Message: trapMessage(msg.text)}
 	}
 	if st.trap != nil {
-		return &engine.Trap{Code: engine.TrapUnknown, Message: msg.text}
+		return &engine.Trap{Code: engine.TrapUnknown, Message: trapMessage(msg.text)}
 	}
-	return fmt.Errorf("wasmtime: %s: %s", op, msg.text)
+	return fmt.Errorf("wasmtime: %s: %s", op, errorMessage(msg.text))
+}
+
+// errorMessage puts wasmtime's multi-line error description ("context",
+// blank line, "Caused by:", indented causes) on one line.
+func errorMessage(text string) string {
+	text = strings.ReplaceAll(text, "\n\nCaused by:", ":")
+	return strings.Join(strings.Fields(text), " ")
+}
+
+// trapMessage shortens wasmtime's trap description (the trap, a wasm
+// backtrace and the cause) to the cause, e.g. "call stack exhausted".
+func trapMessage(text string) string {
+	const causedBy = "Caused by:"
+	if i := strings.LastIndex(text, causedBy); i >= 0 {
+		cause := strings.TrimSpace(text[i+len(causedBy):])
+		if j := strings.IndexByte(cause, '\n'); j >= 0 {
+			cause = strings.TrimSpace(cause[:j])
+		}
+		if cause != "" {
+			text = cause
+		}
+	}
+	return strings.TrimPrefix(text, "wasm trap: ")
 }
 
 // release frees the store and the handles. The instance must not be running.
@@ -309,21 +323,18 @@ func (f *wtFunction) Call(ctx context.Context, stack []uint64) error {
 	if f.unsupported != nil {
 		return f.unsupported
 	}
-	var stop func() bool
 	if ctx.Done() != nil {
 		if err := ctx.Err(); err != nil {
 			return interruptedTrap(err)
 		}
-		stop = in.enter(ctx)
-	} else {
-		in.frames = append(in.frames, frame{ctx: ctx})
 	}
+	in.enter(ctx)
 	var sp *C.uint64_t
 	if len(stack) > 0 {
 		sp = (*C.uint64_t)(unsafe.Pointer(unsafe.SliceData(stack)))
 	}
 	st := C.aspect_wt_call(in.cctx, f.fn, sp, C.size_t(f.nparams), C.size_t(f.nresults))
-	in.leave(stop)
+	in.leave()
 	if st.err != nil || st.trap != nil {
 		return in.callError(st, "call")
 	}

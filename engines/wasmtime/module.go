@@ -235,9 +235,9 @@ func (m *wtModule) Instantiate(ctx context.Context, host []engine.HostFunc, cfg 
 	if len(envs) > 0 {
 		envp = (*C.uintptr_t)(unsafe.Pointer(&envs[0]))
 	}
-	stop := in.enter(ctx)
+	in.enter(ctx)
 	st := C.aspect_wt_instantiate(in.cctx, m.ptr, m.importVec, envp, &in.inst)
-	in.leave(stop)
+	in.leave()
 	if st.err != nil || st.trap != nil {
 		return nil, in.callError(st, "instantiate")
 	}

@@ -55,7 +55,9 @@ type hostCall = func(ctx context.Context, caller engine.Caller, stack []uint64) 
 // guest calls, so a trampoline finds the calling instance with a type
 // assertion rather than a lookup in a map shared by all instances. It is
 // mutable, which the SPI allows: an instance is used by one goroutine at a
-// time. Host functions never see it: they get the context of the call.
+// time. Host functions never see it: they get the context of the call. Nor
+// does wazero keep it past the call, as long as WithCloseOnContextDone is off
+// (with it on, a goroutine would watch Done).
 type callCtx struct {
 	context.Context // of the pending call; nil between calls
 	inst            *instance

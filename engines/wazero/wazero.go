@@ -31,6 +31,10 @@ import (
 // Name is the name the driver registers under.
 const Name = "wazero"
 
+// newRuntimeConfig picks the compiler where supported; tests swap in the
+// interpreter to cover the platforms that use it.
+var newRuntimeConfig = wz.NewRuntimeConfig
+
 // maxPages is the largest memory, in 64 KiB pages, a 32-bit memory can have.
 const maxPages = 65536
 
@@ -77,7 +81,7 @@ func (e *wazeroEngine) Compile(ctx context.Context, wasm []byte, cfg engine.Comp
 		return nil, errors.New("wazero: engine closed")
 	}
 
-	rc := wz.NewRuntimeConfig().
+	rc := newRuntimeConfig().
 		WithCoreFeatures(api.CoreFeaturesV2).
 		WithCompilationCache(e.cache).
 		WithCloseOnContextDone(false)
@@ -101,7 +105,11 @@ func (e *wazeroEngine) Compile(ctx context.Context, wasm []byte, cfg engine.Comp
 	if err != nil {
 		return nil, fmt.Errorf("wazero: compile: %w", err)
 	}
-	return newModule(r, cm, wasm)
+	m, err := newModule(r, cm, wasm)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // Close implements engine.Engine. It releases the compilation cache.

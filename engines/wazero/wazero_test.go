@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/aspect-rt/aspect-runtime/engines/wazero"
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
@@ -74,6 +76,21 @@ func callFn(t testing.TB, fn engine.Function, name string, args ...uint64) ([]ui
 		return nil, err
 	}
 	return stack[:len(typ.Results)], nil
+}
+
+// TestInterpreter runs the other tests again on wazero's interpreter, which
+// wazero uses on platforms its compiler does not support.
+func TestInterpreter(t *testing.T) {
+	if os.Getenv(wazero.InterpreterEnv) == "1" {
+		t.Skip("already on the interpreter")
+	}
+	if testing.Short() {
+		t.Skip("short")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^Test", "-test.skip=^TestInterpreter$", "-test.count=1")
+	cmd.Env = append(os.Environ(), wazero.InterpreterEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
 }
 
 func TestDriver(t *testing.T) {
@@ -313,6 +330,54 @@ func TestHostFuncsPerInstance(t *testing.T) {
 	res, err := call(t, b, "call_h", 10)
 	require.NoError(t, err)
 	assert.Equal(t, []uint64{12}, res)
+}
+
+type ctxKey struct{}
+
+func TestHostContext(t *testing.T) {
+	e := openEngine(t)
+	m := compile(t, e, "host.wasm", engine.CompileConfig{})
+	var got context.Context
+	host := hostEnv{h: func(x uint32) uint32 { return x }}.funcs()
+	host[0].Call = func(ctx context.Context, _ engine.Caller, stack []uint64) error {
+		got = ctx
+		stack[0] = uint64(ctx.Value(ctxKey{}).(uint32))
+		return nil
+	}
+	inst := instantiate(t, m, host)
+	fn := inst.Function("call_h")
+
+	// The host function gets the context of the call, whatever wazero
+	// wraps it in.
+	for _, ctx := range []context.Context{
+		context.WithValue(context.Background(), ctxKey{}, uint32(7)),
+		experimental.WithSnapshotter(context.WithValue(context.Background(), ctxKey{}, uint32(8))),
+	} {
+		stack := []uint64{0}
+		require.NoError(t, fn.Call(ctx, stack))
+		assert.Equal(t, uint64(ctx.Value(ctxKey{}).(uint32)), stack[0])
+		assert.True(t, got == ctx, "host got another context")
+	}
+}
+
+// A host function of one instance calls into another instance of the same
+// module, whose host functions must be its own.
+func TestHostCallsOtherInstance(t *testing.T) {
+	e := openEngine(t)
+	m := compile(t, e, "host.wasm", engine.CompileConfig{})
+	b := instantiate(t, m, hostEnv{h: func(x uint32) uint32 { return x + 100 }}.funcs())
+	host := hostEnv{}.funcs()
+	host[0].Call = func(ctx context.Context, _ engine.Caller, stack []uint64) error {
+		if err := b.Function("call_h").Call(ctx, stack); err != nil { // b's h: +100
+			return err
+		}
+		stack[0]++
+		return nil
+	}
+	a := instantiate(t, m, host)
+	res, err := call(t, a, "call_h", 1)
+	require.NoError(t, err)
+	assert.Equal(t, []uint64{102}, res)
 }
 
 func TestInstantiateHostMismatch(t *testing.T) {
