@@ -321,6 +321,9 @@ func TestFloatBits(t *testing.T) {
 		got, err = abi.Marshal(&x) // addressable path
 		require.NoError(t, err)
 		require.Equal(t, want, got, "Marshal *float32 %#08x", bits)
+		got, err = abi.Marshal(&struct{ F f32 }{f32(x)}) // addressable named
+		require.NoError(t, err)
+		require.Equal(t, encStruct(fld{"F", want}), got, "Marshal addressable named float32 %#08x", bits)
 
 		var y float32
 		require.NoError(t, abi.Unmarshal(want, &y))

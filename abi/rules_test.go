@@ -34,6 +34,9 @@ func TestDecoderRules(t *testing.T) {
 		{"2 element past the list payload", cat(hdr(abi.TagList, 10), u32(1), hdr(abi.TagInt8, 1), []byte{5}), abi.ErrTruncated, 10},
 		{"2 map value past the map payload", cat(hdr(abi.TagMap, 4+7+6), u32(1), encI8(1), hdr(abi.TagInt8, 1), []byte{5}), abi.ErrTruncated, 17},
 		{"2 struct name past payload", cat(hdr(abi.TagStruct, 4+2+1), u32(1), u16(5), []byte("a")), abi.ErrInvalidLength, 0},
+		{"2 struct name runs past the struct payload", val(abi.TagStruct, u32(1), u16(200), []byte("a"), encNil()), abi.ErrTruncated, 10},
+		{"2 struct field value header cut", cat(val(abi.TagStruct, u32(1), u16(1), []byte("a"), encNil()[:5]), []byte{0}), abi.ErrTruncated, 13},
+		{"2 struct field name length cut", val(abi.TagStruct, u32(2), u16(1), []byte("a"), encStr("0123456789"), []byte{1}), abi.ErrTruncated, 29},
 		// Rule 3: fixed-width payload of another length.
 		{"3 Int8 of 2", val(abi.TagInt8, []byte{1, 2}), abi.ErrInvalidLength, 0},
 		{"3 Int16 of 1", val(abi.TagInt16, []byte{1}), abi.ErrInvalidLength, 0},

@@ -38,6 +38,10 @@ type Runtime struct {
 	// during the current call; it explains the engine's abort of the guest.
 	pending error
 	curFunc string
+	// fault is the error of the last call that failed inside the guest.
+	fault    error
+	host     []engine.HostFunc
+	registry *HostAPIRegistry
 }
 
 // export is a cached exported function with its ABI shape.
@@ -53,6 +57,38 @@ func (r *Runtime) Engine() string { return r.module.engineName }
 // Module returns the compiled module the runtime was instantiated from.
 func (r *Runtime) Module() *Module { return r.module }
 
+// Fault returns the error that may have left the instance in an undefined
+// state: the last call trapped, aborted, ran out of time, had a host
+// function fail, or broke the ABI. It is nil for a healthy instance and after
+// Reset. Errors the runtime caught before entering the guest (a missing
+// export, a bad argument) are not faults.
+func (r *Runtime) Fault() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fault
+}
+
+// Reset returns the instance to the state it had right after instantiation
+// (start code run, no call made), discarding all guest state.
+func (r *Runtime) Reset(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return ErrClosed
+	}
+	if r.inst != nil {
+		if err := r.inst.Close(ctx); err != nil {
+			return err
+		}
+		r.inst, r.mem = nil, nil
+	}
+	return r.instantiate(ctx)
+}
+
+// Registry returns the host API registry the runtime's imports were resolved
+// against (nil if none).
+func (r *Runtime) Registry() *HostAPIRegistry { return r.registry }
+
 // Close releases the instance, and the module if the runtime was created by
 // New. It is idempotent; calls after Close return ErrClosed.
 func (r *Runtime) Close(ctx context.Context) error {
@@ -62,7 +98,10 @@ func (r *Runtime) Close(ctx context.Context) error {
 		return nil
 	}
 	r.closed = true
-	err := r.inst.Close(ctx)
+	var err error
+	if r.inst != nil {
+		err = r.inst.Close(ctx)
+	}
 	if r.ownsModule {
 		err = errors.Join(err, r.module.Close(ctx))
 	}
@@ -130,7 +169,7 @@ func CallAs[T any](ctx context.Context, r *Runtime, method string, args ...any) 
 // the lock released) on error or when there is no result.
 func (r *Runtime) callRaw(ctx context.Context, method string, args []any) (raw []byte, release func(), err error) {
 	r.mu.Lock()
-	if r.closed {
+	if r.closed || r.inst == nil {
 		r.mu.Unlock()
 		return nil, nil, ErrClosed
 	}
@@ -145,8 +184,9 @@ func (r *Runtime) callRaw(ctx context.Context, method string, args []any) (raw [
 	}
 	raw, err = abi.ReadValue(r.mem, ptr)
 	if err != nil {
+		r.fault = &ABIError{Func: method, Detail: fmt.Sprintf("result pointer %#x", ptr), Err: err}
 		r.mu.Unlock()
-		return nil, nil, &ABIError{Func: method, Detail: fmt.Sprintf("result pointer %#x", ptr), Err: err}
+		return nil, nil, r.fault
 	}
 	return raw, r.mu.Unlock, nil
 }
@@ -210,12 +250,14 @@ func (r *Runtime) call(ctx context.Context, method string, args []any) (uint32, 
 		}
 		ptr, err := r.write(ctx, r.inst, r.buf[r.offs[i]:end])
 		if err != nil {
+			r.fault = err
 			return 0, err // already classified
 		}
 		stack[i] = uint64(ptr)
 	}
 	if err := safeCall(ctx, e.fn, stack); err != nil {
-		return 0, r.wrapCallErr(ctx, method, err)
+		r.fault = r.wrapCallErr(ctx, method, err)
+		return 0, r.fault
 	}
 	if !e.hasResult {
 		return 0, nil

@@ -144,31 +144,41 @@ func (m *Module) Instantiate(ctx context.Context, reg *HostAPIRegistry, opts ...
 	for _, o := range opts {
 		o(&cfg)
 	}
-	rt = &Runtime{module: m, cfg: cfg, exports: map[string]*export{}}
-	host, err := rt.resolveImports(reg)
-	if err != nil {
+	rt = &Runtime{module: m, cfg: cfg, exports: map[string]*export{}, registry: reg}
+	if rt.host, err = rt.resolveImports(reg); err != nil {
 		return nil, err
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("aspect: engine %s panicked during instantiation: %v", m.engineName, r)
-		}
-	}()
-	inst, err := m.mod.Instantiate(ctx, host, engine.InstanceConfig{})
-	if err != nil {
-		if ge := rt.guestError(ctx, "instantiate", err); ge != err {
-			return nil, ge
-		}
-		return nil, fmt.Errorf("aspect: instantiate: %w", err)
-	}
-	rt.inst = inst
-	rt.mem = inst.Memory()
-	if e, ok := m.exports[StartFunction]; ok && e.Kind == engine.ExternFunc {
-		if _, err := rt.call(ctx, StartFunction, nil); err != nil {
-			_ = inst.Close(ctx)
-			return nil, err
-		}
+	if err := rt.instantiate(ctx); err != nil {
+		return nil, err
 	}
 	cfg.logger.DebugContext(ctx, "aspect instance created", "engine", m.engineName, "hash", fmt.Sprintf("%x", m.hash[:8]))
 	return rt, nil
+}
+
+// instantiate creates the engine instance and runs its start code.
+func (r *Runtime) instantiate(ctx context.Context) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("aspect: engine %s panicked during instantiation: %v", r.module.engineName, p)
+		}
+	}()
+	r.pending = nil
+	inst, err := r.module.mod.Instantiate(ctx, r.host, engine.InstanceConfig{})
+	if err != nil {
+		if ge := r.guestError(ctx, "instantiate", err); ge != err {
+			return ge
+		}
+		return fmt.Errorf("aspect: instantiate: %w", err)
+	}
+	r.inst, r.mem = inst, inst.Memory()
+	clear(r.exports)
+	r.alloc, r.allocOK, r.fault = nil, false, nil
+	if e, ok := r.module.exports[StartFunction]; ok && e.Kind == engine.ExternFunc {
+		if _, err := r.call(ctx, StartFunction, nil); err != nil {
+			_ = inst.Close(ctx)
+			r.inst, r.mem = nil, nil
+			return err
+		}
+	}
+	return nil
 }

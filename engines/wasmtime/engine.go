@@ -179,6 +179,10 @@ func (e *wtEngine) Compile(ctx context.Context, wasm []byte, cfg engine.CompileC
 		msg := takeMessage(C.aspect_wt_status{err: werr})
 		return nil, fmt.Errorf("wasmtime: compile: %s", errorMessage(msg.text))
 	}
+	if err := checkMemoryLimit(wasm, cfg.MemoryLimitPages); err != nil {
+		C.wasmtime_module_delete(ptr)
+		return nil, err
+	}
 	m := &wtModule{eng: e, ptr: ptr, memLimit: -1}
 	if cfg.MemoryLimitPages > 0 {
 		m.memLimit = int64(cfg.MemoryLimitPages) * 65536

@@ -118,9 +118,6 @@ const importsWAT = `(module
   (func (export "g") (param f64 i32))
 )`
 
-// bigMemWAT declares a 4-page memory.
-const bigMemWAT = `(module (memory (export "memory") 4))`
-
 func wat(t testing.TB, src string) []byte {
 	t.Helper()
 	b, err := wtgo.Wat2Wasm(src)

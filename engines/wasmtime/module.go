@@ -37,8 +37,6 @@ type wtModule struct {
 
 	// memLimit is the store limiter's memory limit in bytes, -1 for none.
 	memLimit int64
-	// memMinPages is the largest minimum size of an exported memory.
-	memMinPages uint64
 }
 
 // nameString copies a wasm_name_t.
@@ -140,13 +138,8 @@ func (m *wtModule) describe() {
 				Name: nameString(C.wasm_exporttype_name(et)),
 				Kind: externKind(C.wasm_externtype_kind(xt)),
 			}
-			switch exp.Kind {
-			case engine.ExternFunc:
+			if exp.Kind == engine.ExternFunc {
 				exp.Type = funcType(C.wasm_externtype_as_functype_const(xt))
-			case engine.ExternMemory:
-				if mt := C.wasm_externtype_as_memorytype_const(xt); mt != nil {
-					m.memMinPages = max(m.memMinPages, uint64(C.wasmtime_memorytype_minimum(mt)))
-				}
 			}
 			m.exports[i] = exp
 			m.exportIdx[exp.Name] = i
@@ -181,13 +174,6 @@ func (m *wtModule) Instantiate(ctx context.Context, host []engine.HostFunc, cfg 
 	if m.importErr != nil {
 		return nil, m.importErr
 	}
-	if m.memLimit >= 0 && m.memMinPages*65536 > uint64(m.memLimit) {
-		return nil, &engine.Trap{
-			Code: engine.TrapMemoryLimit,
-			Message: fmt.Sprintf("memory minimum of %d pages exceeds the limit of %d pages",
-				m.memMinPages, m.memLimit/65536),
-		}
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, interruptedTrap(err)
 	}
@@ -209,6 +195,12 @@ func (m *wtModule) Instantiate(ctx context.Context, host []engine.HostFunc, cfg 
 		if !hf.Type.Equal(imp.Type) {
 			return nil, fmt.Errorf("wasmtime: host function %s.%s has type %s, the module imports %s",
 				imp.Module, imp.Name, hf.Type, imp.Type)
+		}
+		for _, t := range append(append([]engine.ValueType(nil), imp.Type.Params...), imp.Type.Results...) {
+			if !numeric(t) {
+				return nil, fmt.Errorf("wasmtime: import %s.%s has type %s; host functions take and return numbers only",
+					imp.Module, imp.Name, imp.Type)
+			}
 		}
 		if hf.Call == nil {
 			return nil, fmt.Errorf("wasmtime: host function %s.%s has no Call", imp.Module, imp.Name)

@@ -112,6 +112,12 @@ func TestImportsExports(t *testing.T) {
 	bad[0].Type = ft(vt(i64), i32)
 	_, err = hm.Instantiate(bg, bad, engine.InstanceConfig{})
 	require.ErrorContains(t, err, "has type")
+
+	// Reference-typed imports cannot be host functions.
+	rm := compile(t, e, `(module (import "env" "r" (func (param externref))))`, engine.CompileConfig{})
+	_, err = rm.Instantiate(bg, []engine.HostFunc{{Module: "env", Name: "r", Type: rm.Imports()[0].Type,
+		Call: func(context.Context, engine.Caller, []uint64) error { return nil }}}, engine.InstanceConfig{})
+	require.ErrorContains(t, err, "numbers only")
 }
 
 func TestCallValues(t *testing.T) {
@@ -177,7 +183,7 @@ func TestTraps(t *testing.T) {
 		"stack_overflow":    engine.TrapStackOverflow,
 		"indirect_mismatch": engine.TrapIndirectCallTypeMismatch,
 		"table_oob":         engine.TrapOutOfBoundsTable,
-		"null_call":         engine.TrapNullReference,
+		"null_call":         engine.TrapOutOfBoundsTable, // as wazero reports it
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := fn(t, in, name).Call(bg, nil)
@@ -377,7 +383,7 @@ func TestStart(t *testing.T) {
 	startErr := errors.New("no start for you")
 	_, err = m.Instantiate(bg, []engine.HostFunc{{
 		Module: "env", Name: "started", Type: ft(vt(i32)),
-		Call:   func(context.Context, engine.Caller, []uint64) error { return startErr },
+		Call: func(context.Context, engine.Caller, []uint64) error { return startErr },
 	}}, engine.InstanceConfig{})
 	require.ErrorIs(t, err, startErr)
 
@@ -520,11 +526,44 @@ func TestMemoryLimit(t *testing.T) {
 	require.NoError(t, fn(t, in2, "grow").Call(bg, stack))
 	assert.Equal(t, uint64(1), stack[0])
 
-	// A memory whose minimum exceeds the limit cannot be instantiated.
-	_, err := compile(t, e, bigMemWAT, engine.CompileConfig{MemoryLimitPages: 2}).Instantiate(bg, nil, engine.InstanceConfig{})
-	var trap *engine.Trap
-	require.ErrorAs(t, err, &trap)
-	assert.Equal(t, engine.TrapMemoryLimit, trap.Code)
+	// As on wazero, a memory whose declared minimum or maximum exceeds the
+	// limit does not compile, nor does a limit above 4 GiB.
+	for src, msg := range map[string]string{
+		`(module (memory 4))`:          "memory[0] min 4 pages over limit of 2 pages",
+		`(module (memory 1 3))`:        "memory[0] max 3 pages over limit of 2 pages",
+		`(module (memory 1 2) (func))`: "",
+		`(module (func))`:              "",
+		`(module (memory 2))`:          "",
+	} {
+		_, err := e.Compile(bg, wat(t, src), engine.CompileConfig{MemoryLimitPages: 2})
+		if msg == "" {
+			require.NoError(t, err, src)
+		} else {
+			require.ErrorContains(t, err, msg, src)
+		}
+	}
+	_, err := e.Compile(bg, wat(t, rawWAT), engine.CompileConfig{MemoryLimitPages: 65537})
+	require.ErrorContains(t, err, "exceeds 65536")
+	in3 := instantiate(t, compile(t, e, rawWAT, engine.CompileConfig{MemoryLimitPages: 65536}), nil)
+	stack = []uint64{1}
+	require.NoError(t, fn(t, in3, "grow").Call(bg, stack))
+	assert.Equal(t, uint64(1), stack[0])
+}
+
+func TestMemoryLimitsParser(t *testing.T) {
+	got, err := memoryLimits(wat(t, `(module (type (func)) (memory 3 70) (func (type 0)) (export "m" (memory 0)))`))
+	require.NoError(t, err)
+	assert.Equal(t, []memLimits{{min: 3, max: 70, hasMax: true}}, got)
+	got, err = memoryLimits(wat(t, `(module)`))
+	require.NoError(t, err)
+	assert.Empty(t, got)
+	// Truncations of a valid module never panic.
+	b := wat(t, rawWAT)
+	for i := range b {
+		assert.NotPanics(t, func() { _, _ = memoryLimits(b[:i]) })
+	}
+	_, err = memoryLimits([]byte{0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	require.Error(t, err)
 }
 
 func TestMemoryBounds(t *testing.T) {

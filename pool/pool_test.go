@@ -1,0 +1,313 @@
+package pool_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	goruntime "runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aspect-rt/aspect-runtime/conformance/fixtures"
+	"github.com/aspect-rt/aspect-runtime/pool"
+	"github.com/aspect-rt/aspect-runtime/runtime"
+)
+
+var (
+	echoWasm  = fixtures.MustBytes("as/echo.wasm")
+	greetWasm = fixtures.MustBytes("as/greet.wasm")
+)
+
+func greetRegistry(t testing.TB) *runtime.HostAPIRegistry {
+	reg := runtime.NewHostAPIRegistry()
+	require.NoError(t, reg.AddAPI("index", "test", "hello", func(s string) string { return "greet to " + s }))
+	return reg
+}
+
+func forEachEngine(t *testing.T, fn func(t *testing.T, engine string)) {
+	for _, e := range runtime.Engines() {
+		t.Run(e, func(t *testing.T) { fn(t, e) })
+	}
+}
+
+func counter(t *testing.T, l *pool.Lease) int64 {
+	t.Helper()
+	n, err := runtime.CallAs[int64](context.Background(), l.Runtime, "counter")
+	require.NoError(t, err)
+	return n
+}
+
+func TestHitMissAndCompileOnce(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		ctx := context.Background()
+		p := pool.New(4)
+		defer p.Close(ctx)
+		reg := greetRegistry(t)
+		for i := 0; i < 5; i++ {
+			l, err := p.Runtime(ctx, engine, greetWasm, reg)
+			require.NoError(t, err)
+			out, err := l.Runtime.Call(ctx, "greet", "pool")
+			require.NoError(t, err)
+			require.Equal(t, "greet to pool", out)
+			p.PutBack(l)
+		}
+		s := p.Stats()
+		assert.Equal(t, uint64(1), s.Misses)
+		assert.Equal(t, uint64(4), s.Hits)
+		assert.Equal(t, uint64(1), s.Compiles)
+		assert.Equal(t, 0, s.Live)
+		assert.Equal(t, 1, s.Idle)
+
+		// Another registry is another key, but the compiled module is shared.
+		l, err := p.Runtime(ctx, engine, greetWasm, greetRegistry(t))
+		require.NoError(t, err)
+		assert.NotSame(t, l.Key.Registry, reg)
+		p.PutBack(l)
+		s = p.Stats()
+		assert.Equal(t, uint64(2), s.Misses)
+		assert.Equal(t, uint64(1), s.Compiles, "instantiating from the cache must not recompile")
+	})
+}
+
+func TestStateIsResetBetweenLeases(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		ctx := context.Background()
+		p := pool.New(2)
+		defer p.Close(ctx)
+		for i := 0; i < 5; i++ {
+			l, err := p.Runtime(ctx, engine, echoWasm, nil)
+			require.NoError(t, err)
+			require.Equal(t, int64(1), counter(t, l), "lease %d sees state from an earlier lease", i)
+			require.Equal(t, int64(2), counter(t, l), "state persists within a lease")
+			p.PutBack(l)
+		}
+		assert.Equal(t, uint64(1), p.Stats().Misses, "the same instance was reused, reset each time")
+	})
+}
+
+func TestKeepStateAndFaultedInstanceIsNeverReusedDirty(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		ctx := context.Background()
+		p := pool.New(2, pool.WithKeepState())
+		defer p.Close(ctx)
+
+		l, err := p.Runtime(ctx, engine, echoWasm, nil)
+		require.NoError(t, err)
+		counter(t, l)
+		counter(t, l)
+		p.PutBack(l)
+
+		l, err = p.Runtime(ctx, engine, echoWasm, nil)
+		require.NoError(t, err)
+		require.Equal(t, int64(3), counter(t, l), "WithKeepState keeps state across leases")
+		_, err = l.Runtime.Call(ctx, "fail", "boom")
+		require.ErrorIs(t, err, runtime.ErrAbort)
+		require.Error(t, l.Runtime.Fault())
+		p.PutBack(l)
+
+		l, err = p.Runtime(ctx, engine, echoWasm, nil)
+		require.NoError(t, err)
+		assert.NoError(t, l.Runtime.Fault())
+		assert.Equal(t, int64(1), counter(t, l), "a faulted instance must come back reset")
+		p.PutBack(l)
+		assert.Equal(t, uint64(1), p.Stats().Resets)
+	})
+}
+
+func TestTrappedInstanceComesBackClean(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		ctx := context.Background()
+		p := pool.New(1, pool.WithKeepState())
+		defer p.Close(ctx)
+		traps := fixtures.MustBytes("wat/hostile.wasm")
+		l, err := p.Runtime(ctx, engine, traps, nil)
+		require.NoError(t, err)
+		_, err = l.Runtime.Call(ctx, "tag_unknown")
+		require.ErrorIs(t, err, runtime.ErrABI)
+		p.PutBack(l)
+		l, err = p.Runtime(ctx, engine, traps, nil)
+		require.NoError(t, err)
+		assert.NoError(t, l.Runtime.Fault())
+		p.PutBack(l)
+	})
+}
+
+func TestEvictionIsLRUAcrossKeys(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		ctx := context.Background()
+		p := pool.New(2)
+		defer p.Close(ctx)
+		regs := []*runtime.HostAPIRegistry{greetRegistry(t), greetRegistry(t), greetRegistry(t)}
+		for _, reg := range regs {
+			l, err := p.Runtime(ctx, engine, greetWasm, reg)
+			require.NoError(t, err)
+			p.PutBack(l)
+		}
+		s := p.Stats()
+		assert.Equal(t, 2, s.Idle)
+		assert.Equal(t, uint64(1), s.Evictions)
+		// The first key was least recently used: it was evicted.
+		l, err := p.Runtime(ctx, engine, greetWasm, regs[0])
+		require.NoError(t, err)
+		p.PutBack(l)
+		assert.Equal(t, uint64(4), p.Stats().Misses)
+		l, err = p.Runtime(ctx, engine, greetWasm, regs[2])
+		require.NoError(t, err)
+		p.PutBack(l)
+		assert.Equal(t, uint64(1), p.Stats().Hits)
+	})
+}
+
+func TestForceClearCacheAndPreRun(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		ctx := context.Background()
+		p := pool.New(2, pool.WithKeepState())
+		defer p.Close(ctx)
+		l, err := p.Runtime(ctx, engine, echoWasm, nil)
+		require.NoError(t, err)
+		counter(t, l)
+		p.PutBack(l)
+
+		l, err = p.Runtime(ctx, engine, echoWasm, nil, pool.ForceClearCache())
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), counter(t, l), "ForceClearCache builds a fresh instance")
+		p.PutBack(l)
+		assert.Equal(t, uint64(1), p.Stats().Discards)
+
+		var hooked int
+		l, err = p.Runtime(ctx, engine, echoWasm, nil, pool.PreRun("counter"),
+			pool.PreRunFunc(func(ctx context.Context, rt *runtime.Runtime) error { hooked++; return nil }))
+		require.NoError(t, err)
+		assert.Equal(t, int64(3), counter(t, l), "PreRun called the export once before handing out")
+		assert.Equal(t, 1, hooked)
+		p.PutBack(l)
+
+		hookErr := errors.New("not today")
+		_, err = p.Runtime(ctx, engine, echoWasm, nil, pool.PreRunFunc(func(context.Context, *runtime.Runtime) error { return hookErr }))
+		require.ErrorIs(t, err, hookErr)
+		_, err = p.Runtime(ctx, engine, echoWasm, nil, pool.PreRun("nope"))
+		require.ErrorIs(t, err, runtime.ErrMissingExport)
+		assert.Equal(t, 0, p.Stats().Live)
+	})
+}
+
+func TestErrorsAreReturnedNotCached(t *testing.T) {
+	ctx := context.Background()
+	p := pool.New(2)
+	defer p.Close(ctx)
+	_, err := p.Runtime(ctx, runtime.DefaultEngine(), []byte("garbage"), nil)
+	require.ErrorIs(t, err, runtime.ErrCompile)
+	_, err = p.Runtime(ctx, runtime.DefaultEngine(), fixtures.MustBytes("as/hostcalls.wasm"), nil)
+	require.ErrorIs(t, err, runtime.ErrLink)
+	_, err = p.Runtime(ctx, "nope", echoWasm, nil)
+	require.ErrorIs(t, err, runtime.ErrUnknownEngine)
+	s := p.Stats()
+	assert.Equal(t, 0, s.Live)
+	assert.Equal(t, 0, s.Idle)
+	require.NoError(t, p.Close(ctx))
+	_, err = p.Runtime(ctx, runtime.DefaultEngine(), echoWasm, nil)
+	require.ErrorIs(t, err, pool.ErrClosed)
+}
+
+func TestForgottenLeaseIsReclaimed(t *testing.T) {
+	ctx := context.Background()
+	p := pool.New(2)
+	defer p.Close(ctx)
+	func() {
+		l, err := p.Runtime(ctx, runtime.DefaultEngine(), echoWasm, nil)
+		require.NoError(t, err)
+		counter(t, l)
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for p.Stats().Leaked == 0 && time.Now().Before(deadline) {
+		goruntime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	s := p.Stats()
+	assert.Equal(t, uint64(1), s.Leaked)
+	assert.Equal(t, 0, s.Live)
+}
+
+func TestPutBackIsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	p := pool.New(2)
+	defer p.Close(ctx)
+	l, err := p.Runtime(ctx, runtime.DefaultEngine(), echoWasm, nil)
+	require.NoError(t, err)
+	p.PutBack(l)
+	p.PutBack(l)
+	p.PutBack(nil)
+	s := p.Stats()
+	assert.Equal(t, 1, s.Idle)
+	assert.Equal(t, 0, s.Live)
+}
+
+// TestConcurrentLeases: 8 goroutines x 10,000 leases over several keys,
+// every result checked, no instance leaked at the end.
+func TestConcurrentLeases(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		ctx := context.Background()
+		p := pool.New(6, pool.WithKeepState())
+		regs := []*runtime.HostAPIRegistry{greetRegistry(t), greetRegistry(t), greetRegistry(t)}
+		const workers, leases = 8, 10_000
+		var wg sync.WaitGroup
+		errs := make(chan error, workers)
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < leases; i++ {
+					reg := regs[(w+i)%len(regs)]
+					code, isEcho := greetWasm, i%7 == 0
+					if isEcho {
+						code, reg = echoWasm, nil
+					}
+					l, err := p.Runtime(ctx, engine, code, reg)
+					if err != nil {
+						errs <- err
+						return
+					}
+					name := fmt.Sprintf("w%d-%d", w, i)
+					if isEcho {
+						if i%21 == 0 { // fault now and then: the instance must come back clean
+							if _, err := l.Runtime.Call(ctx, "fail", name); !errors.Is(err, runtime.ErrAbort) {
+								errs <- fmt.Errorf("fail: %v", err)
+								return
+							}
+						}
+						got, err := runtime.CallAs[string](ctx, l.Runtime, "greet", name)
+						if err != nil || got != "hello, "+name {
+							errs <- fmt.Errorf("echo greet %s: %q, %v", name, got, err)
+							return
+						}
+					} else {
+						got, err := runtime.CallAs[string](ctx, l.Runtime, "greet", name)
+						if err != nil || got != "greet to "+name {
+							errs <- fmt.Errorf("greet %s: %q, %v", name, got, err)
+							return
+						}
+					}
+					p.PutBack(l)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+		s := p.Stats()
+		assert.Equal(t, 0, s.Live, "every lease was put back")
+		assert.LessOrEqual(t, s.Idle, 6)
+		assert.Equal(t, uint64(workers*leases), s.Hits+s.Misses)
+		assert.Equal(t, uint64(2), s.Compiles)
+		require.NoError(t, p.Close(ctx))
+		s = p.Stats()
+		assert.Equal(t, 0, s.Idle)
+		assert.Equal(t, 0, s.Modules, "closing the pool closes every module")
+	})
+}
