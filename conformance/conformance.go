@@ -106,6 +106,7 @@ func Cases() []Case {
 	cs = append(cs, hostCases()...)
 	cs = append(cs, failureCases()...)
 	cs = append(cs, hostileCases()...)
+	cs = append(cs, poolCases()...)
 	return cs
 }
 

@@ -78,9 +78,17 @@ func (e *hostEntry) call(ctx context.Context, stack []uint64) (err error) {
 // if the host function failed; the error is kept on the instance.
 //
 //export aspectWasmtimeHostCall
-func aspectWasmtimeHostCall(env C.uintptr_t, raw unsafe.Pointer, n C.size_t) C.int {
+func aspectWasmtimeHostCall(env C.uintptr_t, raw unsafe.Pointer, n C.size_t) (failed C.int) {
 	e := cgo.Handle(env).Value().(*hostEntry)
 	in := e.in
+	// A panic must not unwind into wasmtime's frames; the host function's
+	// own panics are recovered by e.call.
+	defer func() {
+		if r := recover(); r != nil {
+			in.hostErr = &hostPanicError{module: e.hf.Module, name: e.hf.Name, value: r}
+			failed = 1
+		}
+	}()
 	in.memValid = false // the guest ran since the last look
 	if int(n) < e.slots {
 		in.hostErr = fmt.Errorf("wasmtime: host function %s.%s: %d raw values, need %d",
@@ -114,9 +122,13 @@ func aspectWasmtimeHostCall(env C.uintptr_t, raw unsafe.Pointer, n C.size_t) C.i
 // instance handle is env; it returns 1 to interrupt the guest.
 //
 //export aspectWasmtimeEpoch
-func aspectWasmtimeEpoch(env C.uintptr_t) C.int {
-	in := cgo.Handle(env).Value().(*wtInstance)
-	if in.epochDeadline() {
+func aspectWasmtimeEpoch(env C.uintptr_t) (stop C.int) {
+	defer func() {
+		if recover() != nil {
+			stop = 0
+		}
+	}()
+	if cgo.Handle(env).Value().(*wtInstance).epochDeadline() {
 		return 1
 	}
 	return 0

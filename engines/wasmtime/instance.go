@@ -101,12 +101,7 @@ func (in *wtInstance) currentContext() context.Context {
 // epochDeadline is called by the store's epoch deadline callback. It reports
 // whether the guest must stop because one of its active calls' contexts is
 // done.
-func (in *wtInstance) epochDeadline() (stop bool) {
-	defer func() {
-		if r := recover(); r != nil {
-			stop = false
-		}
-	}()
+func (in *wtInstance) epochDeadline() bool {
 	for i := range in.frames {
 		if err := in.frames[i].ctx.Err(); err != nil {
 			in.interrupted = true
