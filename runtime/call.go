@@ -369,7 +369,18 @@ func (e *allocError) Unwrap() []error { return []error{ErrABI, ErrAllocate, e.er
 // resolveImports builds the host functions for every import of the module.
 func (r *Runtime) resolveImports(reg *HostAPIRegistry) ([]engine.HostFunc, error) {
 	var host []engine.HostFunc
+imports:
 	for _, imp := range r.module.imports {
+		for _, provide := range r.cfg.providers {
+			fn, ok, err := provide(r, imp)
+			if err != nil {
+				return nil, &LinkError{Module: imp.Module, Name: imp.Name, Detail: err.Error()}
+			}
+			if ok {
+				host = append(host, fn)
+				continue imports
+			}
+		}
 		if imp.Kind != engine.ExternFunc {
 			return nil, &LinkError{Module: imp.Module, Name: imp.Name, Detail: "only function imports are supported, this is a " + imp.Kind.String()}
 		}

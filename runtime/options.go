@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"log/slog"
+
+	"github.com/aspect-rt/aspect-runtime/runtime/engine"
 )
 
 // Option configures a Runtime or Module.
@@ -10,7 +12,18 @@ type Option func(*config)
 type config struct {
 	logger           *slog.Logger
 	memoryLimitPages uint32
+	// providers satisfy imports outside the host API registry (WASI, the
+	// gas-metering imports); tried in order before the registry.
+	providers []importProvider
+	// initExports are called once per instance after instantiation, before
+	// StartFunction (e.g. a WASI reactor's _initialize).
+	initExports []string
 }
+
+// importProvider returns the host function for imp, or ok == false if imp is
+// not its to provide. A non-nil error rejects the import (e.g. a known name
+// with the wrong signature).
+type importProvider func(rt *Runtime, imp engine.Import) (fn engine.HostFunc, ok bool, err error)
 
 func newConfig(opts []Option) config {
 	c := config{logger: slog.New(slog.DiscardHandler)}

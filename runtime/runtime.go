@@ -173,8 +173,12 @@ func (r *Runtime) instantiate(ctx context.Context) (err error) {
 	r.inst, r.mem = inst, inst.Memory()
 	clear(r.exports)
 	r.alloc, r.allocOK, r.fault = nil, false, nil
-	if e, ok := r.module.exports[StartFunction]; ok && e.Kind == engine.ExternFunc {
-		if _, err := r.call(ctx, StartFunction, nil); err != nil {
+	for _, name := range append(r.cfg.initExports[:len(r.cfg.initExports):len(r.cfg.initExports)], StartFunction) {
+		e, ok := r.module.exports[name]
+		if !ok || e.Kind != engine.ExternFunc || len(e.Type.Params) != 0 || len(e.Type.Results) != 0 {
+			continue
+		}
+		if _, err := r.call(ctx, name, nil); err != nil {
 			_ = inst.Close(ctx)
 			r.inst, r.mem = nil, nil
 			return err
