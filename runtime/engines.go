@@ -37,17 +37,21 @@ type sharedEngine struct {
 	err  error
 }
 
-var sharedEngines sync.Map // name -> *sharedEngine
+// engineKey identifies a shared engine: engines with a cache directory of
+// their own (wazero) get one instance per directory.
+type engineKey struct{ name, cacheDir string }
 
-func openEngine(name string) (engine.Engine, error) {
+var sharedEngines sync.Map // engineKey -> *sharedEngine
+
+func openEngine(name string, cfg engine.Config) (engine.Engine, error) {
 	drv, ok := engine.Lookup(name)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q (linked: %v)", ErrUnknownEngine, name, engine.Drivers())
 	}
-	s, _ := sharedEngines.LoadOrStore(name, &sharedEngine{})
+	s, _ := sharedEngines.LoadOrStore(engineKey{name, cfg.CacheDir}, &sharedEngine{})
 	se := s.(*sharedEngine)
 	se.once.Do(func() {
-		se.eng, se.err = drv.Open(engine.Config{})
+		se.eng, se.err = drv.Open(cfg)
 		if se.err != nil {
 			se.err = fmt.Errorf("aspect: opening engine %q: %w", name, se.err)
 		}

@@ -12,6 +12,7 @@ type Option func(*config)
 type config struct {
 	logger           *slog.Logger
 	memoryLimitPages uint32
+	cacheDir         string
 	// providers satisfy imports outside the host API registry (WASI, the
 	// gas-metering imports); tried in order before the registry.
 	providers []importProvider

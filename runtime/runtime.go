@@ -57,16 +57,22 @@ func Compile(ctx context.Context, code []byte, opts ...Option) (*Module, error) 
 // CompileWithEngine compiles code on the named engine (see Engines).
 func CompileWithEngine(ctx context.Context, engineName string, code []byte, opts ...Option) (m *Module, err error) {
 	cfg := newConfig(opts)
-	eng, err := openEngine(engineName)
+	eng, err := openEngine(engineName, engine.Config{})
 	if err != nil {
 		return nil, err
+	}
+	if _, ok := eng.(engine.Serializer); !ok && cfg.cacheDir != "" {
+		// The engine keeps its own cache in the directory.
+		if eng, err = openEngine(engineName, engine.Config{CacheDir: cfg.cacheDir}); err != nil {
+			return nil, err
+		}
 	}
 	defer func() {
 		if r := recover(); r != nil {
 			m, err = nil, fmt.Errorf("%w: engine %s panicked: %v", ErrCompile, engineName, r)
 		}
 	}()
-	mod, err := eng.Compile(ctx, code, engine.CompileConfig{MemoryLimitPages: cfg.memoryLimitPages})
+	mod, err := compileCached(ctx, eng, engineName, code, engine.CompileConfig{MemoryLimitPages: cfg.memoryLimitPages}, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCompile, err)
 	}

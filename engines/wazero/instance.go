@@ -146,3 +146,26 @@ func narrow(ts []engine.ValueType) []int {
 	}
 	return idx
 }
+
+// Global returns the exported global name, or nil.
+func (i *instance) Global(name string) engine.Global {
+	if i.mod == nil || i.closed {
+		return nil
+	}
+	g := i.mod.ExportedGlobal(name)
+	if g == nil {
+		return nil
+	}
+	return global{g}
+}
+
+// global adapts api.Global; Set is a no-op on immutable globals.
+type global struct{ g api.Global }
+
+func (g global) Type() engine.ValueType { return engine.ValueType(g.g.Type()) }
+func (g global) Get() uint64            { return g.g.Get() }
+func (g global) Set(v uint64) {
+	if mg, ok := g.g.(api.MutableGlobal); ok {
+		mg.Set(v)
+	}
+}

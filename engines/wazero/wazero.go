@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 
 	wz "github.com/tetratelabs/wazero"
@@ -45,14 +46,28 @@ func init() {
 // driver opens wazero engines.
 type driver struct{}
 
-// Open implements engine.Driver.
-func (driver) Open(engine.Config) (engine.Engine, error) {
-	return &wazeroEngine{cache: wz.NewCompilationCache()}, nil
+// Open implements engine.Driver. With cfg.CacheDir, compiled code persists
+// in wazero's file cache under CacheDir/wazero, guarded by a manifest (see
+// diskCache).
+func (driver) Open(cfg engine.Config) (engine.Engine, error) {
+	if cfg.CacheDir == "" {
+		return &wazeroEngine{cache: wz.NewCompilationCache()}, nil
+	}
+	dc, err := openDiskCache(filepath.Join(cfg.CacheDir, "wazero"))
+	if err != nil {
+		return nil, err
+	}
+	cache, err := wz.NewCompilationCacheWithDir(dc.dir)
+	if err != nil {
+		return nil, fmt.Errorf("wazero: cache dir: %w", err)
+	}
+	return &wazeroEngine{cache: cache, disk: dc}, nil
 }
 
 // wazeroEngine implements engine.Engine.
 type wazeroEngine struct {
 	cache wz.CompilationCache
+	disk  *diskCache // nil without a cache directory
 
 	mu     sync.Mutex
 	closed bool
@@ -104,6 +119,9 @@ func (e *wazeroEngine) Compile(ctx context.Context, wasm []byte, cfg engine.Comp
 	cm, err := r.CompileModule(ctx, wasm)
 	if err != nil {
 		return nil, fmt.Errorf("wazero: compile: %w", err)
+	}
+	if e.disk != nil {
+		e.disk.record()
 	}
 	m, err := newModule(r, cm, wasm)
 	if err != nil {

@@ -146,7 +146,27 @@ type Capabilities struct {
 }
 
 // Config configures an engine when it is opened.
-type Config struct{}
+type Config struct {
+	// CacheDir, if set, is a directory the engine may use to persist
+	// compiled code across processes. Engines that implement Serializer
+	// leave it to the runtime; others (wazero) use it for their own cache and
+	// must never trust a file they did not verify.
+	CacheDir string
+}
+
+// Serializer is implemented by engines whose compiled modules can be saved
+// and loaded. The runtime stores the bytes with a checksum and loads them
+// only for the same engine name and Version, so Deserialize only ever sees
+// bytes Serialize produced.
+type Serializer interface {
+	// Version identifies the engine build; serialized code is valid only for
+	// the same Version.
+	Version() string
+	// Serialize returns the compiled code of m.
+	Serialize(m Module) ([]byte, error)
+	// Deserialize recreates a module from Serialize's bytes.
+	Deserialize(ctx context.Context, data []byte, cfg CompileConfig) (Module, error)
+}
 
 // CompileConfig configures compilation of one module.
 type CompileConfig struct {
@@ -223,6 +243,19 @@ type Instance interface {
 	Memory() Memory
 	// Close releases the instance deterministically. It is idempotent.
 	Close(ctx context.Context) error
+}
+
+// Global is an exported global of one instance. Values use the raw encoding
+// of Function.Call. The runtime uses globals it injected itself (the gas and
+// call-depth counters) and the module's own mutable globals (to restore an
+// instance's state without re-instantiating it).
+type Global interface {
+	// Type returns the global's value type.
+	Type() ValueType
+	// Get returns the current value.
+	Get() uint64
+	// Set changes the value. It does nothing on an immutable global.
+	Set(v uint64)
 }
 
 // Function is an exported function of one instance.
