@@ -11,38 +11,40 @@ import (
 )
 
 // rawCall is the benchmarks' baseline: wasmtime_func_call_unchecked on a
-// preallocated C buffer, with no conversion, context or error handling
-// around it. It lives outside the _test files because they cannot use cgo.
+// raw value buffer in C memory, with no conversion, context or error
+// handling around it. It lives outside the _test files because they cannot
+// use cgo.
 type rawCall struct {
-	f    *wtFunction
-	vals *C.wasmtime_val_raw_t
-	n    int
+	block *C.aspect_wt_call_block
+	vals  unsafe.Pointer // block's stack as 16-byte raw values
+	n     int
 }
 
 func newRawCall(f *wtFunction) *rawCall {
 	n := max(f.slots, 1)
-	return &rawCall{
-		f:    f,
-		vals: (*C.wasmtime_val_raw_t)(C.calloc(C.size_t(n), C.sizeof_wasmtime_val_raw_t)),
-		n:    n,
-	}
+	// A block with room for 2n 8-byte values holds n raw values.
+	var fn C.wasmtime_func_t = f.block.fn
+	b := C.aspect_wt_call_block_new(f.in.cctx, &fn, C.size_t(2*n), 0)
+	return &rawCall{block: b, vals: unsafe.Pointer(b.stack), n: n}
 }
 
-// set stores v as the raw 64-bit value i.
+// set stores v as raw value i.
 func (r *rawCall) set(i int, v uint64) {
-	*(*uint64)(unsafe.Add(unsafe.Pointer(r.vals), i*16)) = v
+	*(*uint64)(unsafe.Add(r.vals, i*16)) = v
 }
 
-// get returns the raw 64-bit value i.
+// get returns raw value i.
 func (r *rawCall) get(i int) uint64 {
-	return *(*uint64)(unsafe.Add(unsafe.Pointer(r.vals), i*16))
+	return *(*uint64)(unsafe.Add(r.vals, i*16))
 }
 
 var errRawCall = errors.New("wasmtime: raw call failed")
 
+func (r *rawCall) ptr() C.uintptr_t { return C.uintptr_t(uintptr(unsafe.Pointer(r.block))) }
+
 // call makes one cgo call straight to wasmtime_func_call_unchecked.
 func (r *rawCall) call() error {
-	st := C.aspect_wt_call_raw(r.f.in.cctx, r.f.fn, r.vals, C.size_t(r.n))
+	st := C.aspect_wt_call_raw(r.ptr(), C.size_t(r.n))
 	if st.err != nil || st.trap != nil {
 		takeMessage(st)
 		return errRawCall
@@ -51,9 +53,12 @@ func (r *rawCall) call() error {
 }
 
 // loop calls the function iterations times from a C loop, re-setting the
-// first two params (as i32) before each call.
+// first two params (as i32) before each call; it needs two raw values.
 func (r *rawCall) loop(iterations int) error {
-	st := C.aspect_wt_call_raw_loop(r.f.in.cctx, r.f.fn, r.vals, C.size_t(r.n), C.int64_t(iterations))
+	if r.n < 2 {
+		return errRawCall
+	}
+	st := C.aspect_wt_call_raw_loop(r.ptr(), C.size_t(r.n), C.int64_t(iterations))
 	if st.err != nil || st.trap != nil {
 		takeMessage(st)
 		return errRawCall
@@ -62,6 +67,6 @@ func (r *rawCall) loop(iterations int) error {
 }
 
 func (r *rawCall) free() {
-	C.free(unsafe.Pointer(r.vals))
-	r.vals = nil
+	C.free(unsafe.Pointer(r.block))
+	r.block, r.vals = nil, nil
 }

@@ -79,16 +79,19 @@ func (e *hostEntry) call(ctx context.Context, stack []uint64) (err error) {
 //
 //export aspectWasmtimeHostCall
 func aspectWasmtimeHostCall(env C.uintptr_t, raw unsafe.Pointer, n C.size_t) (failed C.int) {
-	e := cgo.Handle(env).Value().(*hostEntry)
-	in := e.in
+	var e *hostEntry
 	// A panic must not unwind into wasmtime's frames; the host function's
 	// own panics are recovered by e.call.
 	defer func() {
 		if r := recover(); r != nil {
-			in.hostErr = &hostPanicError{module: e.hf.Module, name: e.hf.Name, value: r}
+			if e != nil {
+				e.in.hostErr = &hostPanicError{module: e.hf.Module, name: e.hf.Name, value: r}
+			}
 			failed = 1
 		}
 	}()
+	e = cgo.Handle(env).Value().(*hostEntry)
+	in := e.in
 	in.memValid = false // the guest ran since the last look
 	if int(n) < e.slots {
 		in.hostErr = fmt.Errorf("wasmtime: host function %s.%s: %d raw values, need %d",

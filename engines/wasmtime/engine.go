@@ -20,6 +20,11 @@
 // -tags wazero is the cgo-free build.
 //
 // Each Instance owns its own wasmtime store; a store is never shared.
+// Instances also offer Global(name) for exported globals, and the engine
+// implements engine.Serializer (wasmtime module serialization) for the
+// runtime's compiled-code cache. Memories never move (4 GiB reservation,
+// memory_may_move off), so a memory's base pointer is cached and Read and
+// Write within the known size make no cgo call.
 // Interruption uses epoch interruption: while calls whose context can be
 // cancelled run, one ticker goroutine per engine increments the engine's
 // epoch every millisecond; every store's epoch deadline callback checks its
@@ -162,6 +167,9 @@ func (e *wtEngine) Capabilities() engine.Capabilities {
 
 // Compile validates and compiles wasm.
 func (e *wtEngine) Compile(ctx context.Context, wasm []byte, cfg engine.CompileConfig) (engine.Module, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -179,16 +187,22 @@ func (e *wtEngine) Compile(ctx context.Context, wasm []byte, cfg engine.CompileC
 		msg := takeMessage(C.aspect_wt_status{err: werr})
 		return nil, fmt.Errorf("wasmtime: compile: %s", errorMessage(msg.text))
 	}
-	if err := checkMemoryLimit(wasm, cfg.MemoryLimitPages); err != nil {
+	mems, err := checkMemoryLimit(wasm, cfg.MemoryLimitPages)
+	if err != nil {
 		C.wasmtime_module_delete(ptr)
 		return nil, err
 	}
-	m := &wtModule{eng: e, ptr: ptr, memLimit: -1}
+	return e.newModule(ptr, mems, cfg), nil
+}
+
+// newModule wraps a compiled module.
+func (e *wtEngine) newModule(ptr *C.wasmtime_module_t, mems []memLimits, cfg engine.CompileConfig) *wtModule {
+	m := &wtModule{eng: e, ptr: ptr, mems: mems, memLimit: -1}
 	if cfg.MemoryLimitPages > 0 {
 		m.memLimit = int64(cfg.MemoryLimitPages) * 65536
 	}
 	m.describe()
-	return m, nil
+	return m
 }
 
 // Close deletes the engine. It is idempotent.

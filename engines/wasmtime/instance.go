@@ -50,13 +50,15 @@ type wtInstance struct {
 	interrupted  bool
 	interruptErr error
 
-	funcs  map[string]*wtFunction
-	mem    *wtMemory
-	memSet bool // mem has been looked up
-	caller wtCaller
+	funcs   map[string]*wtFunction
+	globals map[string]*wtGlobal
+	mem     *wtMemory
+	memSet  bool // mem has been looked up
+	caller  wtCaller
 
-	// A cache of the memory's data pointer and size, valid until the guest
-	// runs again (it may grow the memory).
+	// The memory's base pointer and its size when last read from wasmtime
+	// (see wtMemory); memValid: the size is current, the guest has not run
+	// since.
 	memValid bool
 	memData  unsafe.Pointer
 	memSize  uint64
@@ -172,9 +174,14 @@ func (in *wtInstance) release() {
 		h.Delete()
 	}
 	in.hostHandles = nil
+	for _, f := range in.funcs {
+		C.free(unsafe.Pointer(f.block))
+		f.block, f.bstack = nil, nil
+	}
 	in.funcs = nil
+	in.globals = nil
 	in.mem = nil
-	in.memValid = false
+	in.memValid, in.memData, in.memSize = false, nil, 0
 }
 
 // Close deletes the instance's store. It is idempotent. Closing an instance
@@ -206,13 +213,20 @@ func (in *wtInstance) function(name string) *wtFunction {
 	if !ok || exp.Kind != engine.ExternFunc {
 		return nil
 	}
-	f := &wtFunction{in: in, typ: exp.Type}
+	var fn C.wasmtime_func_t
 	var mem C.wasmtime_memory_t
-	kind := C.aspect_wt_export_get(in.cctx, &in.inst, cString(name), C.size_t(len(name)), &f.fn, &mem)
+	var glob C.wasmtime_global_t
+	kind := C.aspect_wt_export_get(in.cctx, &in.inst, cString(name), C.size_t(len(name)), &fn, &mem, &glob)
 	if kind != C.WASMTIME_EXTERN_FUNC {
 		return nil
 	}
+	f := &wtFunction{in: in, typ: exp.Type}
 	f.init()
+	f.block = C.aspect_wt_call_block_new(in.cctx, &fn, C.size_t(f.nparams), C.size_t(f.nresults))
+	if f.block == nil {
+		return nil
+	}
+	f.bstack = unsafe.Slice((*uint64)(unsafe.Pointer(f.block.stack)), max(f.slots, 1))
 	if in.funcs == nil {
 		in.funcs = make(map[string]*wtFunction)
 	}
@@ -238,13 +252,69 @@ func (in *wtInstance) memory() *wtMemory {
 		if exp, ok := in.mod.export(name); ok && exp.Kind == engine.ExternMemory {
 			m := &wtMemory{in: in}
 			var fn C.wasmtime_func_t
-			kind := C.aspect_wt_export_get(in.cctx, &in.inst, cString(name), C.size_t(len(name)), &fn, &m.mem)
+			var glob C.wasmtime_global_t
+			kind := C.aspect_wt_export_get(in.cctx, &in.inst, cString(name), C.size_t(len(name)), &fn, &m.mem, &glob)
 			if kind == C.WASMTIME_EXTERN_MEMORY {
 				in.mem = m
 			}
 		}
 	}
 	return in.mem
+}
+
+// Global returns the exported global name, or nil. Globals of reference or
+// vector type read as 0 and ignore Set.
+func (in *wtInstance) Global(name string) engine.Global {
+	if in.store == nil {
+		return nil
+	}
+	if g, ok := in.globals[name]; ok {
+		return g
+	}
+	info, ok := in.mod.globals[name]
+	if !ok {
+		return nil
+	}
+	g := &wtGlobal{in: in, info: info}
+	var fn C.wasmtime_func_t
+	var mem C.wasmtime_memory_t
+	kind := C.aspect_wt_export_get(in.cctx, &in.inst, cString(name), C.size_t(len(name)), &fn, &mem, &g.g)
+	if kind != C.WASMTIME_EXTERN_GLOBAL {
+		return nil
+	}
+	if in.globals == nil {
+		in.globals = make(map[string]*wtGlobal)
+	}
+	in.globals[name] = g
+	return g
+}
+
+// wtGlobal is an exported global of one instance.
+type wtGlobal struct {
+	in   *wtInstance
+	g    C.wasmtime_global_t
+	info globalInfo
+}
+
+// Type returns the global's value type.
+func (g *wtGlobal) Type() engine.ValueType { return g.info.typ }
+
+// Get returns the current value as a raw value, or 0 once the instance is
+// closed.
+func (g *wtGlobal) Get() uint64 {
+	if g.in.store == nil {
+		return 0
+	}
+	return uint64(C.aspect_wt_global_get(g.in.cctx, g.g))
+}
+
+// Set changes the value. It does nothing on an immutable global or once the
+// instance is closed.
+func (g *wtGlobal) Set(v uint64) {
+	if g.in.store == nil || !g.info.mutable || !numeric(g.info.typ) {
+		return
+	}
+	C.aspect_wt_global_set(g.in.cctx, g.g, g.info.kind, C.uint64_t(v))
 }
 
 // cString points at s's bytes for the duration of a cgo call (not NUL
@@ -266,9 +336,12 @@ func (c *wtCaller) Function(name string) engine.Function { return c.in.Function(
 // wtFunction is an exported function of one instance, with everything the
 // call path needs cached.
 type wtFunction struct {
-	in  *wtInstance
-	fn  C.wasmtime_func_t
-	typ engine.FuncType
+	in *wtInstance
+	// block holds the store context, the wasmtime_func_t and the value
+	// stack of a call, in C memory; bstack is its stack.
+	block  *C.aspect_wt_call_block
+	bstack []uint64
+	typ    engine.FuncType
 	// slots is max(len(Params), len(Results)), the stack room a call needs.
 	slots    int
 	nparams  int
@@ -304,9 +377,10 @@ func numeric(t engine.ValueType) bool {
 // Type returns the function's signature.
 func (f *wtFunction) Type() engine.FuncType { return f.typ }
 
-// Call calls the function with one cgo crossing: the shim copies the params
-// into a raw value buffer on the C stack, calls
-// wasmtime_func_call_unchecked and copies the results back.
+// Call calls the function with one cgo crossing that passes no Go pointer:
+// the params are copied to the function's C call block, the shim moves them
+// into a raw value buffer on the C stack and calls
+// wasmtime_func_call_unchecked, and the results come back the same way.
 func (f *wtFunction) Call(ctx context.Context, stack []uint64) error {
 	in := f.in
 	if in.store == nil {
@@ -318,80 +392,102 @@ func (f *wtFunction) Call(ctx context.Context, stack []uint64) error {
 	if f.unsupported != nil {
 		return f.unsupported
 	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if ctx.Done() != nil {
 		if err := ctx.Err(); err != nil {
 			return interruptedTrap(err)
 		}
 	}
+	copy(f.bstack, stack[:f.nparams])
 	in.enter(ctx)
-	var sp *C.uint64_t
-	if len(stack) > 0 {
-		sp = (*C.uint64_t)(unsafe.Pointer(unsafe.SliceData(stack)))
-	}
-	st := C.aspect_wt_call(in.cctx, f.fn, sp, C.size_t(f.nparams), C.size_t(f.nresults))
+	st := C.aspect_wt_call(C.uintptr_t(uintptr(unsafe.Pointer(f.block))))
 	in.leave()
 	if st.err != nil || st.trap != nil {
 		return in.callError(st, "call")
 	}
 	for i, is32 := range f.res32 {
+		v := f.bstack[i]
 		if is32 {
-			stack[i] &= math.MaxUint32
+			v &= math.MaxUint32
 		}
+		stack[i] = v
 	}
 	return nil
 }
 
-// wtMemory is the exported memory "memory" of one instance. Its data pointer
-// and size are cached on the instance until the guest runs again.
+// wtMemory is the exported memory "memory" of one instance.
+//
+// Its base pointer and a lower bound of its size are cached on the
+// instance: the engine is configured so that memories never move
+// (memory_may_move off, 4 GiB reservation) and wasm memories never shrink, so
+// an access within the cached size needs no cgo call; only an access past it
+// (or Size after the guest ran) asks wasmtime again.
 type wtMemory struct {
 	in  *wtInstance
 	mem C.wasmtime_memory_t
 }
 
-// view returns the memory's data and size, or (nil, 0) once the instance is
-// closed.
-func (m *wtMemory) view() (unsafe.Pointer, uint64) {
+// refresh reads the memory's base and size from wasmtime; ok is false once
+// the instance is closed.
+func (m *wtMemory) refresh() (ok bool) {
 	in := m.in
-	if in.memValid {
-		return in.memData, in.memSize
-	}
 	if in.store == nil {
-		return nil, 0
+		return false
 	}
 	v := C.aspect_wt_memory(in.cctx, m.mem)
 	in.memData, in.memSize, in.memValid = unsafe.Pointer(v.data), uint64(v.size), true
-	return in.memData, in.memSize
+	return true
+}
+
+// span returns the memory at [offset, offset+length), or ok false if any of
+// it is out of range.
+func (m *wtMemory) span(offset, length uint32) (p unsafe.Pointer, ok bool) {
+	in := m.in
+	end := uint64(offset) + uint64(length)
+	if end > in.memSize || in.store == nil {
+		if in.memValid || !m.refresh() || end > in.memSize {
+			return nil, false
+		}
+	}
+	return unsafe.Add(in.memData, offset), true
 }
 
 // Size returns the current size in bytes (at most math.MaxUint32: a full
 // 4 GiB memory reports one byte less).
 func (m *wtMemory) Size() uint32 {
-	_, size := m.view()
-	return uint32(min(size, math.MaxUint32))
+	if !m.in.memValid && !m.refresh() {
+		return 0
+	}
+	return uint32(min(m.in.memSize, math.MaxUint32))
 }
 
 // Read returns length bytes at offset, aliasing the memory, or false if any
 // is out of range.
 func (m *wtMemory) Read(offset, length uint32) ([]byte, bool) {
-	data, size := m.view()
-	if uint64(offset)+uint64(length) > size {
+	p, ok := m.span(offset, length)
+	if !ok {
 		return nil, false
 	}
 	if length == 0 {
 		return []byte{}, true
 	}
-	return unsafe.Slice((*byte)(unsafe.Add(data, offset)), length), true
+	return unsafe.Slice((*byte)(p), length), true
 }
 
 // Write copies data to offset, or returns false (writing nothing) if any
 // byte would be out of range.
 func (m *wtMemory) Write(offset uint32, data []byte) bool {
-	base, size := m.view()
-	if uint64(offset)+uint64(len(data)) > size {
+	if uint64(len(data)) > math.MaxUint32 {
+		return false
+	}
+	p, ok := m.span(offset, uint32(len(data)))
+	if !ok {
 		return false
 	}
 	if len(data) > 0 {
-		copy(unsafe.Slice((*byte)(unsafe.Add(base, offset)), len(data)), data)
+		copy(unsafe.Slice((*byte)(p), len(data)), data)
 	}
 	return true
 }

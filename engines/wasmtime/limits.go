@@ -13,16 +13,21 @@ const maxPages = 65536
 // maximum exceeds the limit fails to compile. (Growth up to the limit is
 // then capped at run time by the store limiter.) wasm is a module wasmtime
 // has already validated.
-func checkMemoryLimit(wasm []byte, limit uint32) error {
+func checkMemoryLimit(wasm []byte, limit uint32) ([]memLimits, error) {
+	mems, err := memoryLimits(wasm)
+	if err != nil {
+		return nil, fmt.Errorf("wasmtime: compile: %w", err)
+	}
+	return mems, checkLimits(mems, limit)
+}
+
+// checkLimits checks the memories mems against limit (0 for none).
+func checkLimits(mems []memLimits, limit uint32) error {
 	if limit == 0 {
 		return nil
 	}
 	if limit > maxPages {
 		return fmt.Errorf("wasmtime: memory limit %d pages exceeds %d", limit, maxPages)
-	}
-	mems, err := memoryLimits(wasm)
-	if err != nil {
-		return fmt.Errorf("wasmtime: compile: %w", err)
 	}
 	for i, m := range mems {
 		if m.hasMax && m.max > uint64(limit) {

@@ -31,12 +31,24 @@ type wtModule struct {
 	exports []engine.Export
 	// exportIdx maps an export name to its index in exports.
 	exportIdx map[string]int
+	// globals describes the exported globals by name.
+	globals map[string]globalInfo
 	// importErr is set when the module imports something other than a
 	// function, which the SPI does not allow.
 	importErr error
 
 	// memLimit is the store limiter's memory limit in bytes, -1 for none.
 	memLimit int64
+	// mems are the limits of the memories the module defines, kept with
+	// serialized code so that Deserialize can check a memory limit.
+	mems []memLimits
+}
+
+// globalInfo is the type of an exported global.
+type globalInfo struct {
+	kind    C.uint8_t // wasm_valkind_t
+	typ     engine.ValueType
+	mutable bool
 }
 
 // nameString copies a wasm_name_t.
@@ -138,8 +150,17 @@ func (m *wtModule) describe() {
 				Name: nameString(C.wasm_exporttype_name(et)),
 				Kind: externKind(C.wasm_externtype_kind(xt)),
 			}
-			if exp.Kind == engine.ExternFunc {
+			switch exp.Kind {
+			case engine.ExternFunc:
 				exp.Type = funcType(C.wasm_externtype_as_functype_const(xt))
+			case engine.ExternGlobal:
+				var mut C.int
+				if k := C.aspect_wt_globaltype(xt, &mut); k != 0xff {
+					if m.globals == nil {
+						m.globals = make(map[string]globalInfo)
+					}
+					m.globals[exp.Name] = globalInfo{kind: k, typ: valueType(k), mutable: mut != 0}
+				}
 			}
 			m.exports[i] = exp
 			m.exportIdx[exp.Name] = i
@@ -166,6 +187,9 @@ func (m *wtModule) export(name string) (engine.Export, bool) {
 // Instantiate creates an instance in a new store, with one host function per
 // import, and runs the start section under ctx.
 func (m *wtModule) Instantiate(ctx context.Context, host []engine.HostFunc, cfg engine.InstanceConfig) (engine.Instance, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if m.ptr == nil {
@@ -196,11 +220,9 @@ func (m *wtModule) Instantiate(ctx context.Context, host []engine.HostFunc, cfg 
 			return nil, fmt.Errorf("wasmtime: host function %s.%s has type %s, the module imports %s",
 				imp.Module, imp.Name, hf.Type, imp.Type)
 		}
-		for _, t := range append(append([]engine.ValueType(nil), imp.Type.Params...), imp.Type.Results...) {
-			if !numeric(t) {
-				return nil, fmt.Errorf("wasmtime: import %s.%s has type %s; host functions take and return numbers only",
-					imp.Module, imp.Name, imp.Type)
-			}
+		if !allNumeric(imp.Type.Params) || !allNumeric(imp.Type.Results) {
+			return nil, fmt.Errorf("wasmtime: import %s.%s has type %s; host functions take and return numbers only",
+				imp.Module, imp.Name, imp.Type)
 		}
 		if hf.Call == nil {
 			return nil, fmt.Errorf("wasmtime: host function %s.%s has no Call", imp.Module, imp.Name)
@@ -235,6 +257,15 @@ func (m *wtModule) Instantiate(ctx context.Context, host []engine.HostFunc, cfg 
 	}
 	ok = true
 	return in, nil
+}
+
+func allNumeric(ts []engine.ValueType) bool {
+	for _, t := range ts {
+		if !numeric(t) {
+			return false
+		}
+	}
+	return true
 }
 
 // findHost returns the host function for imp.

@@ -34,6 +34,10 @@ wasm_engine_t *aspect_wt_engine_new(void) {
   wasmtime_config_wasm_exceptions_set(cfg, false);
   wasmtime_config_wasm_custom_page_sizes_set(cfg, false);
   wasmtime_config_wasm_stack_switching_set(cfg, false);
+  // Linear memories live in a 4 GiB reservation and never move, so the Go
+  // side may keep a memory's base pointer for the instance's lifetime.
+  wasmtime_config_memory_reservation_set(cfg, (uint64_t)1 << 32);
+  wasmtime_config_memory_may_move_set(cfg, false);
   return wasm_engine_new_with_config(cfg); // takes ownership of cfg
 }
 
@@ -118,7 +122,7 @@ done:
 uint8_t aspect_wt_export_get(wasmtime_context_t *ctx,
                              const wasmtime_instance_t *inst, const char *name,
                              size_t name_len, wasmtime_func_t *fn,
-                             wasmtime_memory_t *mem) {
+                             wasmtime_memory_t *mem, wasmtime_global_t *global) {
   wasmtime_extern_t item;
   if (!wasmtime_instance_export_get(ctx, inst, name, name_len, &item)) {
     return 0xff;
@@ -130,6 +134,9 @@ uint8_t aspect_wt_export_get(wasmtime_context_t *ctx,
   case WASMTIME_EXTERN_MEMORY:
     *mem = item.of.memory;
     break;
+  case WASMTIME_EXTERN_GLOBAL:
+    *global = item.of.global;
+    break;
   default:
     break;
   }
@@ -138,13 +145,31 @@ uint8_t aspect_wt_export_get(wasmtime_context_t *ctx,
   return kind;
 }
 
+aspect_wt_call_block *aspect_wt_call_block_new(wasmtime_context_t *ctx,
+                                               const wasmtime_func_t *fn,
+                                               size_t nparams, size_t nresults) {
+  size_t n = nparams > nresults ? nparams : nresults;
+  if (n == 0) {
+    n = 1;
+  }
+  aspect_wt_call_block *b = calloc(1, sizeof *b + n * sizeof(uint64_t));
+  if (b == NULL) {
+    return NULL;
+  }
+  b->ctx = ctx;
+  b->fn = *fn;
+  b->nparams = nparams;
+  b->nresults = nresults;
+  b->stack = (uint64_t *)(b + 1);
+  return b;
+}
+
 #define ASPECT_WT_LOCAL_VALS 16
 
-aspect_wt_status aspect_wt_call(wasmtime_context_t *ctx, wasmtime_func_t fn,
-                                uint64_t *stack, size_t nparams,
-                                size_t nresults) {
+aspect_wt_status aspect_wt_call(uintptr_t block) {
+  aspect_wt_call_block *b = (aspect_wt_call_block *)block;
   aspect_wt_status st = {NULL, NULL};
-  size_t n = nparams > nresults ? nparams : nresults;
+  size_t n = b->nparams > b->nresults ? b->nparams : b->nresults;
   wasmtime_val_raw_t local[ASPECT_WT_LOCAL_VALS];
   wasmtime_val_raw_t *vals = local;
   if (n > ASPECT_WT_LOCAL_VALS) {
@@ -154,14 +179,17 @@ aspect_wt_status aspect_wt_call(wasmtime_context_t *ctx, wasmtime_func_t fn,
       return st;
     }
   }
-  for (size_t i = 0; i < nparams; i++) {
-    vals[i].i64 = (int64_t)stack[i];
+  // The params are copied out before the guest runs and the results in
+  // after it returns, so a nested call of the same export from a host
+  // function may reuse the block meanwhile.
+  for (size_t i = 0; i < b->nparams; i++) {
+    vals[i].i64 = (int64_t)b->stack[i];
   }
-  st.err = wasmtime_func_call_unchecked(ctx, &fn, vals, n, &st.trap);
+  st.err = wasmtime_func_call_unchecked(b->ctx, &b->fn, vals, n, &st.trap);
   if (st.err == NULL && st.trap == NULL) {
     // 32-bit results are zero-extended on the Go side.
-    for (size_t i = 0; i < nresults; i++) {
-      stack[i] = (uint64_t)vals[i].i64;
+    for (size_t i = 0; i < b->nresults; i++) {
+      b->stack[i] = (uint64_t)vals[i].i64;
     }
   }
   if (vals != local) {
@@ -170,28 +198,94 @@ aspect_wt_status aspect_wt_call(wasmtime_context_t *ctx, wasmtime_func_t fn,
   return st;
 }
 
-aspect_wt_status aspect_wt_call_raw(wasmtime_context_t *ctx, wasmtime_func_t fn,
-                                    wasmtime_val_raw_t *vals, size_t n) {
+aspect_wt_status aspect_wt_call_raw(uintptr_t block, size_t n) {
+  aspect_wt_call_block *b = (aspect_wt_call_block *)block;
   aspect_wt_status st = {NULL, NULL};
-  st.err = wasmtime_func_call_unchecked(ctx, &fn, vals, n, &st.trap);
+  st.err = wasmtime_func_call_unchecked(
+      b->ctx, &b->fn, (wasmtime_val_raw_t *)b->stack, n, &st.trap);
   return st;
 }
 
-aspect_wt_status aspect_wt_call_raw_loop(wasmtime_context_t *ctx,
-                                         wasmtime_func_t fn,
-                                         wasmtime_val_raw_t *vals, size_t n,
+aspect_wt_status aspect_wt_call_raw_loop(uintptr_t block, size_t n,
                                          int64_t iterations) {
+  aspect_wt_call_block *b = (aspect_wt_call_block *)block;
+  wasmtime_val_raw_t *vals = (wasmtime_val_raw_t *)b->stack;
   aspect_wt_status st = {NULL, NULL};
-  int32_t a = vals[0].i32, b = vals[1].i32;
+  int32_t x = vals[0].i32, y = vals[1].i32;
   for (int64_t i = 0; i < iterations; i++) {
-    vals[0].i32 = a;
-    vals[1].i32 = b;
-    st.err = wasmtime_func_call_unchecked(ctx, &fn, vals, n, &st.trap);
+    vals[0].i32 = x;
+    vals[1].i32 = y;
+    st.err = wasmtime_func_call_unchecked(b->ctx, &b->fn, vals, n, &st.trap);
     if (st.err != NULL || st.trap != NULL) {
       break;
     }
   }
   return st;
+}
+
+uint64_t aspect_wt_global_get(wasmtime_context_t *ctx, wasmtime_global_t g) {
+  wasmtime_val_t v;
+  wasmtime_global_get(ctx, &g, &v);
+  uint64_t raw = 0;
+  switch (v.kind) {
+  case WASMTIME_I32:
+    raw = (uint32_t)v.of.i32;
+    break;
+  case WASMTIME_I64:
+    raw = (uint64_t)v.of.i64;
+    break;
+  case WASMTIME_F32:
+    memcpy(&raw, &v.of.f32, sizeof v.of.f32);
+    break;
+  case WASMTIME_F64:
+    memcpy(&raw, &v.of.f64, sizeof v.of.f64);
+    break;
+  default:
+    break;
+  }
+  wasmtime_val_unroot(&v);
+  return raw;
+}
+
+void aspect_wt_global_set(wasmtime_context_t *ctx, wasmtime_global_t g,
+                          uint8_t kind, uint64_t raw) {
+  wasmtime_val_t v;
+  memset(&v, 0, sizeof v);
+  switch (kind) {
+  case WASM_I32:
+    v.kind = WASMTIME_I32;
+    v.of.i32 = (int32_t)(uint32_t)raw;
+    break;
+  case WASM_I64:
+    v.kind = WASMTIME_I64;
+    v.of.i64 = (int64_t)raw;
+    break;
+  case WASM_F32: {
+    uint32_t bits = (uint32_t)raw;
+    v.kind = WASMTIME_F32;
+    memcpy(&v.of.f32, &bits, sizeof bits);
+    break;
+  }
+  case WASM_F64:
+    v.kind = WASMTIME_F64;
+    memcpy(&v.of.f64, &raw, sizeof raw);
+    break;
+  default:
+    return;
+  }
+  wasmtime_error_t *err = wasmtime_global_set(ctx, &g, &v);
+  if (err != NULL) { // immutable
+    wasmtime_error_delete(err);
+  }
+}
+
+uint8_t aspect_wt_globaltype(const wasm_externtype_t *et, int *mutable_) {
+  const wasm_globaltype_t *gt = wasm_externtype_as_globaltype_const(et);
+  if (gt == NULL) {
+    return 0xff;
+  }
+  *mutable_ = wasm_globaltype_mutability(gt) == WASM_VAR;
+  return wasm_valtype_kind(wasm_globaltype_content(gt));
 }
 
 aspect_wt_mem_view aspect_wt_memory(const wasmtime_context_t *ctx,

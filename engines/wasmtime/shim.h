@@ -16,6 +16,7 @@
 #include <wasmtime/error.h>
 #include <wasmtime/extern.h>
 #include <wasmtime/func.h>
+#include <wasmtime/global.h>
 #include <wasmtime/instance.h>
 #include <wasmtime/memory.h>
 #include <wasmtime/module.h>
@@ -55,28 +56,55 @@ aspect_wt_status aspect_wt_instantiate(wasmtime_context_t *ctx,
                                        wasmtime_instance_t *out);
 
 // Looks up export name; returns its kind, or 0xff if there is none. Funcs
-// are written to *fn and memories to *mem.
+// are written to *fn, memories to *mem and globals to *global.
 uint8_t aspect_wt_export_get(wasmtime_context_t *ctx,
                              const wasmtime_instance_t *inst, const char *name,
                              size_t name_len, wasmtime_func_t *fn,
-                             wasmtime_memory_t *mem);
+                             wasmtime_memory_t *mem, wasmtime_global_t *global);
 
-// Calls fn with params stack[:nparams] and writes the results to
-// stack[:nresults]; stack values are 64-bit raw values.
-aspect_wt_status aspect_wt_call(wasmtime_context_t *ctx, wasmtime_func_t fn,
-                                uint64_t *stack, size_t nparams,
-                                size_t nresults);
+// The value of a numeric global as a 64-bit raw value (0 for other types).
+uint64_t aspect_wt_global_get(wasmtime_context_t *ctx, wasmtime_global_t g);
+
+// Sets a numeric global of valkind kind from a 64-bit raw value; does
+// nothing if the global is immutable.
+void aspect_wt_global_set(wasmtime_context_t *ctx, wasmtime_global_t g,
+                          uint8_t kind, uint64_t raw);
+
+// The valkind and mutability (1 for var) of an exported global's type, or
+// 0xff as kind if et is not a global.
+uint8_t aspect_wt_globaltype(const wasm_externtype_t *et, int *mutable_);
+
+// Everything a call of one export needs, in C memory so that the call
+// passes no Go pointer (and cgo checks none): Go writes the params to
+// stack[:nparams] and reads the results from stack[:nresults], as 64-bit raw
+// values. stack points just past the struct, in the same allocation.
+typedef struct {
+  wasmtime_context_t *ctx;
+  wasmtime_func_t fn;
+  size_t nparams;
+  size_t nresults;
+  uint64_t *stack;
+} aspect_wt_call_block;
+
+// Allocates a call block with room for max(nparams, nresults, 1) values;
+// free it with free().
+aspect_wt_call_block *aspect_wt_call_block_new(wasmtime_context_t *ctx,
+                                               const wasmtime_func_t *fn,
+                                               size_t nparams, size_t nresults);
+
+// Calls the block's function. block is an aspect_wt_call_block pointer,
+// passed as an integer: it is C memory.
+aspect_wt_status aspect_wt_call(uintptr_t block);
 
 // The baseline the benchmarks compare against: wasmtime_func_call_unchecked
-// with a caller-provided raw buffer and nothing else.
-aspect_wt_status aspect_wt_call_raw(wasmtime_context_t *ctx, wasmtime_func_t fn,
-                                    wasmtime_val_raw_t *vals, size_t n);
+// on the block's function with a raw value buffer (block->stack reused as
+// n 16-byte values: the block must have room for 2n) and nothing else.
+aspect_wt_status aspect_wt_call_raw(uintptr_t block, size_t n);
 
-// Calls fn n times with the same raw buffer in a C loop (benchmark baseline
-// without any cgo crossing per call). Stops at the first failure.
-aspect_wt_status aspect_wt_call_raw_loop(wasmtime_context_t *ctx,
-                                         wasmtime_func_t fn,
-                                         wasmtime_val_raw_t *vals, size_t n,
+// Calls the block's function iterations times from a C loop (benchmark
+// baseline without any cgo crossing per call), re-setting the first two raw
+// values (as i32) before each call. Stops at the first failure.
+aspect_wt_status aspect_wt_call_raw_loop(uintptr_t block, size_t n,
                                          int64_t iterations);
 
 aspect_wt_mem_view aspect_wt_memory(const wasmtime_context_t *ctx,

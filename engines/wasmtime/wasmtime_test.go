@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -166,6 +167,11 @@ func TestCallValues(t *testing.T) {
 	// More results than params: the stack needs room for the results.
 	require.ErrorContains(t, fn(t, in, "swap").Call(bg, []uint64{1}), "stack has 1 values, need 2")
 	require.Error(t, add.Call(bg, nil))
+
+	// A nil context is taken as context.Background.
+	stack = []uint64{1, 2}
+	require.NoError(t, add.Call(nil, stack)) //nolint:staticcheck // deliberately nil
+	assert.Equal(t, uint64(3), stack[0])
 
 	// The same Function is returned each time.
 	assert.Same(t, add.(*wtFunction), in.Function("add").(*wtFunction))
@@ -607,6 +613,18 @@ func TestMemoryBounds(t *testing.T) {
 	assert.Equal(t, uint32(2*65536), mem.Size())
 	assert.True(t, mem.Write(2*65536-1, []byte{7}))
 
+	// The base pointer stays put as the memory grows (the Go side caches
+	// it), and accesses past the cached size see the growth.
+	wm := mem.(*wtMemory)
+	base := in.(*wtInstance).memData
+	require.NotNil(t, base)
+	stack = []uint64{2000}
+	require.NoError(t, fn(t, in, "grow").Call(bg, stack))
+	assert.True(t, mem.Write(2002*65536-1, []byte{8}), "past the cached size")
+	require.True(t, wm.refresh())
+	assert.Equal(t, base, in.(*wtInstance).memData, "memory moved")
+	assert.Equal(t, uint32(2002*65536), mem.Size())
+
 	// Instances without a memory.
 	in2 := instantiate(t, compile(t, e, trapsWAT, engine.CompileConfig{}), nil)
 	assert.Nil(t, in2.Memory())
@@ -643,6 +661,51 @@ func TestClose(t *testing.T) {
 	require.NoError(t, e.Close(bg))
 	_, err = e.Compile(bg, wat(t, rawWAT), engine.CompileConfig{})
 	require.ErrorIs(t, err, errEngineClosed)
+}
+
+func TestEpochTicker(t *testing.T) {
+	d, _ := engine.Lookup(Name)
+	e, err := d.Open(engine.Config{})
+	require.NoError(t, err)
+	we := e.(*wtEngine)
+	m, err := e.Compile(bg, wat(t, rawWAT), engine.CompileConfig{})
+	require.NoError(t, err)
+	in, err := m.Instantiate(bg, nil, engine.InstanceConfig{})
+	require.NoError(t, err)
+
+	// Uncancellable calls never start the ticker.
+	require.NoError(t, in.Function("nop").Call(bg, nil))
+	assert.False(t, we.ticking.Load())
+
+	// A cancellable call starts it; it stops once no such call runs.
+	ctx, cancel := context.WithTimeout(bg, 20*time.Millisecond)
+	defer cancel()
+	var trap *engine.Trap
+	require.ErrorAs(t, in.Function("loop_forever").Call(ctx, nil), &trap)
+	assert.Equal(t, int64(0), we.active.Load())
+	assert.Eventually(t, func() bool { return !we.ticking.Load() }, 5*time.Second, time.Millisecond)
+
+	assert.Eventually(t, func() bool { return tickers() == 0 }, 5*time.Second, time.Millisecond)
+
+	// Close waits for a running ticker to exit.
+	we.watch()
+	require.True(t, we.ticking.Load())
+	assert.Eventually(t, func() bool { return tickers() == 1 }, 5*time.Second, time.Millisecond)
+	require.NoError(t, in.Close(bg))
+	require.NoError(t, m.Close(bg))
+	require.NoError(t, e.Close(bg))
+	assert.Equal(t, 0, tickers(), "ticker goroutine still running after Close")
+	we.unwatch()
+	we.watch() // on a closed engine: no ticker
+	assert.Equal(t, 0, tickers())
+	we.unwatch()
+}
+
+// tickers counts the running epoch ticker goroutines.
+func tickers() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:goruntime.Stack(buf, true)]
+	return strings.Count(string(buf), "(*wtEngine).tick(")
 }
 
 // rss returns the resident set size in bytes (Linux only, else 0).

@@ -241,6 +241,8 @@ type Instance interface {
 	Function(name string) Function
 	// Memory returns the exported memory "memory", or nil.
 	Memory() Memory
+	// Global returns the exported global name, or nil.
+	Global(name string) Global
 	// Close releases the instance deterministically. It is idempotent.
 	Close(ctx context.Context) error
 }
