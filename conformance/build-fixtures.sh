@@ -1,25 +1,48 @@
 #!/usr/bin/env bash
-# Rebuilds every conformance fixture: fixtures/as/*.ts (AssemblyScript guests)
-# and fixtures/wat/*.wat (hand-written edge cases), each to the .wasm beside
-# its source. The toolchain is pinned in package.json/package-lock.json and
+# Rebuilds every conformance fixture: fixtures/go/<name>/ (Go guests),
+# fixtures/as/*.ts (AssemblyScript guests) and fixtures/wat/*.wat
+# (hand-written edge cases), each to the .wasm beside its source. The
+# AssemblyScript toolchain is pinned in package.json/package-lock.json and
 # installed with `npm ci` when node_modules is missing or does not match the
-# lock file. The build is deterministic: sources are compiled from this
-# directory with relative paths, so the bytes (abort file names included) do
-# not depend on where the repository is checked out.
+# lock file; the Go toolchain is pinned with GOTOOLCHAIN (the go command
+# fetches that release if another one is installed). The build is
+# deterministic: sources are compiled from this directory with relative
+# paths (Go with -trimpath and no build ID or VCS stamp), so the bytes
+# (abort file names included) do not depend on where the repository is
+# checked out.
 #
-# Usage: conformance/build-fixtures.sh [--no-test]
+# Usage: conformance/build-fixtures.sh [--no-test] [--go-only]
 #   --no-test  skip the Node self-test of the built fixtures
+#   --go-only  rebuild the Go fixtures only (needs go, not Node.js)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 run_test=1
+go_only=0
 for arg in "$@"; do
   case "$arg" in
     --no-test) run_test=0 ;;
+    --go-only) go_only=1 ;;
     *) echo "build-fixtures.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
+
+# Go guests, built with the guest library (../guest) and the standard
+# toolchain alone, as WASI reactors (-buildmode=c-shared).
+GO_FIXTURES_TOOLCHAIN=go1.26.8
+command -v go >/dev/null || { echo "build-fixtures.sh: go is required" >&2; exit 1; }
+shopt -s nullglob
+for dir in fixtures/go/*/; do
+  dir="${dir%/}"
+  out="$dir.wasm"
+  echo "go build $dir -> $out"
+  GOTOOLCHAIN="$GO_FIXTURES_TOOLCHAIN" GOOS=wasip1 GOARCH=wasm GOWASM= CGO_ENABLED=0 GOFLAGS=-mod=readonly \
+    go build -buildmode=c-shared -trimpath -buildvcs=false -ldflags=-buildid= -o "$out" "./$dir"
+done
+if [ "$go_only" = 1 ]; then
+  exit 0
+fi
 
 command -v node >/dev/null || { echo "build-fixtures.sh: node (20 or newer) is required" >&2; exit 1; }
 command -v npm >/dev/null || { echo "build-fixtures.sh: npm is required" >&2; exit 1; }
@@ -45,7 +68,6 @@ WAT2WASM=node_modules/.bin/wat2wasm
 # all fixtures. Asserts stay on (no --noAssert).
 ASC_FLAGS=(--runtime stub --exportRuntime --exportStart __aspect_start__ -O3)
 
-shopt -s nullglob
 for src in fixtures/as/*.ts; do
   out="${src%.ts}.wasm"
   echo "asc      $src -> $out"

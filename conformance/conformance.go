@@ -36,7 +36,8 @@ type Case struct {
 
 // Env is the engine a case runs on, with helpers for the fixtures.
 type Env struct {
-	Engine string
+	Engine  string
+	goGuest *goGuest // non-nil: the AssemblyScript fixtures' Go counterparts run instead (goguest.go)
 	// Host is the host side of the hostcalls fixture: what the guest logged.
 	mu   sync.Mutex
 	logs []string
@@ -45,6 +46,9 @@ type Env struct {
 // New instantiates a fixture on the env's engine, closing it at test end.
 func (e *Env) New(t *testing.T, fixture string, reg *runtime.HostAPIRegistry, opts ...runtime.Option) *runtime.Runtime {
 	t.Helper()
+	if rt := e.goGuest.instantiate(t, e.Engine, fixture, reg, opts); rt != nil {
+		return rt
+	}
 	rt, err := runtime.NewWithEngine(context.Background(), e.Engine, fixtures.MustBytes(fixture), reg, opts...)
 	require.NoError(t, err, "instantiating %s on %s", fixture, e.Engine)
 	t.Cleanup(func() { require.NoError(t, rt.Close(context.Background())) })
@@ -107,6 +111,7 @@ func Cases() []Case {
 	cs = append(cs, failureCases()...)
 	cs = append(cs, hostileCases()...)
 	cs = append(cs, poolCases()...)
+	cs = append(cs, goGuestCases()...)
 	return cs
 }
 

@@ -5,8 +5,9 @@
 #   make fixtures-check  rebuild, then fail if any committed .wasm differs
 #                        from what its source builds to (or is missing)
 #
-# Needs Node.js 20+ and npm; the toolchain is pinned in
-# conformance/package-lock.json and installed with npm ci.
+# Needs Node.js 20+ and npm (the toolchain is pinned in
+# conformance/package-lock.json and installed with npm ci) and go (pinned
+# with GOTOOLCHAIN in build-fixtures.sh) for the Go guests.
 
 FIXTURES_MK_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 

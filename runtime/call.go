@@ -42,6 +42,7 @@ type Runtime struct {
 	fault    error
 	host     []engine.HostFunc
 	registry *HostAPIRegistry
+	wasi     *wasiState // the instance's WASI state, with WithWASI (wasi.go)
 }
 
 // export is a cached exported function with its ABI shape.
