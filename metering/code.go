@@ -1,0 +1,891 @@
+package metering
+
+import (
+	"fmt"
+	"sort"
+)
+
+// ctrlFrame is an entry of the control stack of the validation algorithm
+// (WebAssembly specification, appendix "Validation Algorithm").
+type ctrlFrame struct {
+	params, results []byte
+	height          int
+	op              byte // 0 for the function body, else block/loop/if/else opcode
+	unreachable     bool
+	// targeted is set when a branch names this frame's label.
+	targeted bool
+}
+
+// Patch kinds applied when a body is re-emitted.
+const (
+	pCharge   uint8 = iota // insert the static gas charge val (if non-zero)
+	pFunc                  // replace a function index LEB by the shifted index val
+	pReturn                // replace return by br val (to the wrapper block)
+	pDyn                   // insert a dynamic charge of val per unit
+	pFinalEnd              // replace the body's final end: end, depth epilogue, end
+	pStore                 // insert local.get $g; global.set $gas
+	pLoad                  // insert global.get $gas; local.set $g
+)
+
+type patch struct {
+	off   int // input offset
+	skip  int // input bytes replaced
+	kind  uint8
+	depth uint32 // for pCharge: relative depth of the out-of-gas landing block
+	val   uint64
+}
+
+// signature of a plain numeric instruction: pops n values of type in, pushes out.
+type numSig struct {
+	in, out byte
+	n       uint8
+}
+
+var (
+	numSigs     [256]numSig
+	nondetFloat [256]bool
+	singleType  [256][]byte
+	// natural alignment (log2) of loads and stores, and their value types
+	memAlign [256]uint8
+	memType  [256]byte
+)
+
+func init() {
+	set := func(lo, hi int, n uint8, in, out byte) {
+		for i := lo; i <= hi; i++ {
+			numSigs[i] = numSig{in: in, out: out, n: n}
+		}
+	}
+	set(0x45, 0x45, 1, tI32, tI32)
+	set(0x46, 0x4f, 2, tI32, tI32)
+	set(0x50, 0x50, 1, tI64, tI32)
+	set(0x51, 0x5a, 2, tI64, tI32)
+	set(0x5b, 0x60, 2, tF32, tI32)
+	set(0x61, 0x66, 2, tF64, tI32)
+	set(0x67, 0x69, 1, tI32, tI32)
+	set(0x6a, 0x78, 2, tI32, tI32)
+	set(0x79, 0x7b, 1, tI64, tI64)
+	set(0x7c, 0x8a, 2, tI64, tI64)
+	set(0x8b, 0x91, 1, tF32, tF32)
+	set(0x92, 0x98, 2, tF32, tF32)
+	set(0x99, 0x9f, 1, tF64, tF64)
+	set(0xa0, 0xa6, 2, tF64, tF64)
+	set(0xa7, 0xa7, 1, tI64, tI32)
+	set(0xa8, 0xa9, 1, tF32, tI32)
+	set(0xaa, 0xab, 1, tF64, tI32)
+	set(0xac, 0xad, 1, tI32, tI64)
+	set(0xae, 0xaf, 1, tF32, tI64)
+	set(0xb0, 0xb1, 1, tF64, tI64)
+	set(0xb2, 0xb3, 1, tI32, tF32)
+	set(0xb4, 0xb5, 1, tI64, tF32)
+	set(0xb6, 0xb6, 1, tF64, tF32)
+	set(0xb7, 0xb8, 1, tI32, tF64)
+	set(0xb9, 0xba, 1, tI64, tF64)
+	set(0xbb, 0xbb, 1, tF32, tF64)
+	set(0xbc, 0xbc, 1, tF32, tI32)
+	set(0xbd, 0xbd, 1, tF64, tI64)
+	set(0xbe, 0xbe, 1, tI32, tF32)
+	set(0xbf, 0xbf, 1, tI64, tF64)
+	set(0xc0, 0xc1, 1, tI32, tI32)
+	set(0xc2, 0xc4, 1, tI64, tI64)
+
+	// Float instructions whose NaN results have unspecified bit patterns:
+	// arithmetic, sqrt, min/max, rounding, promote/demote. abs, neg,
+	// copysign, comparisons, conversions from integers, truncations to
+	// integers and reinterpretations are deterministic.
+	for _, op := range []int{
+		0x8d, 0x8e, 0x8f, 0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97,
+		0x9b, 0x9c, 0x9d, 0x9e, 0x9f, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5,
+		0xb6, 0xbb,
+	} {
+		nondetFloat[op] = true
+	}
+
+	for _, t := range []byte{tI32, tI64, tF32, tF64, tFuncRef, tExternRef} {
+		singleType[t] = []byte{t}
+	}
+
+	loads := []struct {
+		op    int
+		align uint8
+		t     byte
+	}{
+		{0x28, 2, tI32}, {0x29, 3, tI64}, {0x2a, 2, tF32}, {0x2b, 3, tF64},
+		{0x2c, 0, tI32}, {0x2d, 0, tI32}, {0x2e, 1, tI32}, {0x2f, 1, tI32},
+		{0x30, 0, tI64}, {0x31, 0, tI64}, {0x32, 1, tI64}, {0x33, 1, tI64},
+		{0x34, 2, tI64}, {0x35, 2, tI64},
+		{0x36, 2, tI32}, {0x37, 3, tI64}, {0x38, 2, tF32}, {0x39, 3, tF64},
+		{0x3a, 0, tI32}, {0x3b, 1, tI32}, {0x3c, 0, tI64}, {0x3d, 1, tI64},
+		{0x3e, 2, tI64},
+	}
+	for _, l := range loads {
+		memAlign[l.op], memType[l.op] = l.align, l.t
+	}
+}
+
+// codePass validates and instruments function bodies. Its slices are reused
+// from one body to the next.
+type codePass struct {
+	m   *module
+	c   *costs
+	cfg *Config
+
+	vals   []byte
+	ctrls  []ctrlFrame
+	locals []byte
+	// runs of declared locals: local indices below runEnds[i] (and not below
+	// runEnds[i-1]) have type runTypes[i]; used when there are many locals
+	runEnds  []uint32
+	runTypes []byte
+	patches  []patch
+	labels   []uint32
+	tmp      []byte
+
+	fn int // index of the function being processed (original index space)
+	// declStart is the offset of the first local declaration, ndecl their count.
+	declStart, ndecl int
+	gasLocal         uint32
+	curSeg           int
+	curCost          uint64
+
+	usesDyn bool
+
+	// injected indices
+	gasGlobal, depthGlobal uint32
+	oogFunc, cdeFunc       uint32
+	chargeFunc             uint32
+	shift                  uint32
+
+	wrapTypes map[string]uint32 // block types for multi-result wrapper blocks
+	newTypes  [][]byte          // encoded types appended to the type section
+
+	prologue, epilogue []byte
+	cdeCall            []byte
+	gasGet, gasSet     []byte
+
+	out    []byte // code section content
+	body   []byte
+	result *Result
+}
+
+func (p *codePass) errf(kind error, off int, format string, args ...any) error {
+	return &ModuleError{Kind: kind, Offset: off, Func: p.fn, Reason: fmt.Sprintf(format, args...)}
+}
+
+func (p *codePass) typeErr(off int, format string, args ...any) error {
+	return p.errf(ErrInvalid, off, "type mismatch: "+format, args...)
+}
+
+func (p *codePass) push(t byte) { p.vals = append(p.vals, t) }
+
+func (p *codePass) pushAll(ts []byte) { p.vals = append(p.vals, ts...) }
+
+// pop pops an operand; ok is false on stack underflow.
+func (p *codePass) pop() (byte, bool) {
+	f := &p.ctrls[len(p.ctrls)-1]
+	n := len(p.vals)
+	if n == f.height {
+		return tUnknown, f.unreachable
+	}
+	t := p.vals[n-1]
+	p.vals = p.vals[:n-1]
+	return t, true
+}
+
+func (p *codePass) popExpect(want byte) bool {
+	t, ok := p.pop()
+	return ok && (t == want || t == tUnknown || want == tUnknown)
+}
+
+func (p *codePass) popAll(ts []byte) bool {
+	for i := len(ts) - 1; i >= 0; i-- {
+		if !p.popExpect(ts[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *codePass) setUnreachable() {
+	f := &p.ctrls[len(p.ctrls)-1]
+	p.vals = p.vals[:f.height]
+	f.unreachable = true
+}
+
+func labelTypes(f *ctrlFrame) []byte {
+	if f.op == 0x03 {
+		return f.params
+	}
+	return f.results
+}
+
+// maxExpandedLocals is the number of locals up to which a function's local
+// types are expanded into a slice.
+const maxExpandedLocals = 1024
+
+func isNum(t byte) bool { return t == tI32 || t == tI64 || t == tF32 || t == tF64 || t == tUnknown }
+
+func isRef(t byte) bool { return t == tFuncRef || t == tExternRef || t == tUnknown }
+
+// blockType reads a block type.
+func (p *codePass) blockType(r *reader) (params, results []byte, err error) {
+	off := r.pos
+	b, ok := r.peek()
+	if !ok {
+		return nil, nil, malformed(off, "unexpected end")
+	}
+	if b == 0x40 {
+		r.pos++
+		return nil, nil, nil
+	}
+	if b&0xc0 == 0x40 { // one-byte negative s33: a value type
+		r.pos++
+		if s := singleType[b]; s != nil {
+			return nil, s, nil
+		}
+		return nil, nil, badType(off, b)
+	}
+	idx := r.s33()
+	if r.err != nil {
+		return nil, nil, r.err
+	}
+	if idx < 0 {
+		return nil, nil, p.errf(ErrMalformed, off, "invalid block type")
+	}
+	if idx >= int64(len(p.m.types)) {
+		return nil, nil, p.errf(ErrInvalid, off, "unknown type %d", idx)
+	}
+	ft := p.m.types[idx]
+	return ft.params, ft.results, nil
+}
+
+func (p *codePass) memarg(r *reader, op byte) error {
+	off := r.pos
+	align := r.u32()
+	r.u32() // offset
+	if r.err != nil {
+		return r.err
+	}
+	if align&0x40 != 0 {
+		return unsupported(off, "multi-memory", "memory index in memarg")
+	}
+	if align > uint32(memAlign[op]) {
+		return p.errf(ErrInvalid, off, "alignment must not be larger than natural")
+	}
+	if !p.m.hasMemory {
+		return p.errf(ErrInvalid, off, "unknown memory 0")
+	}
+	return nil
+}
+
+// zeroByte reads the reserved memory index byte of memory instructions.
+func (p *codePass) zeroByte(r *reader) error {
+	off := r.pos
+	b := r.byte()
+	if r.err != nil {
+		return r.err
+	}
+	if b != 0 {
+		return unsupported(off, "multi-memory", "memory index immediate")
+	}
+	if !p.m.hasMemory {
+		return p.errf(ErrInvalid, off, "unknown memory 0")
+	}
+	return nil
+}
+
+func (p *codePass) tableIdx(r *reader) (uint32, error) {
+	off := r.pos
+	t := r.u32()
+	if r.err != nil {
+		return 0, r.err
+	}
+	if int64(t) >= int64(len(p.m.tables)) {
+		return 0, p.errf(ErrInvalid, off, "unknown table %d", t)
+	}
+	return t, nil
+}
+
+func (p *codePass) closeSegment() {
+	p.patches[p.curSeg].val = p.curCost
+	p.curCost = 0
+}
+
+func (p *codePass) openSegment(off int) {
+	p.curSeg = len(p.patches)
+	p.patches = append(p.patches, patch{off: off, kind: pCharge, depth: uint32(len(p.ctrls))})
+}
+
+func (p *codePass) addDyn(off int, unit uint32) {
+	if unit != 0 {
+		p.patches = append(p.patches, patch{off: off, kind: pDyn, val: uint64(unit)})
+		p.usesDyn = true
+	}
+}
+
+// function validates and instruments body i (defined function index i).
+func (p *codePass) function(i int) error {
+	m := p.m
+	e := m.code[i]
+	fidx := uint32(i) + m.numImportedFuncs
+	p.fn = int(fidx)
+	ft := m.types[m.funcs[fidx]]
+	r := newReader(m.b, e.start, e.end)
+
+	// Locals: expanded into p.locals when few, else kept as runs (bounding
+	// the work per function by its size, not by its declared local count).
+	p.locals = append(p.locals[:0], ft.params...)
+	p.runEnds, p.runTypes = p.runEnds[:0], p.runTypes[:0]
+	total := uint64(len(ft.params))
+	ndecl := r.count(2, maxLocals, "local declarations")
+	p.declStart, p.ndecl = r.pos, ndecl
+	for j := 0; j < ndecl && r.err == nil; j++ {
+		off := r.pos
+		n := r.u32()
+		t := m.valType(&r)
+		if r.err != nil {
+			break
+		}
+		total += uint64(n)
+		if total >= maxLocals { // one more is injected
+			return p.errf(ErrTooLarge, off, "too many locals")
+		}
+		p.runEnds = append(p.runEnds, uint32(total))
+		p.runTypes = append(p.runTypes, t)
+	}
+	if total <= maxExpandedLocals {
+		for j, end := range p.runEnds {
+			for uint32(len(p.locals)) < end {
+				p.locals = append(p.locals, p.runTypes[j])
+			}
+		}
+		p.runEnds = p.runEnds[:0]
+	}
+	if r.err != nil {
+		return r.err
+	}
+	instrStart := r.pos
+	p.gasLocal = uint32(total)
+
+	p.vals = p.vals[:0]
+	p.ctrls = append(p.ctrls[:0], ctrlFrame{results: ft.results})
+	p.patches = p.patches[:0]
+	p.curCost = 0
+	p.openSegment(instrStart)
+
+	c := p.c
+	for {
+		off := r.pos
+		if r.pos >= r.end {
+			return p.errf(ErrMalformed, off, "unexpected end of function body")
+		}
+		op := r.b[r.pos]
+		r.pos++
+		cost := c.op[op]
+		boundary := false
+		ok := true
+
+		switch op {
+		case 0x00: // unreachable
+			p.patches = append(p.patches, patch{off: off, kind: pStore})
+			p.setUnreachable()
+			boundary = true
+		case 0x01: // nop
+		case 0x02, 0x03, 0x04: // block, loop, if
+			params, results, err := p.blockType(&r)
+			if err != nil {
+				return err
+			}
+			if op == 0x04 && !p.popExpect(tI32) {
+				return p.typeErr(off, "if condition")
+			}
+			if !p.popAll(params) {
+				return p.typeErr(off, "block parameters")
+			}
+			p.ctrls = append(p.ctrls, ctrlFrame{params: params, results: results, height: len(p.vals), op: op})
+			p.pushAll(params)
+			boundary = op != 0x02
+		case 0x05: // else
+			f := &p.ctrls[len(p.ctrls)-1]
+			if f.op != 0x04 {
+				return p.errf(ErrMalformed, off, "else without if")
+			}
+			if !p.popAll(f.results) || len(p.vals) != f.height {
+				return p.typeErr(off, "then branch results")
+			}
+			f.op = 0x05
+			f.unreachable = false
+			p.pushAll(f.params)
+			boundary = true
+		case 0x0b: // end
+			f := &p.ctrls[len(p.ctrls)-1]
+			if !p.popAll(f.results) || len(p.vals) != f.height {
+				return p.typeErr(off, "block results")
+			}
+			if f.op == 0x04 && string(f.params) != string(f.results) {
+				return p.typeErr(off, "if without else must have equal parameter and result types")
+			}
+			fop, targeted, results := f.op, f.targeted, f.results
+			p.ctrls = p.ctrls[:len(p.ctrls)-1]
+			if len(p.ctrls) == 0 {
+				if r.pos != r.end {
+					return p.errf(ErrMalformed, r.pos, "operators after the end of the function body")
+				}
+				p.curCost += uint64(cost)
+				p.closeSegment()
+				p.patches = append(p.patches, patch{off: off, skip: 1, kind: pFinalEnd})
+				return nil
+			}
+			p.pushAll(results)
+			boundary = fop == 0x04 || fop == 0x05 || (fop == 0x02 && targeted)
+		case 0x0c, 0x0d: // br, br_if
+			loff := r.pos
+			l := r.u32()
+			if r.err != nil {
+				return r.err
+			}
+			if int64(l) >= int64(len(p.ctrls)) {
+				return p.errf(ErrInvalid, loff, "unknown label %d", l)
+			}
+			f := &p.ctrls[len(p.ctrls)-1-int(l)]
+			f.targeted = true
+			lt := labelTypes(f)
+			if op == 0x0d && !p.popExpect(tI32) {
+				return p.typeErr(off, "br_if condition")
+			}
+			if !p.popAll(lt) {
+				return p.typeErr(off, "branch operands")
+			}
+			if op == 0x0c {
+				p.setUnreachable()
+				boundary = true
+			} else {
+				// br_if does not end a segment: the instructions after it
+				// are charged with it, even when it branches.
+				p.pushAll(lt)
+			}
+		case 0x0e: // br_table
+			n := r.count(1, maxBrTableLabels, "br_table labels")
+			p.labels = p.labels[:0]
+			for j := 0; j <= n && r.err == nil; j++ {
+				loff := r.pos
+				l := r.u32()
+				if r.err == nil && int64(l) >= int64(len(p.ctrls)) {
+					return p.errf(ErrInvalid, loff, "unknown label %d", l)
+				}
+				p.labels = append(p.labels, l)
+			}
+			if r.err != nil {
+				return r.err
+			}
+			if !p.popExpect(tI32) {
+				return p.typeErr(off, "br_table index")
+			}
+			def := &p.ctrls[len(p.ctrls)-1-int(p.labels[n])]
+			arity := len(labelTypes(def))
+			for _, l := range p.labels {
+				f := &p.ctrls[len(p.ctrls)-1-int(l)]
+				f.targeted = true
+				lt := labelTypes(f)
+				if len(lt) != arity {
+					return p.typeErr(off, "br_table labels with different arities")
+				}
+				p.tmp = p.tmp[:0]
+				for k := arity - 1; k >= 0; k-- {
+					t, ok := p.pop()
+					if !ok || (t != lt[k] && t != tUnknown) {
+						return p.typeErr(off, "br_table operands")
+					}
+					p.tmp = append(p.tmp, t)
+				}
+				for k := len(p.tmp) - 1; k >= 0; k-- {
+					p.push(p.tmp[k])
+				}
+			}
+			if !p.popAll(labelTypes(def)) {
+				return p.typeErr(off, "br_table operands")
+			}
+			p.setUnreachable()
+			boundary = true
+		case 0x0f: // return
+			if !p.popAll(p.ctrls[0].results) {
+				return p.typeErr(off, "return operands")
+			}
+			p.setUnreachable()
+			p.patches = append(p.patches, patch{off: off, skip: 1, kind: pReturn, val: uint64(len(p.ctrls) - 1)})
+			boundary = true
+		case 0x10: // call
+			fs := r.pos
+			f := r.u32()
+			if r.err != nil {
+				return r.err
+			}
+			if f >= m.numFuncs() {
+				return p.errf(ErrInvalid, fs, "unknown function %d", f)
+			}
+			callee := m.types[m.funcs[f]]
+			if !p.popAll(callee.params) {
+				return p.typeErr(off, "call arguments")
+			}
+			p.pushAll(callee.results)
+			p.patches = append(p.patches, patch{off: off, kind: pStore})
+			if f >= m.numImportedFuncs {
+				p.patches = append(p.patches, patch{off: fs, skip: r.pos - fs, kind: pFunc, val: uint64(f)})
+			}
+			p.patches = append(p.patches, patch{off: r.pos, kind: pLoad})
+		case 0x11: // call_indirect
+			toff := r.pos
+			ti := r.u32()
+			tbl := r.u32()
+			if r.err != nil {
+				return r.err
+			}
+			if int64(ti) >= int64(len(m.types)) {
+				return p.errf(ErrInvalid, toff, "unknown type %d", ti)
+			}
+			if int64(tbl) >= int64(len(m.tables)) {
+				return p.errf(ErrInvalid, toff, "unknown table %d", tbl)
+			}
+			if m.tables[tbl].elem != tFuncRef {
+				return p.errf(ErrInvalid, toff, "call_indirect on a table that is not a funcref table")
+			}
+			callee := m.types[ti]
+			if !p.popExpect(tI32) || !p.popAll(callee.params) {
+				return p.typeErr(off, "call_indirect operands")
+			}
+			p.pushAll(callee.results)
+			p.patches = append(p.patches, patch{off: off, kind: pStore}, patch{off: r.pos, kind: pLoad})
+		case 0x12, 0x13:
+			return unsupported(off, "tail-call", "opcode 0x%02x", op)
+		case 0x14, 0x15, 0xd3, 0xd4, 0xd6:
+			return unsupported(off, "function-references", "opcode 0x%02x", op)
+		case 0x06, 0x07, 0x08, 0x09, 0x0a, 0x18, 0x19, 0x1f:
+			return unsupported(off, "exceptions", "opcode 0x%02x", op)
+		case 0x1a: // drop
+			_, ok = p.pop()
+		case 0x1b: // select
+			t1, ok1 := p.pop()
+			if !ok1 || (t1 != tI32 && t1 != tUnknown) {
+				return p.typeErr(off, "select condition")
+			}
+			t1, ok1 = p.pop()
+			t2, ok2 := p.pop()
+			if !ok1 || !ok2 || !isNum(t1) || !isNum(t2) || (t1 != t2 && t1 != tUnknown && t2 != tUnknown) {
+				return p.typeErr(off, "select operands")
+			}
+			if t1 == tUnknown {
+				t1 = t2
+			}
+			p.push(t1)
+		case 0x1c: // select t*
+			noff := r.pos
+			if n := r.byte(); r.err == nil && n != 1 {
+				return p.errf(ErrInvalid, noff, "invalid result arity for select")
+			}
+			t := m.valType(&r)
+			if r.err != nil {
+				return r.err
+			}
+			if !p.popExpect(tI32) || !p.popExpect(t) || !p.popExpect(t) {
+				return p.typeErr(off, "select operands")
+			}
+			p.push(t)
+		case 0x20, 0x21, 0x22: // local.get, local.set, local.tee
+			loff := r.pos
+			l := r.u32()
+			if r.err != nil {
+				return r.err
+			}
+			t := p.localType(l)
+			if t == 0 {
+				return p.errf(ErrInvalid, loff, "unknown local %d", l)
+			}
+			if op != 0x20 {
+				ok = p.popExpect(t)
+			}
+			if op != 0x21 {
+				p.push(t)
+			}
+		case 0x23, 0x24: // global.get, global.set
+			goff := r.pos
+			g := r.u32()
+			if r.err != nil {
+				return r.err
+			}
+			if int64(g) >= int64(len(m.globals)) {
+				return p.errf(ErrInvalid, goff, "unknown global %d", g)
+			}
+			gt := m.globals[g]
+			if op == 0x23 {
+				p.push(gt.t)
+			} else {
+				if !gt.mut {
+					return p.errf(ErrInvalid, goff, "global.set of immutable global %d", g)
+				}
+				ok = p.popExpect(gt.t)
+			}
+		case 0x25, 0x26: // table.get, table.set
+			tbl, err := p.tableIdx(&r)
+			if err != nil {
+				return err
+			}
+			et := m.tables[tbl].elem
+			if op == 0x25 {
+				ok = p.popExpect(tI32)
+				p.push(et)
+			} else {
+				ok = p.popExpect(et) && p.popExpect(tI32)
+			}
+		case 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35:
+			if err := p.memarg(&r, op); err != nil {
+				return err
+			}
+			ok = p.popExpect(tI32)
+			p.push(memType[op])
+		case 0x36, 0x37, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e:
+			if err := p.memarg(&r, op); err != nil {
+				return err
+			}
+			ok = p.popExpect(memType[op]) && p.popExpect(tI32)
+		case 0x3f: // memory.size
+			if err := p.zeroByte(&r); err != nil {
+				return err
+			}
+			p.push(tI32)
+		case 0x40: // memory.grow
+			if err := p.zeroByte(&r); err != nil {
+				return err
+			}
+			ok = p.popExpect(tI32)
+			p.push(tI32)
+			p.addDyn(off, c.growPage)
+		case 0x41:
+			r.s32()
+			p.push(tI32)
+		case 0x42:
+			r.s64()
+			p.push(tI64)
+		case 0x43:
+			r.skip(4)
+			p.push(tF32)
+		case 0x44:
+			r.skip(8)
+			p.push(tF64)
+		case 0xd0: // ref.null
+			toff := r.pos
+			t := r.byte()
+			if r.err != nil {
+				return r.err
+			}
+			if t != tFuncRef && t != tExternRef {
+				return badType(toff, t)
+			}
+			p.push(t)
+		case 0xd1: // ref.is_null
+			t, ok1 := p.pop()
+			if !ok1 || !isRef(t) {
+				return p.typeErr(off, "ref.is_null operand")
+			}
+			p.push(tI32)
+		case 0xd2: // ref.func
+			fs := r.pos
+			f := r.u32()
+			if r.err != nil {
+				return r.err
+			}
+			if f >= m.numFuncs() {
+				return p.errf(ErrInvalid, fs, "unknown function %d", f)
+			}
+			if !m.isDeclared(f) {
+				return p.errf(ErrInvalid, fs, "undeclared function reference %d", f)
+			}
+			p.push(tFuncRef)
+			if f >= m.numImportedFuncs {
+				p.patches = append(p.patches, patch{off: fs, skip: r.pos - fs, kind: pFunc, val: uint64(f)})
+			}
+		case 0xd5, 0xfb:
+			return unsupported(off, "gc", "opcode 0x%02x", op)
+		case 0xfd:
+			return unsupported(off, "simd", "opcode 0xfd")
+		case 0xfe:
+			return unsupported(off, "threads", "opcode 0xfe")
+		case 0xfc:
+			sub := r.u32()
+			if r.err != nil {
+				return r.err
+			}
+			if sub >= uint32(len(c.misc)) {
+				if sub >= 19 && sub <= 22 {
+					return unsupported(off, "wide-arithmetic", "opcode 0xfc %d", sub)
+				}
+				return p.errf(ErrMalformed, off, "unknown opcode 0xfc %d", sub)
+			}
+			cost = c.misc[sub]
+			var err error
+			ok, err = p.misc(&r, off, sub)
+			if err != nil {
+				return err
+			}
+		default:
+			s := numSigs[op]
+			if s.n == 0 {
+				return p.errf(ErrMalformed, off, "unknown opcode 0x%02x", op)
+			}
+			if nondetFloat[op] && p.cfg.Deterministic {
+				return &NondeterministicError{Instruction: opName(op), Offset: off, Func: p.fn}
+			}
+			ok = p.popExpect(s.in)
+			if s.n == 2 {
+				ok = ok && p.popExpect(s.in)
+			}
+			p.push(s.out)
+		}
+		if r.err != nil {
+			return r.err
+		}
+		if !ok {
+			return p.typeErr(off, "operands of %s", opName(op))
+		}
+		p.curCost += uint64(cost)
+		if boundary {
+			p.closeSegment()
+			p.openSegment(r.pos)
+		}
+	}
+}
+
+// misc handles the 0xfc-prefixed instructions.
+func (p *codePass) misc(r *reader, off int, sub uint32) (bool, error) {
+	m := p.m
+	c := p.c
+	switch sub {
+	case 0, 1: // i32.trunc_sat_f32_s/u
+		return p.popExpect(tF32) && p.push1(tI32), nil
+	case 2, 3:
+		return p.popExpect(tF64) && p.push1(tI32), nil
+	case 4, 5:
+		return p.popExpect(tF32) && p.push1(tI64), nil
+	case 6, 7:
+		return p.popExpect(tF64) && p.push1(tI64), nil
+	case 8: // memory.init
+		doff := r.pos
+		d := r.u32()
+		if r.err != nil {
+			return false, r.err
+		}
+		if err := p.zeroByte(r); err != nil {
+			return false, err
+		}
+		if !m.hasDataCount {
+			return false, p.errf(ErrInvalid, off, "memory.init requires a data count section")
+		}
+		if d >= m.dataCount {
+			return false, p.errf(ErrInvalid, doff, "unknown data segment %d", d)
+		}
+		p.addDyn(off, c.memByte)
+		return p.popExpect(tI32) && p.popExpect(tI32) && p.popExpect(tI32), nil
+	case 9: // data.drop
+		doff := r.pos
+		d := r.u32()
+		if r.err != nil {
+			return false, r.err
+		}
+		if !m.hasDataCount {
+			return false, p.errf(ErrInvalid, off, "data.drop requires a data count section")
+		}
+		if d >= m.dataCount {
+			return false, p.errf(ErrInvalid, doff, "unknown data segment %d", d)
+		}
+		return true, nil
+	case 10, 11: // memory.copy, memory.fill
+		if err := p.zeroByte(r); err != nil {
+			return false, err
+		}
+		if sub == 10 {
+			if err := p.zeroByte(r); err != nil {
+				return false, err
+			}
+		}
+		p.addDyn(off, c.memByte)
+		return p.popExpect(tI32) && p.popExpect(tI32) && p.popExpect(tI32), nil
+	case 12: // table.init
+		eoff := r.pos
+		e := r.u32()
+		if r.err != nil {
+			return false, r.err
+		}
+		if int64(e) >= int64(len(m.elemTypes)) {
+			return false, p.errf(ErrInvalid, eoff, "unknown element segment %d", e)
+		}
+		tbl, err := p.tableIdx(r)
+		if err != nil {
+			return false, err
+		}
+		if m.elemTypes[e] != m.tables[tbl].elem {
+			return false, p.typeErr(off, "table.init element type")
+		}
+		p.addDyn(off, c.tableElem)
+		return p.popExpect(tI32) && p.popExpect(tI32) && p.popExpect(tI32), nil
+	case 13: // elem.drop
+		eoff := r.pos
+		e := r.u32()
+		if r.err != nil {
+			return false, r.err
+		}
+		if int64(e) >= int64(len(m.elemTypes)) {
+			return false, p.errf(ErrInvalid, eoff, "unknown element segment %d", e)
+		}
+		return true, nil
+	case 14: // table.copy
+		dst, err := p.tableIdx(r)
+		if err != nil {
+			return false, err
+		}
+		src, err := p.tableIdx(r)
+		if err != nil {
+			return false, err
+		}
+		if m.tables[dst].elem != m.tables[src].elem {
+			return false, p.typeErr(off, "table.copy between tables of different types")
+		}
+		p.addDyn(off, c.tableElem)
+		return p.popExpect(tI32) && p.popExpect(tI32) && p.popExpect(tI32), nil
+	case 15: // table.grow
+		tbl, err := p.tableIdx(r)
+		if err != nil {
+			return false, err
+		}
+		p.addDyn(off, c.tableElem)
+		return p.popExpect(tI32) && p.popExpect(m.tables[tbl].elem) && p.push1(tI32), nil
+	case 16: // table.size
+		if _, err := p.tableIdx(r); err != nil {
+			return false, err
+		}
+		p.push(tI32)
+		return true, nil
+	default: // 17: table.fill
+		tbl, err := p.tableIdx(r)
+		if err != nil {
+			return false, err
+		}
+		p.addDyn(off, c.tableElem)
+		return p.popExpect(tI32) && p.popExpect(m.tables[tbl].elem) && p.popExpect(tI32), nil
+	}
+}
+
+// localType returns the type of local l, or 0 if there is none.
+func (p *codePass) localType(l uint32) byte {
+	if l < uint32(len(p.locals)) {
+		return p.locals[l]
+	}
+	if len(p.runEnds) == 0 || l >= p.runEnds[len(p.runEnds)-1] {
+		return 0
+	}
+	i := sort.Search(len(p.runEnds), func(i int) bool { return p.runEnds[i] > l })
+	return p.runTypes[i]
+}
+
+func (p *codePass) push1(t byte) bool {
+	p.push(t)
+	return true
+}

@@ -1,0 +1,28 @@
+// Package metering instruments WebAssembly modules for deterministic gas
+// metering, call-depth limiting and memory capping, identical on every
+// engine: the instrumented bytes count their own gas, so wasmtime, wazero and
+// wasmer charge exactly the same gas and stop at exactly the same
+// instruction.
+//
+// [Instrument] validates a module (WebAssembly 2.0: MVP, sign extension,
+// non-trapping float-to-int, multi-value, bulk memory, reference types;
+// anything else is rejected with an [UnsupportedFeatureError] naming the
+// feature) and returns it rewritten with:
+//
+//   - an exported mutable i64 global [GasCounterExport] holding the remaining
+//     gas, charged per segment (a straight-line run of instructions) on entry
+//     to the segment, checked before subtracting: when the counter is smaller
+//     than the segment's cost, the injected import
+//     [ImportModule].[OutOfGasImport] is called (then unreachable) and the
+//     counter keeps the gas that could not pay;
+//   - dynamic charges for memory.grow (per page), bulk memory operations (per
+//     byte) and table operations (per element), from their size operand;
+//   - an exported mutable i32 global [CallDepthExport] counting active
+//     activations, with the import [ImportModule].[CallDepthExceededImport]
+//     called when a call would exceed Config.MaxCallDepth;
+//   - the memory maximum capped at Config.MaxMemoryPages.
+//
+// The exact rules — where segments start, what each instruction costs, when
+// the counter is synchronized, what memory.grow and bulk operations are
+// charged — are in README.md beside this file.
+package metering

@@ -1,0 +1,598 @@
+package metering
+
+import (
+	"sort"
+	"strings"
+)
+
+// Result is an instrumented module and what the runtime needs to drive it.
+type Result struct {
+	// Module is the instrumented binary module.
+	Module []byte
+	// GasCounter is the export name of the i64 gas counter global
+	// ([GasCounterExport]).
+	GasCounter string
+	// CallDepth is the export name of the i32 call depth global
+	// ([CallDepthExport]).
+	CallDepth string
+	// MaxCallDepth is the depth limit compiled into the module.
+	MaxCallDepth uint32
+	// InitialGas is the initial value of the gas counter.
+	InitialGas int64
+	// ImportedFuncs is the number of function imports of the original
+	// module. Injected imports follow them, so every defined function moved
+	// up by InjectedImports: see [Result.FuncIndex].
+	ImportedFuncs uint32
+	// InjectedImports is the number of injected function imports (2:
+	// aspect.out_of_gas then aspect.call_depth_exceeded).
+	InjectedImports uint32
+	// ChargeFunc is the index of the injected, non-exported helper function
+	// that charges dynamic costs, or -1 if the module needs none.
+	ChargeFunc int64
+	// Functions describes every defined function of the module, in order.
+	Functions []FuncInfo
+}
+
+// FuncInfo describes the metering of one defined function.
+type FuncInfo struct {
+	// OriginalIndex and Index are the function's index before and after
+	// instrumentation.
+	OriginalIndex, Index uint32
+	// Segments is the number of metered segments (of non-zero cost).
+	Segments int
+	// StaticCost is the sum of the costs of all its segments: the static gas
+	// of executing each of its instructions once.
+	StaticCost uint64
+	// Segs lists the segments when Config.RecordSegments is set.
+	Segs []Segment
+}
+
+// Segment is a metered segment: a straight-line run of instructions whose
+// cost is charged on entry.
+type Segment struct {
+	// Offset is the byte offset, in the original module, of the segment's
+	// first instruction.
+	Offset int
+	// Cost is the static cost charged on entry.
+	Cost uint64
+}
+
+// FuncIndex maps a function index of the original module to the index of
+// the same function in the instrumented module.
+func (r *Result) FuncIndex(orig uint32) uint32 {
+	if orig < r.ImportedFuncs {
+		return orig
+	}
+	return orig + r.InjectedImports
+}
+
+// Instrument validates wasm and returns it instrumented for deterministic
+// gas metering, call depth limiting and memory capping, as described in the
+// package documentation. wasm is not modified and not retained.
+//
+// Errors: *ModuleError (ErrMalformed, ErrInvalid, ErrTooLarge,
+// ErrReservedName), *UnsupportedFeatureError, *NondeterministicError,
+// *MemoryLimitError, or an ErrConfig error.
+func Instrument(wasm []byte, cfg Config) (*Result, error) {
+	c, err := cfg.compile()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.MaxCallDepth == 0 {
+		cfg.MaxCallDepth = DefaultMaxCallDepth
+	}
+	m, err := parseModule(wasm)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.capMemory(cfg.MaxMemoryPages); err != nil {
+		return nil, err
+	}
+
+	const injected = 2
+	p := &codePass{
+		m:           m,
+		c:           c,
+		cfg:         &cfg,
+		gasGlobal:   uint32(len(m.globals)),
+		depthGlobal: uint32(len(m.globals)) + 1,
+		oogFunc:     m.numImportedFuncs,
+		cdeFunc:     m.numImportedFuncs + 1,
+		chargeFunc:  m.numFuncs() + injected,
+		shift:       injected,
+		wrapTypes:   map[string]uint32{},
+	}
+	res := &Result{
+		GasCounter:      GasCounterExport,
+		CallDepth:       CallDepthExport,
+		MaxCallDepth:    cfg.MaxCallDepth,
+		InitialGas:      cfg.InitialGas,
+		ImportedFuncs:   m.numImportedFuncs,
+		InjectedImports: injected,
+		ChargeFunc:      -1,
+		Functions:       make([]FuncInfo, len(m.code)),
+	}
+	p.result = res
+	// Types appended to the type section: () -> () for the imports and
+	// (i32, i64) -> i32 for the charge helper; wrapper block types follow.
+	voidType := uint32(len(m.types))
+	chargeType := voidType + 1
+	p.newTypes = [][]byte{{0x60, 0, 0}, {0x60, 2, tI32, tI64, 1, tI32}}
+	p.buildTemplates(&cfg)
+
+	p.out = make([]byte, 0, len(wasm)+len(wasm)/2)
+	p.out = appendU32(p.out, uint32(len(m.code)+1)) // +1 for the helper, fixed below if unused
+	countLen := len(p.out)
+	for i := range m.code {
+		if err := p.function(i); err != nil {
+			return nil, err
+		}
+		if err := p.emit(i); err != nil {
+			return nil, err
+		}
+	}
+	code := p.out
+	if p.usesDyn {
+		res.ChargeFunc = int64(p.chargeFunc)
+		code = p.appendChargeFunc(code)
+	} else {
+		// Re-encode the count without the helper.
+		hdr := appendU32(nil, uint32(len(m.code)))
+		code = append(hdr, code[countLen:]...)
+	}
+
+	out, err := p.assemble(code, voidType, chargeType)
+	if err != nil {
+		return nil, err
+	}
+	res.Module = out
+	return res, nil
+}
+
+// capMemory applies Config.MaxMemoryPages to the module's memory.
+func (m *module) capMemory(limit uint32) error {
+	if limit == 0 || !m.hasMemory {
+		return nil
+	}
+	if m.memMin > limit {
+		return &MemoryLimitError{Initial: m.memMin, Limit: limit}
+	}
+	if m.memHasMax && m.memMax <= limit {
+		return nil
+	}
+	enc := []byte{0x01}
+	enc = appendU32(enc, m.memMin)
+	enc = appendU32(enc, limit)
+	m.memMax, m.memHasMax = limit, true
+	f := fixup{start: m.memLimits[0], end: m.memLimits[1], kind: fixBytes, data: enc}
+	i := sort.Search(len(m.fixups), func(i int) bool { return m.fixups[i].start >= f.start })
+	m.fixups = append(m.fixups, fixup{})
+	copy(m.fixups[i+1:], m.fixups[i:])
+	m.fixups[i] = f
+	return nil
+}
+
+// buildTemplates precomputes the byte sequences injected in every body.
+func (p *codePass) buildTemplates(cfg *Config) {
+	g := appendU32(nil, p.gasGlobal)
+	d := appendU32(nil, p.depthGlobal)
+	cde := appendU32(nil, p.cdeFunc)
+
+	// Depth prologue, opening the call_depth_exceeded landing block:
+	//   block
+	//     global.get $depth; i32.const MAX; i32.lt_u; if; else; br 1; end
+	//     global.get $depth; i32.const 1; i32.add; global.set $depth
+	b := append([]byte{0x02, 0x40, 0x23}, d...)
+	b = append(b, 0x41)
+	b = appendS64(b, int64(cfg.MaxCallDepth))
+	b = append(b, 0x49, 0x04, 0x40, 0x05, 0x0c, 0x01, 0x0b, 0x23)
+	b = append(b, d...)
+	b = append(b, 0x41, 0x01, 0x6a, 0x24)
+	p.prologue = append(b, d...)
+	p.cdeCall = append(append([]byte{0x10}, cde...), 0x00)
+
+	// Depth epilogue: global.get $depth; i32.const 1; i32.sub; global.set $depth
+	b = append([]byte{0x23}, d...)
+	b = append(b, 0x41, 0x01, 0x6b, 0x24)
+	p.epilogue = append(b, d...)
+
+	p.gasGet = append([]byte{0x23}, g...)
+	p.gasSet = append([]byte{0x24}, g...)
+}
+
+// appendStore appends local.get $g; global.set $gas.
+func (p *codePass) appendStore(b []byte) []byte {
+	b = append(b, 0x20)
+	b = appendU32(b, p.gasLocal)
+	return append(b, p.gasSet...)
+}
+
+// appendLoad appends global.get $gas; local.set $g.
+func (p *codePass) appendLoad(b []byte) []byte {
+	b = append(b, p.gasGet...)
+	b = append(b, 0x21)
+	return appendU32(b, p.gasLocal)
+}
+
+// appendCharge appends the static charge of cost C, where L is the relative
+// depth of the function's out-of-gas landing block:
+//
+//	local.get $g; i64.const C; i64.ge_s; if; else; br L+1; end
+//	local.get $g; i64.const C; i64.sub; local.set $g
+//
+// (This form compiles on wazero to one compare and a not-taken jump on the
+// success path; br_if is not fused there, and "lt_s; if; br" adds a taken
+// jump per charge.)
+func (p *codePass) appendCharge(b []byte, cost uint64, depth uint32) []byte {
+	b = append(b, 0x20)
+	b = appendU32(b, p.gasLocal)
+	b = append(b, 0x42)
+	b = appendS64(b, int64(cost))
+	b = append(b, 0x59, 0x04, 0x40, 0x05, 0x0c) // i64.ge_s; if; else; br
+	b = appendU32(b, depth+1)
+	b = append(b, 0x0b)
+	b = append(b, 0x20)
+	b = appendU32(b, p.gasLocal)
+	b = append(b, 0x42)
+	b = appendS64(b, int64(cost))
+	b = append(b, 0x7d, 0x21)
+	return appendU32(b, p.gasLocal)
+}
+
+// wrapBlockType encodes the block type of the wrapper block of a function
+// returning results.
+func (p *codePass) wrapBlockType(b []byte, results []byte) []byte {
+	switch len(results) {
+	case 0:
+		return append(b, 0x40)
+	case 1:
+		return append(b, results[0])
+	}
+	idx, ok := p.wrapTypes[string(results)]
+	if !ok {
+		idx = uint32(len(p.m.types) + len(p.newTypes))
+		t := []byte{0x60, 0}
+		t = appendU32(t, uint32(len(results)))
+		t = append(t, results...)
+		p.newTypes = append(p.newTypes, t)
+		p.wrapTypes[string(results)] = idx
+	}
+	return appendS64(b, int64(idx)) // a type index in a block type is an s33
+}
+
+// emit writes the instrumented body of defined function i (validated by
+// function, whose patches it applies) to p.out.
+func (p *codePass) emit(i int) error {
+	m := p.m
+	e := m.code[i]
+	fidx := uint32(i) + m.numImportedFuncs
+	ft := m.types[m.funcs[fidx]]
+	instrStart := p.patches[0].off
+
+	// Local declarations, plus the i64 local caching the gas counter.
+	body := appendU32(p.body[:0], uint32(p.ndecl+1))
+	body = append(body, m.b[p.declStart:instrStart]...)
+	body = append(body, 0x01, tI64)
+	body = append(body, p.prologue...)
+	body = p.appendLoad(body)
+	body = append(body, 0x02, 0x40) // out-of-gas landing block
+	body = append(body, 0x02)       // wrapper block: the original body's label
+	body = p.wrapBlockType(body, ft.results)
+
+	info := &p.result.Functions[i]
+	info.OriginalIndex, info.Index = fidx, fidx+p.shift
+	pos := instrStart
+	for _, pt := range p.patches {
+		body = append(body, m.b[pos:pt.off]...)
+		switch pt.kind {
+		case pCharge:
+			if pt.val > 0 {
+				body = p.appendCharge(body, pt.val, pt.depth)
+				info.Segments++
+				info.StaticCost += pt.val
+				if p.cfg.RecordSegments {
+					info.Segs = append(info.Segs, Segment{Offset: pt.off, Cost: pt.val})
+				}
+			}
+		case pFunc:
+			body = appendU32(body, uint32(pt.val)+p.shift)
+		case pReturn:
+			body = append(body, 0x0c)
+			body = appendU32(body, uint32(pt.val))
+		case pDyn:
+			body = p.appendStore(body)
+			body = append(body, 0x42)
+			body = appendS64(body, int64(pt.val))
+			body = append(body, 0x10)
+			body = appendU32(body, p.chargeFunc)
+			body = p.appendLoad(body)
+		case pStore:
+			body = p.appendStore(body)
+		case pLoad:
+			body = p.appendLoad(body)
+		case pFinalEnd:
+			// end of the wrapper; normal exit: store the counter, decrement
+			// the depth, return. The landing block's end is reached only by
+			// a failed charge: store the (unchanged) counter, call
+			// out_of_gas, trap.
+			body = append(body, 0x0b)
+			body = p.appendStore(body)
+			body = append(body, p.epilogue...)
+			body = append(body, 0x0f, 0x0b)
+			body = p.appendStore(body)
+			body = append(body, 0x10)
+			body = appendU32(body, p.oogFunc)
+			body = append(body, 0x00, 0x0b)
+			// End of the call_depth_exceeded landing block.
+			body = append(body, p.cdeCall...)
+			body = append(body, 0x0b)
+		}
+		pos = pt.off + pt.skip
+	}
+	body = append(body, m.b[pos:e.end]...)
+	if len(body) > maxFuncBodySize {
+		return p.errf(ErrTooLarge, e.start, "instrumented function body too large: %d bytes", len(body))
+	}
+	p.body = body
+	p.out = appendU32(p.out, uint32(len(body)))
+	p.out = append(p.out, body...)
+	return nil
+}
+
+// appendChargeFunc appends the body of the dynamic charge helper:
+//
+//	(func (param $n i32) (param $unit i64) (result i32) (local $cost i64)
+//	  local.get $n; i64.extend_i32_u; local.get $unit; i64.mul; local.tee $cost
+//	  global.get $gas; i64.gt_s
+//	  if; call $out_of_gas; unreachable; end
+//	  global.get $gas; local.get $cost; i64.sub; global.set $gas
+//	  local.get $n)
+func (p *codePass) appendChargeFunc(code []byte) []byte {
+	g := appendU32(nil, p.gasGlobal)
+	b := []byte{0x01, 0x01, tI64, 0x20, 0x00, 0xad, 0x20, 0x01, 0x7e, 0x22, 0x02, 0x23}
+	b = append(b, g...)
+	b = append(b, 0x55, 0x04, 0x40, 0x10)
+	b = appendU32(b, p.oogFunc)
+	b = append(b, 0x00, 0x0b, 0x23)
+	b = append(b, g...)
+	b = append(b, 0x20, 0x02, 0x7d, 0x24)
+	b = append(b, g...)
+	b = append(b, 0x20, 0x00, 0x0b)
+	code = appendU32(code, uint32(len(b)))
+	return append(code, b...)
+}
+
+// appendFixed appends m.b[start:end] with the fixups that fall in it applied.
+func (p *codePass) appendFixed(dst []byte, start, end int) []byte {
+	m := p.m
+	i := sort.Search(len(m.fixups), func(i int) bool { return m.fixups[i].start >= start })
+	pos := start
+	for ; i < len(m.fixups) && m.fixups[i].start < end; i++ {
+		f := &m.fixups[i]
+		dst = append(dst, m.b[pos:f.start]...)
+		switch f.kind {
+		case fixFunc:
+			dst = appendU32(dst, f.val+p.shift)
+		case fixBytes:
+			dst = append(dst, f.data...)
+		}
+		pos = f.end
+	}
+	return append(dst, m.b[pos:end]...)
+}
+
+// afterCount returns the offset following the vector count that starts
+// section s.
+func (m *module) afterCount(s *section) int {
+	r := newReader(m.b, s.start, s.end)
+	r.u32()
+	return r.pos
+}
+
+func appendSection(out []byte, id byte, content []byte) []byte {
+	out = append(out, id)
+	out = appendU32(out, uint32(len(content)))
+	return append(out, content...)
+}
+
+// assemble builds the output module.
+func (p *codePass) assemble(code []byte, voidType, chargeType uint32) ([]byte, error) {
+	m := p.m
+	out := make([]byte, 0, len(m.b)+len(code)-m.sectionLen(secCode)+256)
+	out = append(out, wasmHeader...)
+
+	var content []byte
+	build := func(id byte) []byte {
+		content = content[:0]
+		var s *section
+		if k := m.secIdx[id]; k >= 0 {
+			s = &m.sections[k]
+		}
+		vec := func(count int, extra ...[]byte) {
+			n := count
+			for _, e := range extra {
+				if e != nil {
+					n++
+				}
+			}
+			content = appendU32(content, uint32(n))
+			if s != nil {
+				content = p.appendFixed(content, m.afterCount(s), s.end)
+			}
+			for _, e := range extra {
+				content = append(content, e...)
+			}
+		}
+		switch id {
+		case secType:
+			n := len(m.types)
+			content = appendU32(content, uint32(n+len(p.newTypes)))
+			if s != nil {
+				content = append(content, m.b[m.afterCount(s):s.end]...)
+			}
+			for _, t := range p.newTypes {
+				content = append(content, t...)
+			}
+		case secImport:
+			imp := func(field string) []byte {
+				b := appendName(nil, ImportModule)
+				b = appendName(b, field)
+				b = append(b, 0x00)
+				return appendU32(b, voidType)
+			}
+			vec(m.numImports, imp(OutOfGasImport), imp(CallDepthExceededImport))
+		case secFunction:
+			var helper []byte
+			if p.result.ChargeFunc >= 0 {
+				helper = appendU32(nil, chargeType)
+			}
+			vec(len(m.code), helper)
+			if s == nil && helper == nil {
+				return nil
+			}
+		case secGlobal:
+			g := []byte{tI64, 0x01, 0x42}
+			g = appendS64(g, p.cfg.InitialGas)
+			g = append(g, 0x0b)
+			vec(len(m.globals)-int(m.numImportedGlobals), g, []byte{tI32, 0x01, 0x41, 0x00, 0x0b})
+		case secExport:
+			exp := func(name string, g uint32) []byte {
+				b := appendName(nil, name)
+				b = append(b, 0x03)
+				return appendU32(b, g)
+			}
+			vec(m.numExports, exp(GasCounterExport, p.gasGlobal), exp(CallDepthExport, p.depthGlobal))
+		case secCode:
+			if s == nil && p.result.ChargeFunc < 0 {
+				return nil
+			}
+			content = append(content, code...)
+		default:
+			if s == nil {
+				return nil
+			}
+			content = p.appendFixed(content, s.start, s.end)
+		}
+		return content
+	}
+
+	// Output order of the non-custom sections.
+	order := []byte{secType, secImport, secFunction, secTable, secMemory, secGlobal, secExport,
+		secStart, secElement, secDataCount, secCode, secData}
+	next := 0
+	flushUntil := func(rank int) {
+		for next < len(order) && sectionRank[order[next]] <= rank {
+			if c := build(order[next]); c != nil {
+				out = appendSection(out, order[next], c)
+			}
+			next++
+		}
+	}
+	seenName := false
+	for i := range m.sections {
+		s := &m.sections[i]
+		if s.id != secCustom {
+			flushUntil(sectionRank[s.id])
+			continue
+		}
+		name := string(s.name)
+		switch {
+		case name == "name":
+			if seenName {
+				continue
+			}
+			seenName = true
+			if c, ok := p.rewriteNames(s); ok {
+				out = appendSection(out, secCustom, c)
+			}
+		case strings.HasPrefix(name, ".debug_"), strings.HasPrefix(name, "reloc."),
+			name == "linking", name == "sourceMappingURL", name == "external_debug_info":
+			// They refer to code offsets, which instrumentation changes.
+		default:
+			out = append(out, secCustom)
+			out = appendU32(out, uint32(s.end-s.start))
+			// The name is part of the content: re-read it from its start.
+			out = append(out, m.b[s.start:s.end]...)
+		}
+	}
+	flushUntil(1 << 30)
+	return out, nil
+}
+
+func (m *module) sectionLen(id byte) int {
+	if k := m.secIdx[id]; k >= 0 {
+		return m.sections[k].end - m.sections[k].start
+	}
+	return 0
+}
+
+// rewriteNames rebuilds the "name" custom section with shifted function
+// indices. Label names (subsection 3) are dropped: the wrapper block changes
+// label numbering. ok is false if the section is malformed (it is dropped).
+func (p *codePass) rewriteNames(s *section) (content []byte, ok bool) {
+	m := p.m
+	r := newReader(m.b, s.start, s.end)
+	r.name("")
+	content = appendName(nil, "name")
+	for r.pos < r.end {
+		id := r.byte()
+		size := r.u32()
+		if r.err != nil || int(size) > r.remaining() {
+			return nil, false
+		}
+		sr := newReader(m.b, r.pos, r.pos+int(size))
+		r.pos += int(size)
+		var sub []byte
+		switch id {
+		case 0: // module name
+			sr.name("module name")
+			sub = m.b[sr.end-int(size) : sr.end]
+		case 1: // function names
+			n := sr.count(2, maxFuncs, "names")
+			sub = appendU32(nil, uint32(n))
+			for j := 0; j < n && sr.err == nil; j++ {
+				f := sr.u32()
+				nm := sr.name("function name")
+				sub = appendU32(sub, p.shiftFunc(f))
+				sub = appendU32(sub, uint32(len(nm)))
+				sub = append(sub, nm...)
+			}
+		case 2: // local names
+			n := sr.count(2, maxFuncs, "names")
+			sub = appendU32(nil, uint32(n))
+			for j := 0; j < n && sr.err == nil; j++ {
+				f := sr.u32()
+				start := sr.pos
+				k := sr.count(2, maxLocals, "local names")
+				for l := 0; l < k && sr.err == nil; l++ {
+					sr.u32()
+					sr.name("local name")
+				}
+				sub = appendU32(sub, p.shiftFunc(f))
+				sub = append(sub, m.b[start:sr.pos]...)
+			}
+		case 3:
+			continue
+		default:
+			sub = m.b[sr.pos:sr.end]
+			sr.pos = sr.end
+		}
+		if sr.err != nil || sr.pos != sr.end {
+			return nil, false
+		}
+		content = append(content, id)
+		content = appendU32(content, uint32(len(sub)))
+		content = append(content, sub...)
+	}
+	if r.err != nil {
+		return nil, false
+	}
+	return content, true
+}
+
+func (p *codePass) shiftFunc(f uint32) uint32 {
+	if f >= p.m.numImportedFuncs {
+		return f + p.shift
+	}
+	return f
+}
