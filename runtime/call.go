@@ -77,6 +77,9 @@ func (r *Runtime) Reset(ctx context.Context) error {
 	if r.closed {
 		return ErrClosed
 	}
+	if r.restoreSnapshot(ctx) {
+		return nil
+	}
 	if r.inst != nil {
 		if err := r.inst.Close(ctx); err != nil {
 			return err

@@ -44,6 +44,7 @@ type Module struct {
 	imports    []engine.Import
 	exports    map[string]engine.Export
 	cfg        config
+	prep       *preparation // what prepare did to the code
 
 	mu     sync.Mutex
 	closed bool
@@ -72,7 +73,11 @@ func CompileWithEngine(ctx context.Context, engineName string, code []byte, opts
 			m, err = nil, fmt.Errorf("%w: engine %s panicked: %v", ErrCompile, engineName, r)
 		}
 	}()
-	mod, err := compileCached(ctx, eng, engineName, code, engine.CompileConfig{MemoryLimitPages: cfg.memoryLimitPages}, cfg)
+	prepared, prep, err := prepare(code, cfg)
+	if err != nil {
+		return nil, err
+	}
+	mod, err := compileCached(ctx, eng, engineName, prepared, engine.CompileConfig{MemoryLimitPages: cfg.memoryLimitPages}, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCompile, err)
 	}
@@ -83,6 +88,7 @@ func CompileWithEngine(ctx context.Context, engineName string, code []byte, opts
 		imports:    mod.Imports(),
 		exports:    map[string]engine.Export{},
 		cfg:        cfg,
+		prep:       prep,
 	}
 	for _, e := range mod.Exports() {
 		m.exports[e.Name] = e
