@@ -111,6 +111,7 @@ func Cases() []Case {
 	cs = append(cs, failureCases()...)
 	cs = append(cs, hostileCases()...)
 	cs = append(cs, poolCases()...)
+	cs = append(cs, gasCases()...)
 	cs = append(cs, goGuestCases()...)
 	return cs
 }
@@ -133,6 +134,7 @@ func ErrorKind(err error) string {
 		{"ErrHostPanic", runtime.ErrHostPanic}, {"ErrABI", runtime.ErrABI},
 		{"ErrAllocate", runtime.ErrAllocate}, {"ErrInterrupted", runtime.ErrInterrupted},
 		{"ErrClosed", runtime.ErrClosed},
+		{"ErrOutOfGas", runtime.ErrOutOfGas}, {"ErrCallDepth", runtime.ErrCallDepth},
 		{"abi.ErrOutOfBounds", abi.ErrOutOfBounds}, {"abi.ErrTruncated", abi.ErrTruncated},
 		{"abi.ErrInvalidLength", abi.ErrInvalidLength}, {"abi.ErrUnknownTag", abi.ErrUnknownTag},
 		{"abi.ErrInvalidBool", abi.ErrInvalidBool}, {"abi.ErrTooDeep", abi.ErrTooDeep},

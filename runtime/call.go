@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"runtime/debug"
 	"strings"
@@ -43,6 +44,7 @@ type Runtime struct {
 	host     []engine.HostFunc
 	registry *HostAPIRegistry
 	wasi     *wasiState // the instance's WASI state, with WithWASI (wasi.go)
+	gas      *gasState  // nil unless the module is metered
 }
 
 // export is a cached exported function with its ABI shape.
@@ -241,15 +243,26 @@ func (r *Runtime) call(ctx context.Context, method string, args []any) (uint32, 
 			return 0, &ArgumentError{Func: method, Index: i, Err: err}
 		}
 	}
+	if r.gas != nil {
+		finish := r.beginMetered(ctx)
+		ptr, err := r.enter(ctx, e, method, len(args))
+		return ptr, finish(err)
+	}
+	return r.enter(ctx, e, method, len(args))
+}
+
+// enter writes the encoded arguments (in r.buf) into the guest and calls
+// the export. r.mu is held.
+func (r *Runtime) enter(ctx context.Context, e *export, method string, nargs int) (uint32, error) {
 	n := max(e.params, 1)
 	if cap(r.stack) < n {
 		r.stack = make([]uint64, n)
 	}
 	stack := r.stack[:n]
 	r.pending, r.curFunc = nil, method
-	for i := range args {
+	for i := 0; i < nargs; i++ {
 		end := len(r.buf)
-		if i+1 < len(args) {
+		if i+1 < nargs {
 			end = r.offs[i+1]
 		}
 		ptr, err := r.write(ctx, r.inst, r.buf[r.offs[i]:end])
@@ -293,6 +306,10 @@ func (r *Runtime) guestError(ctx context.Context, fn string, err error) error {
 		var ae *AbortError
 		if errors.As(p, &ae) && ae.Func == "" {
 			ae.Func = fn
+		}
+		var ge *GasError
+		if errors.As(p, &ge) && ge.Func == "" {
+			ge.Func = fn
 		}
 		return p
 	}
@@ -441,16 +458,23 @@ func (r *Runtime) hostCall(a *hostAPI) func(ctx context.Context, caller engine.C
 		if a.withContext {
 			in = append(in, reflect.ValueOf(ctx))
 		}
+		var argBytes uint64
 		for i, pt := range a.params {
 			raw, err := abi.ReadValue(mem, uint32(stack[i]))
 			if err != nil {
 				return r.fail(&ABIError{Func: name, Detail: fmt.Sprintf("argument %d", i), Err: err})
 			}
+			argBytes += uint64(len(raw))
 			v := reflect.New(pt).Elem()
 			if err := abi.UnmarshalValue(raw, v); err != nil {
 				return r.fail(&ABIError{Func: name, Detail: fmt.Sprintf("argument %d", i), Err: err})
 			}
 			in = append(in, v)
+		}
+		if r.gas != nil && a.gas != (GasRule{}) {
+			if err := r.chargeHost(a.gas, argBytes); err != nil {
+				return r.fail(err)
+			}
 		}
 		out, err := r.invoke(ctx, a, in)
 		if err != nil {
@@ -541,4 +565,22 @@ func readASString(mem engine.Memory, ptr uint32) string {
 		s += "…"
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// chargeHost charges a host function's gas rule to the running call.
+func (r *Runtime) chargeHost(rule GasRule, argBytes uint64) error {
+	cost := rule.Fixed
+	if rule.PerByte != 0 {
+		if argBytes > (math.MaxUint64-cost)/rule.PerByte {
+			cost = math.MaxUint64
+		} else {
+			cost += rule.PerByte * argBytes
+		}
+	}
+	left := r.gas.counter.Get()
+	if cost > left {
+		return &GasError{Err: ErrOutOfGas}
+	}
+	r.gas.counter.Set(left - cost)
+	return nil
 }

@@ -3,6 +3,7 @@ package runtime
 import (
 	"log/slog"
 
+	"github.com/aspect-rt/aspect-runtime/metering"
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
 )
 
@@ -13,6 +14,7 @@ type config struct {
 	logger           *slog.Logger
 	memoryLimitPages uint32
 	cacheDir         string
+	metering         *metering.Config
 	// providers satisfy imports outside the host API registry (WASI, the
 	// gas-metering imports); tried in order before the registry.
 	providers []importProvider

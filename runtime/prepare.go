@@ -1,11 +1,19 @@
 package runtime
 
+import (
+	"fmt"
+
+	"github.com/aspect-rt/aspect-runtime/metering"
+)
+
 // preparation records what prepare did to a module's code before it was
 // compiled, for the instances created from it.
 type preparation struct {
 	// snapshot is set when instances can be reset by restoring memory and
 	// globals (see snapshot.go); nil means Reset re-instantiates.
 	snapshot *snapshotPlan
+	// gas is the instrumentation result when the module is metered.
+	gas *metering.Result
 }
 
 // prepare rewrites code before compilation: gas metering when configured,
@@ -14,6 +22,12 @@ type preparation struct {
 func prepare(code []byte, cfg config) ([]byte, *preparation, error) {
 	prep := &preparation{}
 	var err error
+	if cfg.metering != nil {
+		if prep.gas, err = metering.Instrument(code, *cfg.metering); err != nil {
+			return nil, nil, fmt.Errorf("%w: metering: %w", ErrCompile, err)
+		}
+		code = prep.gas.Module
+	}
 	if code, prep.snapshot, err = prepareSnapshot(code); err != nil {
 		return nil, nil, err
 	}

@@ -34,6 +34,7 @@ type hostAPI struct {
 	params                    []reflect.Type // ABI parameters (without the context)
 	hasResult                 bool
 	hasError                  bool
+	gas                       GasRule
 }
 
 // APIOption configures one host function.

@@ -58,6 +58,9 @@ func Compile(ctx context.Context, code []byte, opts ...Option) (*Module, error) 
 // CompileWithEngine compiles code on the named engine (see Engines).
 func CompileWithEngine(ctx context.Context, engineName string, code []byte, opts ...Option) (m *Module, err error) {
 	cfg := newConfig(opts)
+	if cfg.metering != nil {
+		cfg.providers = append(cfg.providers[:len(cfg.providers):len(cfg.providers)], meteringProvider)
+	}
 	eng, err := openEngine(engineName, engine.Config{})
 	if err != nil {
 		return nil, err
@@ -183,6 +186,14 @@ func (r *Runtime) instantiate(ctx context.Context) (err error) {
 		return fmt.Errorf("aspect: instantiate: %w", err)
 	}
 	r.inst, r.mem = inst, inst.Memory()
+	if g := r.module.prep.gas; g != nil {
+		r.gas = &gasState{counter: inst.Global(g.GasCounter), depth: inst.Global(g.CallDepth)}
+		if r.gas.counter == nil || r.gas.depth == nil {
+			_ = inst.Close(ctx)
+			r.inst, r.mem = nil, nil
+			return fmt.Errorf("aspect: instantiate: the instrumented module lacks its gas counters")
+		}
+	}
 	clear(r.exports)
 	r.alloc, r.allocOK, r.fault = nil, false, nil
 	for _, name := range append(r.cfg.initExports[:len(r.cfg.initExports):len(r.cfg.initExports)], StartFunction) {
