@@ -2,7 +2,7 @@
 //
 // Usage:
 //
-//	aspect run [--engine NAME] MODULE.wasm FUNCTION [ARG...]
+//	aspect run [--engine NAME] [--gas N] [--timeout D] [--wasi] MODULE.wasm FUNCTION [ARG...]
 //	aspect engines
 //
 // Arguments are typed literals, TYPE:VALUE:
@@ -25,12 +25,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/aspect-rt/aspect-runtime/abi"
+	"github.com/aspect-rt/aspect-runtime/metering"
 	"github.com/aspect-rt/aspect-runtime/runtime"
+	"github.com/aspect-rt/aspect-runtime/wasi"
 )
 
 func main() {
@@ -38,7 +41,7 @@ func main() {
 }
 
 const usage = `usage:
-  aspect run [--engine NAME] MODULE.wasm FUNCTION [ARG...]
+  aspect run [--engine NAME] [--gas N] [--timeout D] [--wasi] MODULE.wasm FUNCTION [ARG...]
   aspect engines
 
 ARG is TYPE:VALUE with TYPE one of s, hex, i8, i16, i32, i64, u8, u16, u32,
@@ -86,6 +89,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	engineName := fs.String("engine", runtime.DefaultEngine(), "engine to run on: "+strings.Join(runtime.Engines(), ", "))
+	gas := fs.Uint64("gas", 0, "gas limit of the call (0: not metered); the gas used is printed to stderr")
+	timeout := fs.Duration("timeout", 0, "stop the call after this long, e.g. 2s (0: no limit)")
+	withWASI := fs.Bool("wasi", false, "provide WASI preview 1: stdout/stderr to the terminal, no file system")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -105,12 +111,33 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	rt, err := runtime.NewWithEngine(ctx, *engineName, code, nil)
+	var opts []runtime.Option
+	if *gas > 0 {
+		opts = append(opts, runtime.WithMetering(metering.Config{}))
+	}
+	if *withWASI {
+		opts = append(opts, runtime.WithWASI(wasi.Config{Args: []string{filepath.Base(rest[0])}, Stdout: stdout, Stderr: stderr}))
+	}
+	if *timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *timeout)
+		defer cancel()
+	}
+	rt, err := runtime.NewWithEngine(ctx, *engineName, code, nil, opts...)
 	if err != nil {
 		return err
 	}
-	defer rt.Close(ctx)
-	res, err := rt.Call(ctx, rest[1], callArgs...)
+	defer rt.Close(context.Background())
+	callCtx := ctx
+	var meter *runtime.Meter
+	if *gas > 0 {
+		meter = runtime.NewMeter(*gas)
+		callCtx = runtime.WithMeter(ctx, meter)
+	}
+	res, err := rt.Call(callCtx, rest[1], callArgs...)
+	if meter != nil {
+		fmt.Fprintf(stderr, "gas used: %d of %d\n", meter.Used(), meter.Limit())
+	}
 	if err != nil {
 		return err
 	}

@@ -101,3 +101,30 @@ func TestFormat(t *testing.T) {
 	assert.Equal(t, `{"a": true, "b": 1.5}`, Format(map[any]any{"b": 1.5, "a": true}))
 	assert.Equal(t, `{x: NaN}`, Format(abi.Struct{{Name: "x", Value: math.NaN()}}))
 }
+
+func TestRunWithGas(t *testing.T) {
+	for _, eng := range runtime.Engines() {
+		t.Run(eng, func(t *testing.T) {
+			code, out, stderr := aspect(t, "run", "--engine", eng, "--gas", "1000000", echoWasm, "greet", "s:world")
+			require.Equal(t, 0, code, stderr)
+			assert.Equal(t, "hello, world\n", out)
+			assert.Regexp(t, `gas used: [1-9][0-9]* of 1000000`, stderr)
+
+			code, _, stderr = aspect(t, "run", "--engine", eng, "--gas", "10", echoWasm, "greet", "s:world")
+			assert.Equal(t, 1, code)
+			assert.Contains(t, stderr, "out of gas")
+			assert.Contains(t, stderr, "gas used: ")
+		})
+	}
+}
+
+func TestRunWithTimeout(t *testing.T) {
+	raw := filepath.Join("..", "..", "conformance", "fixtures", "wat", "raw.wasm")
+	// The loop never ends: the deadline stops it on engines that can be
+	// interrupted, and the gas limit everywhere.
+	code, _, stderr := aspect(t, "run", "--gas", "100000000", "--timeout", "50ms", raw, "loop_forever")
+	assert.Equal(t, 1, code)
+	assert.Regexp(t, `out of gas|interrupted`, stderr)
+	code, _, stderr = aspect(t, "run", "--timeout", "nope", echoWasm, "greet", "s:x")
+	assert.Equal(t, 2, code, stderr)
+}
