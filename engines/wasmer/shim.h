@@ -38,11 +38,21 @@ typedef struct aspect_wr_fn {
 typedef struct aspect_wr_env {
   uintptr_t handle;
   wasm_store_t *store;
+  // results holds the function's results for wasmer to read after the
+  // callback returns (see host_callback); nresults entries, NULL if none.
+  // Allocated and freed by Go with the environment.
+  wasm_val_t *results;
+  size_t nresults;
 } aspect_wr_env;
 
 // aspect_wr_module_new compiles a module. On failure it returns NULL and
 // wasmer's error message in *err.
 wasm_module_t *aspect_wr_module_new(wasm_store_t *store, const uint8_t *data, size_t len, aspect_wr_text *err);
+
+// aspect_wr_module_deserialize loads a module serialized by
+// wasm_module_serialize. On failure it returns NULL and wasmer's error
+// message in *err.
+wasm_module_t *aspect_wr_module_deserialize(wasm_store_t *store, const uint8_t *data, size_t len, aspect_wr_text *err);
 
 // aspect_wr_fn_new describes func for calls; NULL if its type has a
 // non-numeric value type. Free with free.
@@ -91,11 +101,14 @@ aspect_wr_view aspect_wr_memory(wasm_memory_t *m);
 // library) that contains addr, or NULL.
 const void *aspect_wr_symbol(int i, const char **name);
 const char *aspect_wr_object_of(const void *addr);
+// aspect_wr_wasmer_object names the object that defines wasmer_version, a
+// function only wasmer has.
+const char *aspect_wr_wasmer_object(void);
 // aspect_wr_symbol_in returns the address of name as defined in the shared
 // object at path (already loaded), or NULL.
 const void *aspect_wr_symbol_in(const char *path, const char *name);
-// aspect_wr_last_error returns wasmer's last error message on this thread
-// (empty if none) after compiling bytes that are not a module.
+// aspect_wr_compile_garbage returns wasmer's last error message on this
+// thread (empty if none) after compiling bytes that are not a module.
 aspect_wr_text aspect_wr_compile_garbage(wasm_store_t *store);
 // aspect_wr_local_symbol is a function of the shim itself, a stand-in for a
 // foreign definition in tests.
