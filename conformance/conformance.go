@@ -112,6 +112,7 @@ func Cases() []Case {
 	cs = append(cs, hostileCases()...)
 	cs = append(cs, poolCases()...)
 	cs = append(cs, gasCases()...)
+	cs = append(cs, deadlineCases()...)
 	cs = append(cs, goGuestCases()...)
 	return cs
 }

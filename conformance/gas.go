@@ -7,6 +7,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -15,16 +16,34 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/aspect-rt/aspect-runtime/metering"
 	"github.com/aspect-rt/aspect-runtime/runtime"
+	"github.com/aspect-rt/aspect-runtime/wasi"
 )
 
 // meteringConfig is the configuration of every gas case: default costs, a
 // call-depth limit of 200 and a memory cap of 40 pages.
 var meteringConfig = metering.Config{MaxCallDepth: 200, MaxMemoryPages: 40}
+
+// goMeteringConfig is the metering of the Go guest fixture: default costs
+// and call-depth limit, no memory cap (the Go runtime's heap grows in 4 MiB
+// steps).
+var goMeteringConfig = metering.Config{}
+
+// goWASI is a deterministic WASI configuration for metered Go guests: the
+// Go runtime reads the clock and random bytes (map seeds) during start-up
+// and calls, so both are fixed for the gas to be reproducible. A fresh
+// Config per instance gives every instance the same random bytes.
+func goWASI() wasi.Config {
+	return wasi.Config{
+		Clock:  wasi.NewFakeClock(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)),
+		Random: rand.NewChaCha8([32]byte{}),
+	}
+}
 
 // gasGolden is the committed table of expected gas per case. Regenerate it
 // with ASPECT_UPDATE_GAS_GOLDEN=1 go test ./conformance (every engine must
@@ -202,6 +221,44 @@ func gasCases() []Case {
 			require.NoError(t, err)
 			require.Equal(t, int32(42), v)
 			return strconv.FormatUint(one, 10)
+		}},
+		{Name: "gas/go-guest-greet", Run: func(t *testing.T, env *Env) string {
+			// A real multi-megabyte module (the Go guest, ~3 MB, with WASI),
+			// instrumented and run metered: the same gas on every engine,
+			// and exactly that gas is enough, one less is not. Each call is
+			// made on a fresh instance, so that they start from the same
+			// state.
+			ctx := context.Background()
+			mod := compiledGoVariant(t, env.Engine, "go/echo.wasm", "metered")
+			greet := func(limit uint64) (*runtime.Meter, error) {
+				t.Helper()
+				rt, err := mod.Instantiate(ctx, nil, runtime.WithWASI(goWASI()))
+				require.NoError(t, err)
+				defer func() { require.NoError(t, rt.Close(ctx)) }()
+				m := runtime.NewMeter(limit)
+				out, err := rt.Call(runtime.WithMeter(ctx, m), "greet", "world")
+				if err == nil {
+					require.Equal(t, "hello, world", out)
+				}
+				return m, err
+			}
+			m, err := greet(1_000_000_000)
+			require.NoError(t, err)
+			need := m.Used()
+			require.Positive(t, need)
+			m, err = greet(need)
+			require.NoError(t, err, "exactly the gas the call used is enough")
+			require.Equal(t, need, m.Used())
+			require.Zero(t, m.Left())
+			m, err = greet(need - 1)
+			require.ErrorIs(t, err, runtime.ErrOutOfGas, "one less is not")
+			var ge *runtime.GasError
+			require.ErrorAs(t, err, &ge)
+			require.Equal(t, "greet", ge.Func)
+			require.Equal(t, need-1, ge.Used+ge.Left)
+			out := sprintf("%d/ok,%d/%s", need, ge.Used, ErrorKind(err))
+			checkGolden(t, "gas/go-guest-greet", out)
+			return out
 		}},
 		{Name: "gas/unsupported-feature-rejected", Run: func(t *testing.T, env *Env) string {
 			// A module the instrumenter rejects fails at compile with both

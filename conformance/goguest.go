@@ -54,10 +54,11 @@ func (g *goGuest) instantiate(t *testing.T, engine, fixture string, reg *runtime
 	return newGo(t, engine, goFixture, reg, append(opts, runtime.WithWASI(wasi.Config{}))...)
 }
 
-// goModules caches the compiled Go fixtures by engine and path: they are
-// ~3 MB and take seconds to compile, and one compilation serves every case.
-// The modules live as long as the test process.
-var goModules sync.Map // [2]string{engine, fixture} → *goModule
+// goModules caches the compiled Go fixtures by engine, path and variant
+// ("" or "metered"): they are ~3 MB and take seconds to compile, and one
+// compilation serves every case. The modules live as long as the test
+// process.
+var goModules sync.Map // [3]string{engine, fixture, variant} → *goModule
 
 type goModule struct {
 	once sync.Once
@@ -68,12 +69,23 @@ type goModule struct {
 // compiledGo returns the fixture compiled for engine, compiling it once.
 func compiledGo(t *testing.T, engine, fixture string) *runtime.Module {
 	t.Helper()
-	v, _ := goModules.LoadOrStore([2]string{engine, fixture}, &goModule{})
+	return compiledGoVariant(t, engine, fixture, "")
+}
+
+// compiledGoVariant is compiledGo for a variant: "" (as is) or "metered"
+// (with runtime.WithMetering(goMeteringConfig)).
+func compiledGoVariant(t *testing.T, engine, fixture, variant string) *runtime.Module {
+	t.Helper()
+	v, _ := goModules.LoadOrStore([3]string{engine, fixture, variant}, &goModule{})
 	m := v.(*goModule)
 	m.once.Do(func() {
-		m.mod, m.err = runtime.CompileWithEngine(context.Background(), engine, fixtures.MustBytes(fixture))
+		var opts []runtime.Option
+		if variant == "metered" {
+			opts = append(opts, runtime.WithMetering(goMeteringConfig))
+		}
+		m.mod, m.err = runtime.CompileWithEngine(context.Background(), engine, fixtures.MustBytes(fixture), opts...)
 	})
-	require.NoError(t, m.err, "compiling %s on %s", fixture, engine)
+	require.NoError(t, m.err, "compiling %s (%s) on %s", fixture, variant, engine)
 	return m.mod
 }
 

@@ -62,5 +62,34 @@ func poolCases() []Case {
 			p.PutBack(l)
 			return kinds
 		}},
+		{Name: "pool/reset-restores-tables-and-segments", Run: func(t *testing.T, env *Env) string {
+			// State a snapshot of memory and globals cannot hold: the
+			// runtime must re-instantiate these modules on put back.
+			ctx := context.Background()
+			p := pool.New(2)
+			defer func() { require.NoError(t, p.Close(ctx)) }()
+			var out string
+			for i := 0; i < 3; i++ {
+				l, err := p.Runtime(ctx, env.Engine, mustFixture("wat/table_set.wasm"), nil)
+				require.NoError(t, err)
+				which, err := callAs[int32](l.Runtime, "which")
+				require.NoError(t, err)
+				require.Equal(t, int32(1), which, "lease %d saw the table of an earlier lease", i)
+				_, err = l.Runtime.Call(ctx, "swap")
+				require.NoError(t, err)
+				which, err = callAs[int32](l.Runtime, "which")
+				require.NoError(t, err)
+				require.Equal(t, int32(2), which)
+				p.PutBack(l)
+
+				l, err = p.Runtime(ctx, env.Engine, mustFixture("wat/data_drop.wasm"), nil)
+				require.NoError(t, err)
+				b, err := callAs[int32](l.Runtime, "load")
+				require.NoError(t, err, "lease %d saw a segment dropped by an earlier lease", i)
+				out += string(rune(b))
+				p.PutBack(l)
+			}
+			return out
+		}},
 	}
 }

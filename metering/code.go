@@ -25,6 +25,7 @@ const (
 	pFinalEnd              // replace the body's final end: end, depth epilogue, end
 	pStore                 // insert local.get $g; global.set $gas
 	pLoad                  // insert global.get $gas; local.set $g
+	pIntr                  // insert the interrupt flag check (function entry, loop header)
 )
 
 type patch struct {
@@ -150,8 +151,19 @@ type codePass struct {
 
 	usesDyn bool
 
+	// validateOnly is set by PrepareSnapshot: bodies are validated, not
+	// instrumented (no local is injected).
+	validateOnly bool
+	// stateOp names the first instruction found that changes state a
+	// snapshot of memory and globals cannot restore (tables, dropped
+	// segments), "" if none; stateOff is its offset and stateFunc its
+	// function.
+	stateOp             string
+	stateOff, stateFunc int
+
 	// injected indices
 	gasGlobal, depthGlobal uint32
+	intrGlobal             uint32
 	oogFunc, cdeFunc       uint32
 	chargeFunc             uint32
 	shift                  uint32
@@ -162,6 +174,7 @@ type codePass struct {
 	prologue, epilogue []byte
 	cdeCall            []byte
 	gasGet, gasSet     []byte
+	intrGet            []byte
 
 	out    []byte // code section content
 	body   []byte
@@ -316,6 +329,14 @@ func (p *codePass) openSegment(off int) {
 	p.patches = append(p.patches, patch{off: off, kind: pCharge, depth: uint32(len(p.ctrls))})
 }
 
+// noteState records the first instruction, of name op at offset off, that
+// changes state a snapshot cannot restore.
+func (p *codePass) noteState(off int, op string) {
+	if p.stateOp == "" {
+		p.stateOp, p.stateOff, p.stateFunc = op, off, p.fn
+	}
+}
+
 func (p *codePass) addDyn(off int, unit uint32) {
 	if unit != 0 {
 		p.patches = append(p.patches, patch{off: off, kind: pDyn, val: uint64(unit)})
@@ -337,6 +358,10 @@ func (p *codePass) function(i int) error {
 	p.locals = append(p.locals[:0], ft.params...)
 	p.runEnds, p.runTypes = p.runEnds[:0], p.runTypes[:0]
 	total := uint64(len(ft.params))
+	limit := uint64(maxLocals - 1) // one more is injected
+	if p.validateOnly {
+		limit = maxLocals
+	}
 	ndecl := r.count(2, maxLocals, "local declarations")
 	p.declStart, p.ndecl = r.pos, ndecl
 	for j := 0; j < ndecl && r.err == nil; j++ {
@@ -347,7 +372,7 @@ func (p *codePass) function(i int) error {
 			break
 		}
 		total += uint64(n)
-		if total >= maxLocals { // one more is injected
+		if total > limit {
 			return p.errf(ErrTooLarge, off, "too many locals")
 		}
 		p.runEnds = append(p.runEnds, uint32(total))
@@ -371,6 +396,10 @@ func (p *codePass) function(i int) error {
 	p.ctrls = append(p.ctrls[:0], ctrlFrame{results: ft.results})
 	p.patches = p.patches[:0]
 	p.curCost = 0
+	if p.cfg.Interrupt {
+		// The interrupt flag is checked on entry, before the first charge.
+		p.patches = append(p.patches, patch{off: instrStart, kind: pIntr, depth: 1})
+	}
 	p.openSegment(instrStart)
 
 	c := p.c
@@ -635,6 +664,7 @@ func (p *codePass) function(i int) error {
 				p.push(et)
 			} else {
 				ok = p.popExpect(et) && p.popExpect(tI32)
+				p.noteState(off, "table.set")
 			}
 		case 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35:
 			if err := p.memarg(&r, op); err != nil {
@@ -749,6 +779,10 @@ func (p *codePass) function(i int) error {
 		p.curCost += uint64(cost)
 		if boundary {
 			p.closeSegment()
+			if op == 0x03 && p.cfg.Interrupt {
+				// Loop header: check the interrupt flag, then charge.
+				p.patches = append(p.patches, patch{off: r.pos, kind: pIntr, depth: uint32(len(p.ctrls))})
+			}
 			p.openSegment(r.pos)
 		}
 	}
@@ -796,6 +830,7 @@ func (p *codePass) misc(r *reader, off int, sub uint32) (bool, error) {
 		if d >= m.dataCount {
 			return false, p.errf(ErrInvalid, doff, "unknown data segment %d", d)
 		}
+		p.noteState(off, "data.drop")
 		return true, nil
 	case 10, 11: // memory.copy, memory.fill
 		if err := p.zeroByte(r); err != nil {
@@ -825,6 +860,7 @@ func (p *codePass) misc(r *reader, off int, sub uint32) (bool, error) {
 			return false, p.typeErr(off, "table.init element type")
 		}
 		p.addDyn(off, c.tableElem)
+		p.noteState(off, "table.init")
 		return p.popExpect(tI32) && p.popExpect(tI32) && p.popExpect(tI32), nil
 	case 13: // elem.drop
 		eoff := r.pos
@@ -835,6 +871,7 @@ func (p *codePass) misc(r *reader, off int, sub uint32) (bool, error) {
 		if int64(e) >= int64(len(m.elemTypes)) {
 			return false, p.errf(ErrInvalid, eoff, "unknown element segment %d", e)
 		}
+		p.noteState(off, "elem.drop")
 		return true, nil
 	case 14: // table.copy
 		dst, err := p.tableIdx(r)
@@ -849,6 +886,7 @@ func (p *codePass) misc(r *reader, off int, sub uint32) (bool, error) {
 			return false, p.typeErr(off, "table.copy between tables of different types")
 		}
 		p.addDyn(off, c.tableElem)
+		p.noteState(off, "table.copy")
 		return p.popExpect(tI32) && p.popExpect(tI32) && p.popExpect(tI32), nil
 	case 15: // table.grow
 		tbl, err := p.tableIdx(r)
@@ -856,6 +894,7 @@ func (p *codePass) misc(r *reader, off int, sub uint32) (bool, error) {
 			return false, err
 		}
 		p.addDyn(off, c.tableElem)
+		p.noteState(off, "table.grow")
 		return p.popExpect(tI32) && p.popExpect(m.tables[tbl].elem) && p.push1(tI32), nil
 	case 16: // table.size
 		if _, err := p.tableIdx(r); err != nil {
@@ -869,6 +908,7 @@ func (p *codePass) misc(r *reader, off int, sub uint32) (bool, error) {
 			return false, err
 		}
 		p.addDyn(off, c.tableElem)
+		p.noteState(off, "table.fill")
 		return p.popExpect(tI32) && p.popExpect(m.tables[tbl].elem) && p.popExpect(tI32), nil
 	}
 }

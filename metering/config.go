@@ -13,6 +13,14 @@ const (
 	// CallDepthExport is the export name of the injected mutable i32 global
 	// holding the current call depth.
 	CallDepthExport = "__call_depth__"
+	// InterruptExport is the export name of the mutable i32 global injected
+	// with [Config.Interrupt], checked at every function entry and loop
+	// header: when it is non-zero, the guest stops through the out-of-gas
+	// path ([OutOfGasImport] is called with the gas counter unchanged). The
+	// runtime sets it from another goroutine to interrupt a running guest (a
+	// context deadline or cancellation on engines that cannot interrupt
+	// natively). The name is reserved whether or not it is injected.
+	InterruptExport = "__interrupt__"
 	// ImportModule is the module name of the injected imports.
 	ImportModule = "aspect"
 	// OutOfGasImport is the field name of the injected import (type () -> ())
@@ -59,6 +67,15 @@ type Config struct {
 	Deterministic bool
 	// RecordSegments makes [Result.Functions] list every metered segment.
 	RecordSegments bool
+	// Interrupt injects the interrupt flag: an exported mutable i32 global
+	// [InterruptExport], initially 0, checked (at no gas cost) on entry to
+	// every function and at every loop header; when the host sets it to a
+	// non-zero value, from any goroutine while the guest runs, the guest
+	// stops through [ImportModule].[OutOfGasImport] within a bounded number
+	// of instructions. It costs time, not gas, so the gas a module uses is
+	// the same with or without it: enable it for engines that cannot
+	// interrupt a guest otherwise.
+	Interrupt bool
 }
 
 // Opcode identifies an instruction for [CostTable.Overrides]: a one-byte

@@ -20,9 +20,19 @@
 //   - an exported mutable i32 global [CallDepthExport] counting active
 //     activations, with the import [ImportModule].[CallDepthExceededImport]
 //     called when a call would exceed Config.MaxCallDepth;
+//   - with Config.Interrupt, an exported mutable i32 global
+//     [InterruptExport], checked at every function entry and loop header:
+//     when the host sets it (from any goroutine, while the guest runs), the
+//     guest stops through [ImportModule].[OutOfGasImport] within a bounded
+//     number of instructions; the check costs no gas;
 //   - the memory maximum capped at Config.MaxMemoryPages.
 //
 // The exact rules — where segments start, what each instruction costs, when
 // the counter is synchronized, what memory.grow and bulk operations are
 // charged — are in README.md beside this file.
+//
+// [PrepareSnapshot] validates a module the same way and exports its memory
+// and mutable globals, reporting whether they are the whole state of an
+// instance, so that a runtime can reset instances by restoring a snapshot
+// of them instead of instantiating again.
 package metering

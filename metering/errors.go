@@ -20,9 +20,11 @@ var (
 	// 7654321 bytes per function body, ...).
 	ErrTooLarge = errors.New("metering: module exceeds an implementation limit")
 	// ErrReservedName reports a module that already uses one of the names the
-	// instrumenter injects (the exports __gas_counter__ and __call_depth__, the
-	// imports aspect.out_of_gas and aspect.call_depth_exceeded) — for example
-	// a module that is already instrumented.
+	// instrumenter injects (the exports __gas_counter__, __call_depth__ and
+	// __interrupt__, the imports aspect.out_of_gas and
+	// aspect.call_depth_exceeded) — for example
+	// a module that is already instrumented — or, for PrepareSnapshot, an
+	// export name it reserves (GlobalExportPrefix, MemoryExport).
 	ErrReservedName = errors.New("metering: module uses a reserved name")
 	// ErrUnsupportedFeature is matched by every *UnsupportedFeatureError.
 	ErrUnsupportedFeature = errors.New("metering: unsupported WebAssembly feature")

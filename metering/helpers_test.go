@@ -280,7 +280,8 @@ func readFile(t testing.TB, name string) []byte {
 
 // seedModules are the hand-built test modules (also fuzz seeds).
 func seedModules() [][]byte {
-	return [][]byte{shiftModule(), recModule(), growModule(10), bulkModule(), miscModule(), hashModule()}
+	return [][]byte{shiftModule(), recModule(), growModule(10), bulkModule(), miscModule(), hashModule(),
+		globalsModule(), tableModule(i32c(0), op(0xd0, 0x70), op(0x26, 0))}
 }
 
 type wasiRun struct {

@@ -15,6 +15,11 @@ type Result struct {
 	// CallDepth is the export name of the i32 call depth global
 	// ([CallDepthExport]).
 	CallDepth string
+	// Interrupt is the export name of the i32 interrupt flag global
+	// ([InterruptExport]) with Config.Interrupt, else "": setting it to a
+	// non-zero value while the guest runs stops it at its next function
+	// entry or loop header, through aspect.out_of_gas.
+	Interrupt string
 	// MaxCallDepth is the depth limit compiled into the module.
 	MaxCallDepth uint32
 	// InitialGas is the initial value of the gas counter.
@@ -81,12 +86,16 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 	if cfg.MaxCallDepth == 0 {
 		cfg.MaxCallDepth = DefaultMaxCallDepth
 	}
-	m, err := parseModule(wasm)
+	m, err := parseModule(wasm, false)
 	if err != nil {
 		return nil, err
 	}
 	if err := m.capMemory(cfg.MaxMemoryPages); err != nil {
 		return nil, err
+	}
+	// Two or three globals and their exports are injected.
+	if m.numExports+3 > maxExports || len(m.globals)+3 > maxGlobals {
+		return nil, tooLarge(-1, "too many exports or globals once the injected globals are added")
 	}
 
 	const injected = 2
@@ -96,6 +105,7 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 		cfg:         &cfg,
 		gasGlobal:   uint32(len(m.globals)),
 		depthGlobal: uint32(len(m.globals)) + 1,
+		intrGlobal:  uint32(len(m.globals)) + 2,
 		oogFunc:     m.numImportedFuncs,
 		cdeFunc:     m.numImportedFuncs + 1,
 		chargeFunc:  m.numFuncs() + injected,
@@ -113,6 +123,9 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 		Functions:       make([]FuncInfo, len(m.code)),
 	}
 	p.result = res
+	if cfg.Interrupt {
+		res.Interrupt = InterruptExport
+	}
 	// Types appended to the type section: () -> () for the imports and
 	// (i32, i64) -> i32 for the charge helper; wrapper block types follow.
 	voidType := uint32(len(m.types))
@@ -198,6 +211,23 @@ func (p *codePass) buildTemplates(cfg *Config) {
 
 	p.gasGet = append([]byte{0x23}, g...)
 	p.gasSet = append([]byte{0x24}, g...)
+	p.intrGet = appendU32([]byte{0x23}, p.intrGlobal)
+}
+
+// appendInterruptCheck appends the interrupt check, where L is the relative
+// depth of the function's out-of-gas landing block (as for appendCharge):
+//
+//	global.get $interrupt; br_if L
+//
+// It costs no gas: a set flag reaches the landing block with the counter
+// unchanged. (Unlike the charge, this form is the fastest on wazero: in
+// raw.wasm's sum_to, about one machine cycle per iteration, it adds 18% to
+// the metered time; "i32.eqz; if; else; br; end" adds 40%, and folding the
+// flag into the charge's condition 3x.)
+func (p *codePass) appendInterruptCheck(b []byte, depth uint32) []byte {
+	b = append(b, p.intrGet...)
+	b = append(b, 0x0d) // br_if
+	return appendU32(b, depth)
 }
 
 // appendStore appends local.get $g; global.set $gas.
@@ -294,6 +324,8 @@ func (p *codePass) emit(i int) error {
 					info.Segs = append(info.Segs, Segment{Offset: pt.off, Cost: pt.val})
 				}
 			}
+		case pIntr:
+			body = p.appendInterruptCheck(body, pt.depth)
 		case pFunc:
 			body = appendU32(body, uint32(pt.val)+p.shift)
 		case pReturn:
@@ -454,14 +486,23 @@ func (p *codePass) assemble(code []byte, voidType, chargeType uint32) ([]byte, e
 			g := []byte{tI64, 0x01, 0x42}
 			g = appendS64(g, p.cfg.InitialGas)
 			g = append(g, 0x0b)
-			vec(len(m.globals)-int(m.numImportedGlobals), g, []byte{tI32, 0x01, 0x41, 0x00, 0x0b})
+			i32 := []byte{tI32, 0x01, 0x41, 0x00, 0x0b}
+			var intr []byte
+			if p.cfg.Interrupt {
+				intr = i32
+			}
+			vec(len(m.globals)-int(m.numImportedGlobals), g, i32, intr)
 		case secExport:
 			exp := func(name string, g uint32) []byte {
 				b := appendName(nil, name)
 				b = append(b, 0x03)
 				return appendU32(b, g)
 			}
-			vec(m.numExports, exp(GasCounterExport, p.gasGlobal), exp(CallDepthExport, p.depthGlobal))
+			var intr []byte
+			if p.cfg.Interrupt {
+				intr = exp(InterruptExport, p.intrGlobal)
+			}
+			vec(m.numExports, exp(GasCounterExport, p.gasGlobal), exp(CallDepthExport, p.depthGlobal), intr)
 		case secCode:
 			if s == nil && p.result.ChargeFunc < 0 {
 				return nil
@@ -476,6 +517,36 @@ func (p *codePass) assemble(code []byte, voidType, chargeType uint32) ([]byte, e
 		return content
 	}
 
+	seenName := false
+	out = m.layout(out, build, func(out []byte, s *section) []byte {
+		name := string(s.name)
+		switch {
+		case name == "name":
+			if seenName {
+				return out
+			}
+			seenName = true
+			if c, ok := p.rewriteNames(s); ok {
+				out = appendSection(out, secCustom, c)
+			}
+		case strings.HasPrefix(name, ".debug_"), strings.HasPrefix(name, "reloc."),
+			name == "linking", name == "sourceMappingURL", name == "external_debug_info":
+			// They refer to code offsets, which instrumentation changes.
+		default:
+			// The name is part of the content: copied from its start.
+			out = appendSection(out, secCustom, m.b[s.start:s.end])
+		}
+		return out
+	})
+	return out, nil
+}
+
+// layout appends the output module's sections to out, in the order of the
+// binary format: every non-custom section as build returns its content (nil
+// omits it; build is asked for every section id, present in the input or
+// not), and each custom section of the input, in place relative to the
+// others, as custom appends it.
+func (m *module) layout(out []byte, build func(id byte) []byte, custom func(out []byte, s *section) []byte) []byte {
 	// Output order of the non-custom sections.
 	order := []byte{secType, secImport, secFunction, secTable, secMemory, secGlobal, secExport,
 		secStart, secElement, secDataCount, secCode, secData}
@@ -488,35 +559,16 @@ func (p *codePass) assemble(code []byte, voidType, chargeType uint32) ([]byte, e
 			next++
 		}
 	}
-	seenName := false
 	for i := range m.sections {
 		s := &m.sections[i]
 		if s.id != secCustom {
 			flushUntil(sectionRank[s.id])
 			continue
 		}
-		name := string(s.name)
-		switch {
-		case name == "name":
-			if seenName {
-				continue
-			}
-			seenName = true
-			if c, ok := p.rewriteNames(s); ok {
-				out = appendSection(out, secCustom, c)
-			}
-		case strings.HasPrefix(name, ".debug_"), strings.HasPrefix(name, "reloc."),
-			name == "linking", name == "sourceMappingURL", name == "external_debug_info":
-			// They refer to code offsets, which instrumentation changes.
-		default:
-			out = append(out, secCustom)
-			out = appendU32(out, uint32(s.end-s.start))
-			// The name is part of the content: re-read it from its start.
-			out = append(out, m.b[s.start:s.end]...)
-		}
+		out = custom(out, s)
 	}
 	flushUntil(1 << 30)
-	return out, nil
+	return out
 }
 
 func (m *module) sectionLen(id byte) int {

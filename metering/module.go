@@ -1,6 +1,9 @@
 package metering
 
-import "bytes"
+import (
+	"bytes"
+	"strings"
+)
 
 // Value types (their binary encodings). tUnknown is the bottom type of the
 // validation algorithm (a value of a stack-polymorphic, unreachable stack).
@@ -133,6 +136,23 @@ type module struct {
 	declared []uint64 // bitset of functions that ref.func may name
 
 	fixups []fixup
+
+	// forSnapshot is set when parsing for PrepareSnapshot: the names
+	// Instrument injects are ordinary names, GlobalExportPrefix and
+	// MemoryExport are reserved.
+	forSnapshot bool
+	// What PrepareSnapshot needs to know about shared state.
+	numImportedTables int
+	importsMemory     bool
+	exportsTable      bool
+	globalExports     []globalExport // in export section order
+	memExports        []string       // export names of the memory
+}
+
+// globalExport is an export of a global.
+type globalExport struct {
+	name  string
+	index uint32
 }
 
 func (m *module) numFuncs() uint32 { return uint32(len(m.funcs)) }
@@ -158,14 +178,17 @@ var sectionRank = [...]int{
 	secCode: 12, secData: 13, secTag: 6,
 }
 
-func parseModule(b []byte) (*module, error) {
+// parseModule parses and validates the sections of b (function bodies are
+// validated by a codePass). forSnapshot selects PrepareSnapshot's reserved
+// names instead of Instrument's.
+func parseModule(b []byte, forSnapshot bool) (*module, error) {
 	if len(b) < 8 || !bytes.Equal(b[:4], wasmHeader[:4]) {
 		return nil, malformed(0, "not a WebAssembly binary (bad magic number)")
 	}
 	if !bytes.Equal(b[4:8], wasmHeader[4:8]) {
 		return nil, malformed(4, "unsupported binary format version")
 	}
-	m := &module{b: b}
+	m := &module{b: b, forSnapshot: forSnapshot}
 	for i := range m.secIdx {
 		m.secIdx[i] = -1
 	}
@@ -441,7 +464,7 @@ func (m *module) parseImports(r *reader) error {
 			// Valid per the specification but rejected by wazero.
 			return invalid(off, "import with an empty module name")
 		}
-		if string(mod) == ImportModule && (string(field) == OutOfGasImport || string(field) == CallDepthExceededImport) {
+		if !m.forSnapshot && string(mod) == ImportModule && (string(field) == OutOfGasImport || string(field) == CallDepthExceededImport) {
 			return &ModuleError{Kind: ErrReservedName, Offset: off, Func: -1, Reason: "module imports " + ImportModule + "." + string(field)}
 		}
 		koff := r.pos
@@ -458,8 +481,10 @@ func (m *module) parseImports(r *reader) error {
 			m.numImportedFuncs++
 		case 1:
 			m.tableType(r)
+			m.numImportedTables++
 		case 2:
 			m.memType(r)
+			m.importsMemory = true
 		case 3:
 			g := m.globalType(r)
 			if len(m.globals) >= maxGlobals {
@@ -630,7 +655,8 @@ func (m *module) parseExports(r *reader) error {
 		if _, dup := m.exports[string(name)]; dup {
 			return invalid(off, "duplicate export name %q", name)
 		}
-		if string(name) == GasCounterExport || string(name) == CallDepthExport {
+		if m.forSnapshot && (strings.HasPrefix(string(name), GlobalExportPrefix) || string(name) == MemoryExport) ||
+			!m.forSnapshot && (string(name) == GasCounterExport || string(name) == CallDepthExport || string(name) == InterruptExport) {
 			return &ModuleError{Kind: ErrReservedName, Offset: off, Func: -1, Reason: "module exports " + string(name)}
 		}
 		m.exports[string(name)] = struct{}{}
@@ -652,14 +678,17 @@ func (m *module) parseExports(r *reader) error {
 			if int64(idx) >= int64(len(m.tables)) {
 				return invalid(koff, "export of unknown table %d", idx)
 			}
+			m.exportsTable = true
 		case 2:
 			if idx != 0 || !m.hasMemory {
 				return invalid(koff, "export of unknown memory %d", idx)
 			}
+			m.memExports = append(m.memExports, string(name))
 		case 3:
 			if int64(idx) >= int64(len(m.globals)) {
 				return invalid(koff, "export of unknown global %d", idx)
 			}
+			m.globalExports = append(m.globalExports, globalExport{name: string(name), index: idx})
 		case 4:
 			return unsupported(koff, "exceptions", "tag export")
 		default:

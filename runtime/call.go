@@ -45,6 +45,7 @@ type Runtime struct {
 	registry *HostAPIRegistry
 	wasi     *wasiState // the instance's WASI state, with WithWASI (wasi.go)
 	gas      *gasState  // nil unless the module is metered
+	snap     *snapshot  // the post-start state Reset restores (snapshot.go)
 }
 
 // export is a cached exported function with its ABI shape.
@@ -72,7 +73,10 @@ func (r *Runtime) Fault() error {
 }
 
 // Reset returns the instance to the state it had right after instantiation
-// (start code run, no call made), discarding all guest state.
+// (start code run, no call made), discarding all guest state. When it can,
+// it restores a snapshot of the instance's memory and globals taken after
+// start, far cheaper than a new instance; otherwise (the module changes
+// tables or drops segments, the memory grew, ...) it re-instantiates.
 func (r *Runtime) Reset(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 
 	"github.com/aspect-rt/aspect-runtime/metering"
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
@@ -44,6 +45,20 @@ func (e *GasError) Unwrap() error { return e.Err }
 // then limited by the Meter in their context; a call without a Meter is
 // metered with an effectively unlimited budget (math.MaxInt64), so it still
 // counts but never runs out.
+//
+// WithMetering is also what makes calls interruptible on engines that cannot
+// stop a running guest themselves (wazero, wasmer: their
+// engine.Capabilities report Interrupt false): when a call's context has a
+// deadline or can be cancelled, the runtime sets the instrumented interrupt
+// flag (metering.InterruptExport) as soon as the context ends, and the guest
+// stops at its next function entry or loop header with an *InterruptError
+// (ErrInterrupted and the context's error). wasmtime interrupts every call
+// natively, metered or not. On wazero and wasmer a call of an unmetered
+// module cannot be interrupted: it runs to completion (a context already
+// done is still refused before the guest is entered).
+//
+// An interrupted call is billed its whole budget, like a trap: where it
+// stopped depends on timing, not on the code.
 func WithMetering(cfg metering.Config) Option {
 	return func(c *config) {
 		mc := cfg
@@ -139,6 +154,65 @@ func WithGasRule(rule GasRule) APIOption {
 // gasState is the per-instance metering state.
 type gasState struct {
 	counter, depth engine.Global
+	// interrupt is the instrumented interrupt flag, used on engines without
+	// native interruption (nil on the others). It is zero between calls.
+	interrupt engine.Global
+	// intr is the interrupter armed for the call in progress, or nil.
+	intr *interrupter
+}
+
+// interrupter sets an instance's interrupt flag when a call's context ends.
+// It runs from the context's AfterFunc goroutine while the guest runs: the
+// flag is the only thing of the instance it touches (Global.Set may be
+// called concurrently with a running call, see engine.Global).
+type interrupter struct {
+	flag  engine.Global
+	cause error // the context's cause, written before fired is set
+	fired atomic.Bool
+	done  chan struct{} // closed once the flag is set
+	stop  func() bool
+}
+
+func (i *interrupter) run(ctx context.Context) {
+	i.cause = context.Cause(ctx)
+	if i.cause == nil {
+		i.cause = context.Canceled
+	}
+	i.fired.Store(true)
+	i.flag.Set(1)
+	close(i.done)
+}
+
+// arm makes the end of ctx interrupt the call about to start.
+func (g *gasState) arm(ctx context.Context) {
+	i := &interrupter{flag: g.interrupt, done: make(chan struct{})}
+	i.stop = context.AfterFunc(ctx, func() { i.run(ctx) })
+	g.intr = i
+}
+
+// disarm stops the call's interrupter. If it already ran, disarm waits for
+// it to finish and clears the flag, so that the flag is zero before the next
+// call and every later access to the instance's globals happens after the
+// interrupter's write.
+func (g *gasState) disarm() {
+	i := g.intr
+	if i == nil {
+		return
+	}
+	g.intr = nil
+	if !i.stop() {
+		<-i.done
+		g.interrupt.Set(0)
+	}
+}
+
+// interrupted returns the error of a call stopped by its interrupter through
+// the out-of-gas path, or nil if the guest ran out of gas.
+func (g *gasState) interrupted(fn string) error {
+	if g == nil || g.intr == nil || !g.intr.fired.Load() {
+		return nil
+	}
+	return &InterruptError{Func: fn, Cause: g.intr.cause}
 }
 
 // meteringProvider satisfies the imports metering injects.
@@ -160,14 +234,24 @@ func meteringProvider(r *Runtime, imp engine.Import) (engine.HostFunc, bool, err
 	}
 	return engine.HostFunc{Module: imp.Module, Name: imp.Name, Type: imp.Type,
 		Call: func(ctx context.Context, caller engine.Caller, stack []uint64) error {
+			if target == ErrOutOfGas {
+				// The interrupt flag leads to the out-of-gas path too.
+				if err := r.gas.interrupted(r.curFunc); err != nil {
+					return r.fail(err)
+				}
+			}
 			return r.fail(&GasError{Err: target})
 		}}, true, nil
 }
 
 // beginMetered sets the instance's counters for a call limited by ctx's
-// meter and returns a function that records the result.
+// meter, arms the interrupt flag if the engine needs it and ctx can end, and
+// returns a function that records the result.
 func (r *Runtime) beginMetered(ctx context.Context) func(err error) error {
 	g := r.gas
+	if g.interrupt != nil && ctx.Done() != nil {
+		g.arm(ctx)
+	}
 	m := MeterFrom(ctx)
 	budget := uint64(math.MaxInt64)
 	if m != nil {
@@ -179,12 +263,14 @@ func (r *Runtime) beginMetered(ctx context.Context) func(err error) error {
 	g.depth.Set(0)
 	g.counter.Set(budget)
 	return func(err error) error {
+		g.disarm()
 		left := g.counter.Get()
 		var te *TrapError
-		if errors.As(err, &te) {
+		if errors.As(err, &te) || errors.Is(err, ErrInterrupted) {
 			// After a trap the counter is only a lower bound of the gas used
 			// (it is synced at calls and block boundaries); the call is
-			// billed its whole budget, identically on every engine.
+			// billed its whole budget, identically on every engine. An
+			// interrupted call too: where it stopped depends on timing.
 			left = 0
 		}
 		if left > budget {

@@ -45,6 +45,10 @@ type Module struct {
 	exports    map[string]engine.Export
 	cfg        config
 	prep       *preparation // what prepare did to the code
+	// nativeInterrupt is the engine's Capabilities().Interrupt: calls stop
+	// on their own when their context ends. Without it, a metered module's
+	// calls are stopped through the instrumented interrupt flag (gas.go).
+	nativeInterrupt bool
 
 	mu     sync.Mutex
 	closed bool
@@ -76,7 +80,7 @@ func CompileWithEngine(ctx context.Context, engineName string, code []byte, opts
 			m, err = nil, fmt.Errorf("%w: engine %s panicked: %v", ErrCompile, engineName, r)
 		}
 	}()
-	prepared, prep, err := prepare(code, cfg)
+	prepared, prep, err := prepare(code, cfg, eng.Capabilities().Interrupt)
 	if err != nil {
 		return nil, err
 	}
@@ -92,6 +96,8 @@ func CompileWithEngine(ctx context.Context, engineName string, code []byte, opts
 		exports:    map[string]engine.Export{},
 		cfg:        cfg,
 		prep:       prep,
+
+		nativeInterrupt: eng.Capabilities().Interrupt,
 	}
 	for _, e := range mod.Exports() {
 		m.exports[e.Name] = e
@@ -188,7 +194,10 @@ func (r *Runtime) instantiate(ctx context.Context) (err error) {
 	r.inst, r.mem = inst, inst.Memory()
 	if g := r.module.prep.gas; g != nil {
 		r.gas = &gasState{counter: inst.Global(g.GasCounter), depth: inst.Global(g.CallDepth)}
-		if r.gas.counter == nil || r.gas.depth == nil {
+		if !r.module.nativeInterrupt {
+			r.gas.interrupt = inst.Global(g.Interrupt)
+		}
+		if r.gas.counter == nil || r.gas.depth == nil || !r.module.nativeInterrupt && r.gas.interrupt == nil {
 			_ = inst.Close(ctx)
 			r.inst, r.mem = nil, nil
 			return fmt.Errorf("aspect: instantiate: the instrumented module lacks its gas counters")
@@ -207,5 +216,6 @@ func (r *Runtime) instantiate(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	r.takeSnapshot()
 	return nil
 }

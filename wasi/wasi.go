@@ -245,6 +245,49 @@ func (h *Host) Reset() {
 	}
 }
 
+// Descriptors is a saved descriptor table (see Host.SaveDescriptors).
+type Descriptors struct {
+	fds []*fdEntry // copies; nil for free descriptors
+}
+
+// SaveDescriptors returns a copy of the descriptor table for
+// RestoreDescriptors: stdio, pre-opened and opened directories, with their
+// flags and directory listings. It returns false if a descriptor holds an
+// open file, whose io/fs.File and offset cannot be duplicated.
+//
+// A runtime that snapshots a guest instance (its memory, which records the
+// descriptors the guest holds and how it set them up) saves the table with
+// it, and restores both together.
+func (h *Host) SaveDescriptors() (*Descriptors, bool) {
+	d := &Descriptors{fds: make([]*fdEntry, len(h.fds))}
+	for i, e := range h.fds {
+		if e == nil {
+			continue
+		}
+		if e.file != nil {
+			return nil, false
+		}
+		c := *e
+		d.fds[i] = &c
+	}
+	return d, true
+}
+
+// RestoreDescriptors closes every file the guest opened and makes the
+// descriptor table a copy of d, which SaveDescriptors returned for h.
+func (h *Host) RestoreDescriptors(d *Descriptors) {
+	h.Close()
+	h.fds = h.fds[:0]
+	for _, e := range d.fds {
+		if e == nil {
+			h.fds = append(h.fds, nil)
+			continue
+		}
+		c := *e
+		h.fds = append(h.fds, &c)
+	}
+}
+
 // Close closes every file the guest opened. The Host remains usable: the
 // guest sees the descriptors closed.
 func (h *Host) Close() error {

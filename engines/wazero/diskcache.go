@@ -47,7 +47,9 @@ func openDiskCache(dir string) (*diskCache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wazero: cache dir: %w", err)
 	}
-	dc.writeManifest()
+	if len(dc.hashes) != len(manifest) {
+		dc.writeManifest() // drop entries whose files are gone
+	}
 	return dc, nil
 }
 

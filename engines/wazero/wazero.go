@@ -14,6 +14,14 @@
 // imports are instantiated once per module as trampolines that dispatch to
 // the host functions of the calling instance, so that instantiating a module
 // does not recompile anything.
+//
+// The adapter cannot interrupt a running guest: Capabilities reports
+// Interrupt false (an already cancelled context is still refused before the
+// guest is entered). wazero's own WithCloseOnContextDone starts a goroutine
+// per call and closes the instance it interrupts, so it stays off; the
+// runtime instead interrupts metered modules through the interrupt flag the
+// metering instrumentation checks, set with Global.Set while the guest runs
+// (global.go makes that race-free for the interpreter too).
 package wazero
 
 import (
