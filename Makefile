@@ -52,5 +52,45 @@ FUZZTIME ?= 2m
 fuzz:
 	$(GO) test ./abi -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 
+# Benchmarks — not part of `make test`. The cross-engine suite (package
+# bench) and the package benchmarks the report reads, for every engine build
+# in a binary of its own (wasmtime and wasmer never share one), then
+# BENCHMARKS.md and docs/bench/*.png from the raw outputs in
+# $(BENCH_RAW)/ (internal/cmd/benchreport). Every benchmark runs
+# BENCH_COUNT times for BENCH_TIME; a build that fails is reported as not
+# built and the others still run.
+.PHONY: bench
+BENCH_COUNT ?= 10
+BENCH_TIME ?= 200ms
+BENCH_RAW ?= docs/bench/raw
+BENCH_FLAGS = -run '^$$' -count $(BENCH_COUNT) -benchtime $(BENCH_TIME) -benchmem -timeout 30m
+# $(call bench-go,BUILD,ENV AND FLAGS,PATTERN,PACKAGE): one go test -bench
+# run, appended to $(BENCH_RAW)/BUILD.txt and recorded in meta.txt.
+define bench-go
+	@cmd="$(strip $(2) $(GO) test $(3)) $(BENCH_FLAGS) -bench '$(4)' $(5)"; \
+	echo "cmd $(1) $$cmd" >> $(BENCH_RAW)/meta.txt; echo "$$cmd"; \
+	eval "$$cmd" 2>&1 | tee -a $(BENCH_RAW)/$(1).txt; true
+endef
+define bench-mark
+	@echo "$(1) $$(date +%s) $$(cat /proc/loadavg 2>/dev/null)" >> $(BENCH_RAW)/meta.txt
+endef
+bench:
+	@mkdir -p $(BENCH_RAW)
+	@rm -f $(BENCH_RAW)/default.txt $(BENCH_RAW)/wazero.txt $(BENCH_RAW)/wasmer.txt
+	@echo "invocation make bench BENCH_COUNT=$(BENCH_COUNT) BENCH_TIME=$(BENCH_TIME)" > $(BENCH_RAW)/meta.txt
+	$(call bench-mark,start)
+	$(call bench-mark,build default)
+	$(call bench-go,default,,,/wasmtime,./bench)
+	$(call bench-go,default,,,ColdStart/wasmtime,./runtime)
+	$(call bench-go,default,,,^BenchmarkAdd$$/^(adapter|c-unchecked-per-cgo-call)$$,./engines/wasmtime)
+	$(call bench-mark,build wazero)
+	$(call bench-go,wazero,CGO_ENABLED=0,-tags wazero,/wazero,./bench)
+	$(call bench-go,wazero,CGO_ENABLED=0,-tags wazero,ColdStart/wazero,./runtime)
+	$(call bench-go,wazero,CGO_ENABLED=0,-tags wazero,InstrumentGo,./metering)
+	$(call bench-mark,build wasmer)
+	$(call bench-go,wasmer,,-tags wasmer,/wasmer,./bench)
+	$(call bench-go,wasmer,,-tags wasmer,ColdStart/wasmer,./runtime)
+	$(call bench-mark,end)
+	$(GO) run ./internal/cmd/benchreport -raw $(BENCH_RAW) -out BENCHMARKS.md -charts docs/bench
 
 include conformance/fixtures.mk

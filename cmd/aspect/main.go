@@ -3,6 +3,7 @@
 // Usage:
 //
 //	aspect run [--engine NAME] [--gas N] [--timeout D] [--wasi] MODULE.wasm FUNCTION [ARG...]
+//	aspect bench [--engine NAME] [--gas N] [--runs N] [--warmup N] [--duration D] MODULE.wasm FUNCTION [ARG...]
 //	aspect engines
 //
 // Arguments are typed literals, TYPE:VALUE:
@@ -42,6 +43,7 @@ func main() {
 
 const usage = `usage:
   aspect run [--engine NAME] [--gas N] [--timeout D] [--wasi] MODULE.wasm FUNCTION [ARG...]
+  aspect bench [--engine NAME] [--gas N] [--runs N] [--warmup N] [--duration D] MODULE.wasm FUNCTION [ARG...]
   aspect engines
 
 ARG is TYPE:VALUE with TYPE one of s, hex, i8, i16, i32, i64, u8, u16, u32,
@@ -60,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		err = runCmd(ctx, args[1:], stdout, stderr)
+	case "bench":
+		err = benchCmd(ctx, args[1:], stdout, stderr)
 	case "engines":
 		def := runtime.DefaultEngine()
 		for _, e := range runtime.Engines() {

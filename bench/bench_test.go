@@ -1,0 +1,874 @@
+package bench
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	goruntime "runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/aspect-rt/aspect-runtime/abi"
+	"github.com/aspect-rt/aspect-runtime/conformance/fixtures"
+	"github.com/aspect-rt/aspect-runtime/metering"
+	"github.com/aspect-rt/aspect-runtime/pool"
+	"github.com/aspect-rt/aspect-runtime/runtime"
+	"github.com/aspect-rt/aspect-runtime/runtime/engine"
+)
+
+// The suite: Benchmark<Scenario>/<engine>/<variant>, see doc.go. Every
+// benchmark does its setup inside its own b.Run function, so nothing runs
+// without -bench.
+
+var (
+	bg        = context.Background()
+	rawWasm   = fixtures.MustBytes("wat/raw.wasm")
+	greetWasm = fixtures.MustBytes("as/greet.wasm")
+)
+
+// forEachEngine runs fn as the sub-benchmark <engine> for every linked
+// engine.
+func forEachEngine(b *testing.B, fn func(b *testing.B, eng string)) {
+	for _, e := range runtime.Engines() {
+		b.Run(e, func(b *testing.B) { fn(b, e) })
+	}
+}
+
+// helloRegistry provides index/test.hello to as/greet.wasm.
+func helloRegistry(tb testing.TB) *runtime.HostAPIRegistry {
+	tb.Helper()
+	reg := runtime.NewHostAPIRegistry()
+	require.NoError(tb, reg.AddAPI("index", "test", "hello", hello))
+	return reg
+}
+
+// newRuntime is runtime.NewWithEngine, closed when tb ends.
+func newRuntime(tb testing.TB, eng string, wasm []byte, reg *runtime.HostAPIRegistry) *runtime.Runtime {
+	tb.Helper()
+	rt, err := runtime.NewWithEngine(bg, eng, wasm, reg)
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = rt.Close(bg) })
+	return rt
+}
+
+// spiModule opens eng through the SPI and compiles wasm; both are closed
+// when tb ends.
+func spiModule(tb testing.TB, eng string, wasm []byte) engine.Module {
+	tb.Helper()
+	drv, ok := engine.Lookup(eng)
+	require.True(tb, ok, eng)
+	e, err := drv.Open(engine.Config{})
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = e.Close(bg) })
+	m, err := e.Compile(bg, wasm, engine.CompileConfig{})
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = m.Close(bg) })
+	return m
+}
+
+// spiInstance instantiates m through the SPI, closed when tb ends.
+func spiInstance(tb testing.TB, m engine.Module, host []engine.HostFunc) engine.Instance {
+	tb.Helper()
+	in, err := m.Instantiate(bg, host, engine.InstanceConfig{})
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = in.Close(bg) })
+	return in
+}
+
+// warm makes one untimed call of op before a benchmark's loop, so that
+// first-call costs (lazy initialization in an engine, page faults) stay out
+// of the figure.
+func warm(b *testing.B, op func() error) {
+	b.Helper()
+	if err := op(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// guestHeap is how much guest memory a benchmark lets a module's allocator
+// (which never frees: wat/raw.wasm's bump allocator, AssemblyScript's stub
+// runtime) use before the instance is reset, outside the timer.
+const guestHeap = 64 << 20
+
+// resetEvery returns how many calls allocating about perCall guest bytes
+// fit in guestHeap.
+func resetEvery(perCall int) int { return max(1, guestHeap/(perCall+64)) }
+
+// resetting calls reset, with the timer stopped, before every every-th
+// call; use it as the first statement of the b.Loop body.
+type resetting struct {
+	b     *testing.B
+	every int
+	n     int
+	reset func() error
+}
+
+func (r *resetting) tick() {
+	r.n++
+	if r.n <= r.every {
+		return
+	}
+	r.b.StopTimer()
+	if err := r.reset(); err != nil {
+		r.b.Fatal(err)
+	}
+	r.n = 1
+	r.b.StartTimer()
+}
+
+func BenchmarkNop(b *testing.B) {
+	forEachEngine(b, func(b *testing.B, eng string) {
+		b.Run("runtime", func(b *testing.B) {
+			rt := newRuntime(b, eng, rawWasm, nil)
+			warm(b, func() error { _, err := rt.Call(bg, "nop"); return err })
+			for b.Loop() {
+				if _, err := rt.Call(bg, "nop"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("adapter", func(b *testing.B) {
+			fn := spiInstance(b, spiModule(b, eng, rawWasm), nil).Function("nop")
+			stack := make([]uint64, 1)
+			warm(b, func() error { return fn.Call(bg, stack) })
+			for b.Loop() {
+				if err := fn.Call(bg, stack); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("baseline", func(b *testing.B) {
+			in := handInstantiate(b, openHand(b, eng, rawWasm))
+			warm(b, in.nop)
+			for b.Loop() {
+				if err := in.nop(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
+}
+
+func BenchmarkAdd(b *testing.B) {
+	forEachEngine(b, func(b *testing.B, eng string) {
+		b.Run("adapter", func(b *testing.B) {
+			fn := spiInstance(b, spiModule(b, eng, rawWasm), nil).Function("add")
+			stack := make([]uint64, 2)
+			warm(b, func() error { return fn.Call(bg, stack) })
+			for i := 0; b.Loop(); i++ {
+				stack[0], stack[1] = uint64(uint32(i)), 1
+				if err := fn.Call(bg, stack); err != nil {
+					b.Fatal(err)
+				}
+				if uint32(stack[0]) != uint32(i+1) {
+					b.Fatalf("add(%d, 1) = %d", i, uint32(stack[0]))
+				}
+			}
+		})
+		b.Run("baseline", func(b *testing.B) {
+			in := handInstantiate(b, openHand(b, eng, rawWasm))
+			warm(b, func() error { _, err := in.add(1, 2); return err })
+			for i := 0; b.Loop(); i++ {
+				r, err := in.add(int32(i), 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if r != int32(i+1) {
+					b.Fatalf("add(%d, 1) = %d", i, r)
+				}
+			}
+		})
+	})
+}
+
+func BenchmarkEcho64B(b *testing.B)  { benchEcho(b, 64) }
+func BenchmarkEcho4KiB(b *testing.B) { benchEcho(b, 4<<10) }
+func BenchmarkEcho1MiB(b *testing.B) { benchEcho(b, 1<<20) }
+
+// benchEcho: echo(String) of size bytes on wat/raw.wasm, whose echo returns
+// its argument's pointer, so only the host side of an ABI call is measured.
+func benchEcho(b *testing.B, size int) {
+	payload := strings.Repeat("0123456789abcdef", size/16)
+	every := resetEvery(headerSize + size)
+	forEachEngine(b, func(b *testing.B, eng string) {
+		b.Run("runtime", func(b *testing.B) {
+			rt := newRuntime(b, eng, rawWasm, nil)
+			r := resetting{b: b, every: every, reset: func() error { return rt.Reset(bg) }}
+			b.SetBytes(int64(size))
+			warm(b, func() error { _, err := rt.Call(bg, "echo", payload); return err })
+			var out any
+			var err error
+			for b.Loop() {
+				r.tick()
+				if out, err = rt.Call(bg, "echo", payload); err != nil {
+					b.Fatal(err)
+				}
+				if s, _ := out.(string); len(s) != size {
+					b.Fatalf("echo returned %d bytes", len(s))
+				}
+			}
+			require.Equal(b, payload, out)
+		})
+		b.Run("adapter", func(b *testing.B) {
+			m := spiModule(b, eng, rawWasm)
+			in := spiInstance(b, m, nil)
+			var alloc, echo engine.Function
+			var mem engine.Memory
+			bind := func() { alloc, echo, mem = in.Function("allocate"), in.Function("echo"), in.Memory() }
+			bind()
+			r := resetting{b: b, every: every, reset: func() error {
+				_ = in.Close(bg)
+				var err error
+				in, err = m.Instantiate(bg, nil, engine.InstanceConfig{})
+				if err == nil {
+					bind()
+				}
+				return err
+			}}
+			defer func() { _ = in.Close(bg) }()
+			b.SetBytes(int64(size))
+			buf := make([]byte, 0, headerSize+size)
+			stack := make([]uint64, 1)
+			warm(b, func() error {
+				_, err := adapterCall(alloc, echo, mem, stack, appendString(buf[:0], payload))
+				return err
+			})
+			var out string
+			var err error
+			for b.Loop() {
+				r.tick()
+				buf = appendString(buf[:0], payload)
+				if out, err = adapterCall(alloc, echo, mem, stack, buf); err != nil {
+					b.Fatal(err)
+				}
+				if len(out) != size {
+					b.Fatalf("echo returned %d bytes", len(out))
+				}
+			}
+			require.Equal(b, payload, out)
+		})
+		b.Run("baseline", func(b *testing.B) {
+			hm := openHand(b, eng, rawWasm)
+			in := handInstantiate(b, hm)
+			r := resetting{b: b, every: every, reset: func() error {
+				in.close()
+				var err error
+				in, err = hm.instantiate()
+				return err
+			}}
+			defer func() { in.close() }()
+			b.SetBytes(int64(size))
+			buf := make([]byte, 0, headerSize+size)
+			warm(b, func() error { _, err := in.call("echo", appendString(buf[:0], payload)); return err })
+			var out string
+			for b.Loop() {
+				r.tick()
+				buf = appendString(buf[:0], payload)
+				view, err := in.call("echo", buf)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if out, err = readString(view); err != nil {
+					b.Fatal(err)
+				}
+				if len(out) != size {
+					b.Fatalf("echo returned %d bytes", len(out))
+				}
+			}
+			require.Equal(b, payload, out)
+		})
+	})
+}
+
+// adapterCall is an ABI call of a one-String function through the SPI:
+// allocate, write, call, read the result's header and payload, copy the
+// string out.
+func adapterCall(alloc, fn engine.Function, mem engine.Memory, stack []uint64, enc []byte) (string, error) {
+	stack[0] = uint64(len(enc))
+	if err := alloc.Call(bg, stack); err != nil {
+		return "", err
+	}
+	p := uint32(stack[0])
+	if !mem.Write(p, enc) {
+		return "", errBounds
+	}
+	stack[0] = uint64(p)
+	if err := fn.Call(bg, stack); err != nil {
+		return "", err
+	}
+	r := uint32(stack[0])
+	hdr, ok := mem.Read(r, headerSize)
+	if !ok {
+		return "", errBounds
+	}
+	view, ok := mem.Read(r, headerSize+binary.LittleEndian.Uint32(hdr[2:]))
+	if !ok {
+		return "", errBounds
+	}
+	return readString(view)
+}
+
+// person is the struct of the Struct scenario.
+type person struct {
+	Name   string           `abi:"name"`
+	Age    int32            `abi:"age"`
+	Tags   []string         `abi:"tags"`
+	Scores map[string]int32 `abi:"scores"`
+}
+
+var benchPerson = person{Name: "Ann", Age: 30, Tags: []string{"a", "b"}, Scores: map[string]int32{"x": 1, "y": 2}}
+
+// BenchmarkStruct: a struct encoded, echoed by wat/raw.wasm and decoded into
+// a Go struct.
+func BenchmarkStruct(b *testing.B) {
+	every := resetEvery(128)
+	forEachEngine(b, func(b *testing.B, eng string) {
+		b.Run("runtime", func(b *testing.B) {
+			rt := newRuntime(b, eng, rawWasm, nil)
+			r := resetting{b: b, every: every, reset: func() error { return rt.Reset(bg) }}
+			warm(b, func() error { _, err := runtime.CallAs[person](bg, rt, "echo", benchPerson); return err })
+			var out person
+			var err error
+			for b.Loop() {
+				r.tick()
+				if out, err = runtime.CallAs[person](bg, rt, "echo", benchPerson); err != nil {
+					b.Fatal(err)
+				}
+			}
+			require.Equal(b, benchPerson, out)
+		})
+		b.Run("baseline", func(b *testing.B) {
+			hm := openHand(b, eng, rawWasm)
+			in := handInstantiate(b, hm)
+			r := resetting{b: b, every: every, reset: func() error {
+				in.close()
+				var err error
+				in, err = hm.instantiate()
+				return err
+			}}
+			defer func() { in.close() }()
+			buf := make([]byte, 0, 128)
+			warm(b, func() error {
+				enc, err := abi.Append(nil, benchPerson)
+				if err == nil {
+					_, err = handStruct(in, enc)
+				}
+				return err
+			})
+			var out person
+			for b.Loop() {
+				r.tick()
+				var err error
+				if buf, err = abi.Append(buf[:0], benchPerson); err != nil {
+					b.Fatal(err)
+				}
+				if out, err = handStruct(in, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+			require.Equal(b, benchPerson, out)
+		})
+	})
+}
+
+// handStruct echoes the encoded struct enc and decodes the result.
+func handStruct(in handInstance, enc []byte) (person, error) {
+	var out person
+	view, err := in.call("echo", enc)
+	if err != nil {
+		return out, err
+	}
+	n, err := abi.ValueSize(view)
+	if err != nil {
+		return out, err
+	}
+	return out, abi.Unmarshal(view[:n], &out)
+}
+
+// BenchmarkHostCallback: greet(String) of as/greet.wasm, which calls the
+// host's test.hello, which allocates its answer in the guest.
+func BenchmarkHostCallback(b *testing.B) {
+	every := resetEvery(512)
+	const want = "greet to world"
+	forEachEngine(b, func(b *testing.B, eng string) {
+		b.Run("runtime", func(b *testing.B) {
+			rt := newRuntime(b, eng, greetWasm, helloRegistry(b))
+			r := resetting{b: b, every: every, reset: func() error { return rt.Reset(bg) }}
+			warm(b, func() error { _, err := rt.Call(bg, "greet", "world"); return err })
+			var out any
+			var err error
+			for b.Loop() {
+				r.tick()
+				if out, err = rt.Call(bg, "greet", "world"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			require.Equal(b, want, out)
+		})
+		b.Run("baseline", func(b *testing.B) {
+			hm := openHand(b, eng, greetWasm)
+			in := handInstantiate(b, hm)
+			r := resetting{b: b, every: every, reset: func() error {
+				in.close()
+				var err error
+				in, err = hm.instantiate()
+				return err
+			}}
+			defer func() { in.close() }()
+			warm(b, func() error { _, err := handGreet(in); return err })
+			var out string
+			for b.Loop() {
+				r.tick()
+				var err error
+				if out, err = handGreet(in); err != nil {
+					b.Fatal(err)
+				}
+			}
+			require.Equal(b, want, out)
+		})
+	})
+}
+
+// handGreet calls greet("world") by hand.
+func handGreet(in handInstance) (string, error) {
+	var buf [headerSize + 5]byte
+	view, err := in.call("greet", appendString(buf[:0], "world"))
+	if err != nil {
+		return "", err
+	}
+	return readString(view)
+}
+
+// BenchmarkInstantiate: a new instance of as/greet.wasm from a compiled
+// module (host imports resolved, start code run), then closed.
+func BenchmarkInstantiate(b *testing.B) {
+	forEachEngine(b, func(b *testing.B, eng string) {
+		b.Run("runtime", func(b *testing.B) { benchReinstantiate(b, eng) })
+		b.Run("baseline", func(b *testing.B) {
+			hm := openHand(b, eng, greetWasm)
+			warm(b, func() error {
+				in, err := hm.instantiate()
+				if err == nil {
+					in.close()
+				}
+				return err
+			})
+			for b.Loop() {
+				in, err := hm.instantiate()
+				if err != nil {
+					b.Fatal(err)
+				}
+				in.close()
+			}
+		})
+	})
+}
+
+func benchReinstantiate(b *testing.B, eng string) {
+	m, err := runtime.CompileWithEngine(bg, eng, greetWasm)
+	require.NoError(b, err)
+	defer m.Close(bg)
+	reg := helloRegistry(b)
+	warm(b, func() error {
+		rt, err := m.Instantiate(bg, reg)
+		if err == nil {
+			err = rt.Close(bg)
+		}
+		return err
+	})
+	for b.Loop() {
+		rt, err := m.Instantiate(bg, reg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := rt.Close(bg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// pooledGreet is one pooled call: lease, greet, put back.
+func pooledGreet(p *pool.Pool, eng string, reg *runtime.HostAPIRegistry) error {
+	l, err := p.Runtime(bg, eng, greetWasm, reg)
+	if err != nil {
+		return err
+	}
+	defer p.PutBack(l)
+	out, err := l.Runtime.Call(bg, "greet", "world")
+	if err == nil && out != "greet to world" {
+		err = fmt.Errorf("greet returned %v", out)
+	}
+	return err
+}
+
+func BenchmarkPooledGreet(b *testing.B) {
+	forEachEngine(b, func(b *testing.B, eng string) {
+		for _, v := range []struct {
+			name string
+			opts []pool.Option
+		}{{"pool", nil}, {"pool-keep-state", []pool.Option{pool.WithKeepState()}}} {
+			b.Run(v.name, func(b *testing.B) {
+				p := pool.New(4, v.opts...)
+				defer p.Close(bg)
+				reg := helloRegistry(b)
+				require.NoError(b, pooledGreet(p, eng, reg)) // compile and warm up, untimed
+				for b.Loop() {
+					if err := pooledGreet(p, eng, reg); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+		b.Run("fresh-runtime", func(b *testing.B) {
+			reg := helloRegistry(b)
+			warm(b, func() error { return newRuntime(b, eng, greetWasm, reg).Close(bg) })
+			for b.Loop() {
+				rt, err := runtime.NewWithEngine(bg, eng, greetWasm, reg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := rt.Call(bg, "greet", "world"); err != nil {
+					b.Fatal(err)
+				}
+				if err := rt.Close(bg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("baseline", func(b *testing.B) {
+			in := handInstantiate(b, openHand(b, eng, greetWasm))
+			warm(b, func() error { _, err := handGreet(in); return err })
+			for b.Loop() {
+				if _, err := handGreet(in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
+}
+
+// BenchmarkReset: Runtime.Reset vs a new instance from the compiled module
+// (what the pool would otherwise do), on as/greet.wasm.
+func BenchmarkReset(b *testing.B) {
+	forEachEngine(b, func(b *testing.B, eng string) {
+		b.Run("reset", func(b *testing.B) {
+			rt := newRuntime(b, eng, greetWasm, helloRegistry(b))
+			warm(b, func() error { return rt.Reset(bg) })
+			for b.Loop() {
+				if err := rt.Reset(bg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("reinstantiate", func(b *testing.B) { benchReinstantiate(b, eng) })
+	})
+}
+
+// sumN is the argument of sum_to in the Metered scenario: a loop of sumN
+// iterations per call.
+const sumN = 100000
+
+var (
+	errOutOfGas   = errors.New("out of gas")
+	errDepthLimit = errors.New("call depth exceeded")
+)
+
+// meteringHost provides the imports metering injects.
+func meteringHost(m engine.Module) []engine.HostFunc {
+	var host []engine.HostFunc
+	for _, imp := range m.Imports() {
+		if imp.Kind != engine.ExternFunc {
+			continue
+		}
+		err := fmt.Errorf("unexpected import %s.%s", imp.Module, imp.Name)
+		if imp.Module == metering.ImportModule {
+			switch imp.Name {
+			case metering.OutOfGasImport:
+				err = errOutOfGas
+			case metering.CallDepthExceededImport:
+				err = errDepthLimit
+			}
+		}
+		host = append(host, engine.HostFunc{Module: imp.Module, Name: imp.Name, Type: imp.Type,
+			Call: func(context.Context, engine.Caller, []uint64) error { return err }})
+	}
+	return host
+}
+
+// BenchmarkMetered: sum_to(sumN) of wat/raw.wasm as is and instrumented by
+// package metering (what runtime.WithMetering compiles), called through the
+// SPI: sum_to takes an i64, which an ABI call cannot pass, and the SPI
+// isolates the cost of the instrumentation. The metered variant sets the gas
+// counter before every call, as the runtime does, and reports the gas one
+// call uses.
+func BenchmarkMetered(b *testing.B) {
+	want := uint64(sumN * (sumN + 1) / 2)
+	run := func(b *testing.B, in engine.Instance, gas engine.Global) {
+		fn := in.Function("sum_to")
+		stack := make([]uint64, 1)
+		warm(b, func() error {
+			if gas != nil {
+				gas.Set(math.MaxInt64)
+			}
+			stack[0] = sumN
+			return fn.Call(bg, stack)
+		})
+		for b.Loop() {
+			if gas != nil {
+				gas.Set(math.MaxInt64)
+			}
+			stack[0] = sumN
+			if err := fn.Call(bg, stack); err != nil {
+				b.Fatal(err)
+			}
+			if stack[0] != want {
+				b.Fatalf("sum_to(%d) = %d", sumN, stack[0])
+			}
+		}
+		if gas != nil {
+			b.ReportMetric(float64(math.MaxInt64-int64(gas.Get())), "gas/op")
+		}
+	}
+	forEachEngine(b, func(b *testing.B, eng string) {
+		b.Run("unmetered", func(b *testing.B) {
+			run(b, spiInstance(b, spiModule(b, eng, rawWasm), nil), nil)
+		})
+		b.Run("metered", func(b *testing.B) {
+			res, err := metering.Instrument(rawWasm, metering.Config{})
+			require.NoError(b, err)
+			m := spiModule(b, eng, res.Module)
+			in := spiInstance(b, m, meteringHost(m))
+			gas := in.Global(metering.GasCounterExport)
+			require.NotNil(b, gas)
+			run(b, in, gas)
+		})
+	})
+}
+
+func BenchmarkThroughputG1(b *testing.B) { benchThroughput(b, 1) }
+func BenchmarkThroughputG2(b *testing.B) { benchThroughput(b, 2) }
+
+// benchThroughput: pooled greet calls from g goroutines sharing one pool,
+// next to g goroutines each calling greet by hand on an instance of its own.
+// ns/op is wall time per call; calls/s is reported too. The b.N loop (not
+// b.Loop) reruns the function while the iteration count ramps up, so the
+// pool and the instances are set up once, in the engine's benchmark.
+func benchThroughput(b *testing.B, g int) {
+	forEachEngine(b, func(b *testing.B, eng string) {
+		reg := helloRegistry(b)
+		var p *pool.Pool
+		defer func() {
+			if p != nil {
+				_ = p.Close(bg)
+			}
+		}()
+		b.Run("pool", func(b *testing.B) {
+			if p == nil {
+				p = pool.New(2 * g)
+				// Compile and create g idle instances, untimed.
+				var leases []*pool.Lease
+				for range g {
+					l, err := p.Runtime(bg, eng, greetWasm, reg)
+					require.NoError(b, err)
+					leases = append(leases, l)
+				}
+				for _, l := range leases {
+					p.PutBack(l)
+				}
+			}
+			calls := make([]func() error, g)
+			for i := range calls {
+				calls[i] = func() error { return pooledGreet(p, eng, reg) }
+			}
+			parallel(b, calls)
+		})
+		var ins []handInstance
+		owner := b
+		b.Run("baseline", func(b *testing.B) {
+			if _, ok := hands[eng]; !ok {
+				b.Skipf("no hand-written baseline for engine %q in this build", eng)
+			}
+			for len(ins) < g {
+				hm := hands[eng](b, greetWasm) // a store (wasmer: a module) per goroutine
+				in, err := hm.instantiate()
+				require.NoError(b, err)
+				owner.Cleanup(func() { in.close(); hm.close() })
+				ins = append(ins, in)
+			}
+			calls := make([]func() error, g)
+			for i, in := range ins {
+				calls[i] = func() error { _, err := handGreet(in); return err }
+			}
+			parallel(b, calls)
+		})
+	})
+}
+
+// parallel runs b.N calls spread over one goroutine per element of calls
+// and reports calls/s.
+func parallel(b *testing.B, calls []func() error) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for _, call := range calls {
+		wg.Go(func() {
+			for next.Add(1) <= int64(b.N) {
+				if err := call(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+}
+
+// idleN is the number of idle instances IdleMemory measures.
+const idleN = 100
+
+// idleChildEnv names the environment variable that makes
+// TestIdleMemoryChild measure, in a child process: "ENGINE/VARIANT".
+const idleChildEnv = "ASPECT_BENCH_IDLE_MEMORY"
+
+// BenchmarkIdleMemory: memory per idle instance of as/greet.wasm, kept idle
+// by a pool or created by hand, as the growth of the process's resident
+// set (B/instance) and of the Go heap (heapB/instance) over idleN
+// instances. Each measurement runs in a fresh child process (this test
+// binary running TestIdleMemoryChild): in a process that has already freed
+// memory, new instances reuse it and the resident set does not grow. ns/op
+// is the time one measurement takes, child process included; it is not a
+// figure of the library.
+func BenchmarkIdleMemory(b *testing.B) {
+	forEachEngine(b, func(b *testing.B, eng string) {
+		for _, variant := range []string{"pool", "baseline"} {
+			b.Run(variant, func(b *testing.B) {
+				if _, ok := hands[eng]; !ok && variant == "baseline" {
+					b.Skipf("no hand-written baseline for engine %q in this build", eng)
+				}
+				var rss, heap float64
+				rssOK := true
+				n := 0
+				for b.Loop() {
+					m, err := idleMemoryChild(eng, variant)
+					if err != nil {
+						b.Fatal(err)
+					}
+					rss += m.rss
+					heap += m.heap
+					rssOK = rssOK && m.rssOK
+					n++
+				}
+				if rssOK {
+					b.ReportMetric(rss/float64(n), "B/instance")
+				}
+				b.ReportMetric(heap/float64(n), "heapB/instance")
+			})
+		}
+	})
+}
+
+// idleGrowth is the memory growth per idle instance.
+type idleGrowth struct {
+	rss, heap float64
+	rssOK     bool
+}
+
+// idleMemoryChild runs TestIdleMemoryChild in a child process and returns
+// what it measured.
+func idleMemoryChild(eng, variant string) (idleGrowth, error) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleMemoryChild$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), idleChildEnv+"="+eng+"/"+variant)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return idleGrowth{}, fmt.Errorf("idle memory child: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "IDLE-MEMORY "); ok {
+			var g idleGrowth
+			if _, err := fmt.Sscanf(rest, "%g %g %t", &g.rss, &g.heap, &g.rssOK); err != nil {
+				return g, fmt.Errorf("idle memory child: %q: %v", line, err)
+			}
+			return g, nil
+		}
+	}
+	return idleGrowth{}, fmt.Errorf("idle memory child printed no result:\n%s", out)
+}
+
+// TestIdleMemoryChild is BenchmarkIdleMemory's measurement; it runs only in
+// the child process the benchmark starts (and skips otherwise).
+func TestIdleMemoryChild(t *testing.T) {
+	spec := os.Getenv(idleChildEnv)
+	if spec == "" {
+		t.Skip("run by BenchmarkIdleMemory in a child process")
+	}
+	eng, variant, _ := strings.Cut(spec, "/")
+	var before, after memory
+	switch variant {
+	case "pool":
+		p := pool.New(idleN + 1)
+		defer p.Close(bg)
+		reg := helloRegistry(t)
+		require.NoError(t, pooledGreet(p, eng, reg)) // compile, one idle instance
+		before = measureMemory()
+		leases := make([]*pool.Lease, 0, idleN+1)
+		for range idleN + 1 {
+			l, err := p.Runtime(bg, eng, greetWasm, reg)
+			require.NoError(t, err)
+			leases = append(leases, l)
+		}
+		for _, l := range leases {
+			p.PutBack(l)
+		}
+		require.Equal(t, idleN+1, p.Stats().Idle)
+		after = measureMemory()
+	case "baseline":
+		hm := openHand(t, eng, greetWasm)
+		first := handInstantiate(t, hm)
+		_, err := handGreet(first)
+		require.NoError(t, err)
+		before = measureMemory()
+		for range idleN {
+			handInstantiate(t, hm)
+		}
+		after = measureMemory()
+	default:
+		t.Fatalf("unknown variant %q", variant)
+	}
+	per := func(a, b uint64) float64 { return (float64(a) - float64(b)) / idleN }
+	fmt.Printf("IDLE-MEMORY %g %g %t\n", per(after.rss, before.rss), per(after.heap, before.heap), before.rssOK && after.rssOK)
+}
+
+// memory is a snapshot of the process's memory use.
+type memory struct {
+	rss, heap uint64
+	rssOK     bool
+}
+
+// measureMemory collects garbage, returns freed memory to the OS and reads
+// the resident set size (Linux: /proc/self/statm) and the live Go heap.
+func measureMemory() memory {
+	debug.FreeOSMemory()
+	var ms goruntime.MemStats
+	goruntime.ReadMemStats(&ms)
+	m := memory{heap: ms.HeapAlloc}
+	if data, err := os.ReadFile("/proc/self/statm"); err == nil {
+		if f := strings.Fields(string(data)); len(f) > 1 {
+			if pages, err := strconv.ParseUint(f[1], 10, 64); err == nil {
+				m.rss, m.rssOK = pages*uint64(os.Getpagesize()), true
+			}
+		}
+	}
+	return m
+}

@@ -1,0 +1,60 @@
+// Package bench is the cross-engine benchmark suite behind `make bench` and
+// BENCHMARKS.md. It has no API: everything is in its test files, and the
+// benchmarks run only with -bench (plain `go test` runs only the fast
+// correctness tests of the hand-written baselines).
+//
+//	go test -run '^$' -bench . ./bench                            # every linked engine
+//	go test -run '^$' -bench '/wasmtime' ./bench                  # one engine
+//	CGO_ENABLED=0 go test -tags wazero -run '^$' -bench . ./bench # the cgo-free build
+//	go test -tags wasmer -run '^$' -bench '/wasmer' ./bench       # wasmer
+//
+// # Naming scheme
+//
+// Every benchmark is named Benchmark<Scenario>/<engine>/<variant>, with
+// <engine> one of runtime.Engines() (wasmtime, wazero, wasmer) and <variant>
+// saying whose code does the work:
+//
+//   - runtime: the library's public API, package runtime (Runtime.Call,
+//     CallAs, Module.Instantiate, Runtime.Reset);
+//   - adapter: the engine adapter through the SPI, package runtime/engine
+//     (engine.Function.Call, engine.Memory), raw values, no ABI codec;
+//   - pool, pool-keep-state: package pool, default policy (reset on put
+//     back) or WithKeepState;
+//   - fresh-runtime: runtime.NewWithEngine + Call + Close per operation;
+//   - reset, reinstantiate: Runtime.Reset, and Module.Instantiate + Close;
+//   - metered, unmetered: a compute loop instrumented by package metering,
+//     and the same loop not instrumented, both through the SPI;
+//   - baseline: the same work written by hand against the engine's own Go
+//     API (wasmtime-go v44's Linker, Func.Call and Memory.UnsafeData;
+//     wazero's api.Function.CallWithStack and api.Memory; wasmer-go's
+//     NativeFunction and Memory.Data), including the ABI encoding and
+//     decoding the library does. It lives in hand_<engine>_test.go.
+//
+// Scenarios (fixtures from conformance/fixtures):
+//
+//	Nop            empty export call: nop() of wat/raw.wasm
+//	Add            add(i32, i32) -> i32 of wat/raw.wasm, raw values
+//	Echo64B        echo(String) of 64 B through wat/raw.wasm's zero-copy echo:
+//	Echo4KiB       encode, allocate in the guest, write, call, bounds-check,
+//	Echo1MiB       decode; the guest heap is reset every 64 MiB (untimed)
+//	Struct         echo of a struct (string, int32, list, map) decoded into a
+//	               Go struct (runtime.CallAs) on wat/raw.wasm
+//	HostCallback   greet(String) of as/greet.wasm: guest -> host test.hello ->
+//	               guest allocate -> guest, one call on a warm instance
+//	Instantiate    a new instance of as/greet.wasm from a compiled module,
+//	               with its host imports and start code, then closed
+//	PooledGreet    lease + greet + put back through pool.Pool
+//	Reset          Runtime.Reset vs Module.Instantiate + Close (greet.wasm)
+//	Metered        sum_to(100000) of wat/raw.wasm, metered vs unmetered, through
+//	               the SPI (sum_to takes an i64, which an ABI call cannot pass)
+//	ThroughputG1   pooled greet from 1 and 2 goroutines sharing one pool
+//	ThroughputG2   (ns/op is wall time per call; calls/s is reported too)
+//	IdleMemory     resident memory per idle pooled instance, reported as
+//	               B/instance (RSS delta) and heapB/instance (Go heap delta)
+//	               over 100 idle instances; ns/op is meaningless there
+//
+// internal/benchreport maps these names to the tables and targets of
+// BENCHMARKS.md: a scenario's library figure is its runtime, adapter or pool
+// variant, its reference the baseline (or reinstantiate, or unmetered), and
+// the ratio is library / reference.
+package bench

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aspect-rt/aspect-runtime/runtime"
+)
+
+// Short runs only: these tests check what bench prints, never how fast
+// anything is.
+
+func TestBenchOnEveryEngine(t *testing.T) {
+	for _, eng := range runtime.Engines() {
+		t.Run(eng, func(t *testing.T) {
+			code, out, stderr := aspect(t, "bench", "--engine", eng, "--runs", "3", "--warmup", "2", "--duration", "30ms", echoWasm, "greet", "s:x")
+			require.Equal(t, 0, code, stderr)
+			assert.Contains(t, out, "module:    "+echoWasm+" on "+eng+"\n")
+			assert.Contains(t, out, "call:      greet s:x\n")
+			assert.Contains(t, out, "result:    hello, x\n")
+			assert.Regexp(t, `runs:      3 runs, \d+ calls in [0-9.]+ (ns|µs|ms|s), after 2 untimed warm-up calls`, out)
+			assert.Regexp(t, `per call:  median [0-9.]+ (ns|µs|ms|s)  p10 [0-9.]+ (ns|µs|ms|s)  p90 [0-9.]+ (ns|µs|ms|s)  min [0-9.]+ (ns|µs|ms|s)  max [0-9.]+ (ns|µs|ms|s)`, out)
+			assert.Regexp(t, `calls/s:   [0-9.]+( k| M)? \(at the median\), [0-9.]+( k| M)? overall`, out)
+			assert.Contains(t, out, "gas used:  not metered (--gas N meters every call)\n")
+			assert.Empty(t, stderr, "no progress line when stderr is not a terminal")
+		})
+	}
+}
+
+func TestBenchOneCallPerRun(t *testing.T) {
+	code, out, stderr := aspect(t, "bench", "--runs", "4", "--warmup", "0", "--duration", "0", echoWasm, "add", "i32:40", "i32:2")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "result:    42\n")
+	assert.Contains(t, out, "runs:      4 runs, 4 calls in ")
+	assert.Contains(t, out, "after 1 untimed warm-up calls")
+}
+
+func TestBenchGas(t *testing.T) {
+	code, out, stderr := aspect(t, "bench", "--gas", "1000000", "--runs", "2", "--duration", "10ms", echoWasm, "greet", "s:x")
+	require.Equal(t, 0, code, stderr)
+	m := regexp.MustCompile(`gas used:  (\d+) per call \(limit 1000000\)`).FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	assert.NotEqual(t, "0", m[1])
+
+	code, _, stderr = aspect(t, "bench", "--gas", "10", "--runs", "1", echoWasm, "greet", "s:x")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "out of gas")
+}
+
+func TestBenchErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"missing function", []string{"bench", echoWasm}, 2, "bench needs MODULE.wasm and FUNCTION"},
+		{"zero runs", []string{"bench", "--runs", "0", echoWasm, "greet", "s:x"}, 2, "--runs must be at least 1"},
+		{"negative warm-up", []string{"bench", "--warmup", "-1", echoWasm, "greet", "s:x"}, 2, "--warmup must not be negative"},
+		{"negative duration", []string{"bench", "--duration", "-1s", echoWasm, "greet", "s:x"}, 2, "--duration must not be negative"},
+		{"bad duration", []string{"bench", "--duration", "soon", echoWasm, "greet", "s:x"}, 2, "invalid value"},
+		{"bad runs", []string{"bench", "--runs", "many", echoWasm, "greet", "s:x"}, 2, "invalid value"},
+		{"unknown flag", []string{"bench", "--fast", echoWasm, "greet", "s:x"}, 2, "flag provided but not defined"},
+		{"untyped literal", []string{"bench", echoWasm, "greet", "x"}, 2, "TYPE:VALUE"},
+		{"missing file", []string{"bench", "nope.wasm", "f"}, 1, "no such file"},
+		{"unknown engine", []string{"bench", "--engine", "v8", echoWasm, "greet", "s:x"}, 1, "unknown engine"},
+		{"missing export", []string{"bench", "--runs", "1", echoWasm, "nope"}, 1, "missing export"},
+		{"guest abort", []string{"bench", "--runs", "1", echoWasm, "fail", "s:bad"}, 1, "guest aborted: bad"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, stderr := aspect(t, tc.args...)
+			assert.Equal(t, tc.code, code)
+			assert.Contains(t, stderr, tc.msg)
+			assert.Empty(t, out)
+		})
+	}
+}
+
+func TestBenchProgress(t *testing.T) {
+	var buf bytes.Buffer
+	p := &progress{w: &buf, start: time.Now(), after: time.Hour}
+	p.update(1, 4)
+	p.clear()
+	assert.Empty(t, buf.String(), "nothing before the run is older than p.after")
+
+	p.after = 0
+	p.update(1, 4)
+	p.update(4, 4)
+	assert.Equal(t, "\rbenchmarking:  25% (1/4 runs)\rbenchmarking: 100% (4/4 runs)", buf.String())
+	p.clear()
+	assert.True(t, strings.HasSuffix(buf.String(), "\r"+strings.Repeat(" ", 40)+"\r"))
+
+	assert.Nil(t, newProgress(&buf).w, "only a terminal gets a progress line")
+}
+
+func TestBenchHelpers(t *testing.T) {
+	st := summarize([]float64{300, 100, 200, 400, 500})
+	assert.Equal(t, stats{median: 300, p10: 140, p90: 460, min: 100, max: 500}, st)
+	assert.Equal(t, 1, callsFor(time.Millisecond, time.Second))
+	assert.Equal(t, 1000, callsFor(time.Millisecond, time.Microsecond))
+	assert.Equal(t, 1000000, callsFor(time.Millisecond, 0))
+	assert.Equal(t, "812 ns", fmtDuration(812))
+	assert.Equal(t, "1.50 µs", fmtDuration(1500))
+	assert.Equal(t, "12.3 ms", fmtDuration(12.34e6))
+	assert.Equal(t, "1.23 M", fmtRate(1.234e6))
+}

@@ -1,0 +1,267 @@
+package benchreport
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const sampleDefault = `goos: linux
+goarch: amd64
+pkg: github.com/aspect-rt/aspect-runtime/bench
+cpu: Intel(R) Xeon(R) CPU @ 2.20GHz   
+BenchmarkNop/wasmtime/runtime-2         	 1000000	       120.0 ns/op
+BenchmarkNop/wasmtime/runtime-2         	 1000000	       100.0 ns/op	       0 B/op	       0 allocs/op
+BenchmarkNop/wasmtime/runtime-2         	 1000000	       110.0 ns/op
+BenchmarkNop/wasmtime/baseline-2        	  500000	      2400 ns/op
+BenchmarkNop/wasmtime/baseline-2        	  500000	      2600 ns/op
+BenchmarkEcho64B/wasmtime/runtime-2     	  500000	       400.0 ns/op	 160.00 MB/s
+BenchmarkEcho64B/wasmtime/baseline-2    	  100000	      4000 ns/op	  16.00 MB/s
+BenchmarkPooledGreet/wasmtime/pool-2    	   50000	     25000 ns/op
+BenchmarkReset/wasmtime/reset-2         	   50000	     10000 ns/op
+BenchmarkReset/wasmtime/reinstantiate-2 	   50000	     20000 ns/op
+BenchmarkIdleMemory/wasmtime/pool-2     	    1000	      9999 ns/op	   81920 B/instance	    2048 heapB/instance
+BenchmarkThroughputG2/wasmtime/pool-2   	   20000	     30000 ns/op	     33333 calls/s
+BenchmarkMetered/wasmtime/metered-2     	    1000	    120000 ns/op	    400006 gas/op
+BenchmarkMetered/wasmtime/unmetered-2   	    1000	    100000 ns/op
+--- FAIL: BenchmarkStruct/wasmtime/runtime
+    bench_test.go:1: boom
+PASS
+ok  	github.com/aspect-rt/aspect-runtime/bench	12.3s
+pkg: github.com/aspect-rt/aspect-runtime/engines/wasmtime
+BenchmarkAdd/adapter-2                  	 5000000	       150.0 ns/op
+BenchmarkAdd/c-unchecked-per-cgo-call-2 	10000000	        60.0 ns/op
+pkg: github.com/aspect-rt/aspect-runtime/runtime
+BenchmarkColdStart/wasmtime/compile-2    	      10	  50000000 ns/op
+BenchmarkColdStart/wasmtime/disk-cache-2 	     100	   1000000 ns/op
+`
+
+const sampleWasmerFailed = `# github.com/aspect-rt/aspect-runtime/engines/wasmer
+engines/wasmer/engine.go:10:2: undefined: foo
+FAIL	github.com/aspect-rt/aspect-runtime/bench [build failed]
+`
+
+func sampleReport(t *testing.T) *Report {
+	t.Helper()
+	def, err := Parse(strings.NewReader(sampleDefault), "default")
+	require.NoError(t, err)
+	wasmer, err := Parse(strings.NewReader(sampleWasmerFailed), "wasmer")
+	require.NoError(t, err)
+	return &Report{
+		Builds:  map[string]*Build{"default": def, "wasmer": wasmer},
+		Machine: Machine{CPU: "Test CPU", Cores: 2, MemTotal: 24 << 30, GoVersion: "go1.26", OSArch: "linux/amd64"},
+		Meta:    Meta{Elapsed: 9 * time.Minute, Invocation: "make bench"},
+	}
+}
+
+func TestParse(t *testing.T) {
+	b, err := Parse(strings.NewReader(sampleDefault), "default")
+	require.NoError(t, err)
+	assert.Equal(t, "Intel(R) Xeon(R) CPU @ 2.20GHz", b.CPU)
+	assert.False(t, b.BuildFailed)
+
+	nop := b.Lookup("bench", "BenchmarkNop/wasmtime/runtime")
+	require.NotNil(t, nop, "the -GOMAXPROCS suffix is stripped")
+	assert.Equal(t, []float64{120, 100, 110}, nop.Samples["ns/op"])
+	assert.Equal(t, []float64{0}, nop.Samples["allocs/op"])
+
+	echo := b.Lookup("bench", "BenchmarkEcho64B/wasmtime/runtime")
+	require.NotNil(t, echo)
+	assert.Equal(t, []float64{160}, echo.Samples["MB/s"])
+
+	mem := b.Lookup("bench", "BenchmarkIdleMemory/wasmtime/pool")
+	require.NotNil(t, mem)
+	assert.Equal(t, []float64{81920}, mem.Samples["B/instance"])
+	assert.Equal(t, []float64{2048}, mem.Samples["heapB/instance"])
+
+	add := b.Lookup("engines/wasmtime", "BenchmarkAdd/c-unchecked-per-cgo-call")
+	require.NotNil(t, add, "results are keyed by package")
+	assert.Nil(t, b.Lookup("bench", "BenchmarkAdd/c-unchecked-per-cgo-call"))
+
+	assert.Contains(t, b.Failures, "--- FAIL: BenchmarkStruct/wasmtime/runtime")
+	assert.NotContains(t, strings.Join(b.Failures, "\n"), "ok  \t")
+
+	failed, err := Parse(strings.NewReader(sampleWasmerFailed), "wasmer")
+	require.NoError(t, err)
+	assert.True(t, failed.BuildFailed)
+	assert.Empty(t, failed.Results)
+}
+
+func TestParseIgnoresNonResults(t *testing.T) {
+	b, err := Parse(strings.NewReader("BenchmarkLoneName-2\n    x_test.go:3: log line\nBenchmarkBad-2 x 1 ns/op\nBenchmarkOdd-2 10 5 ns/op extra\n"), "x")
+	require.NoError(t, err)
+	assert.Empty(t, b.Results)
+}
+
+func TestSummarize(t *testing.T) {
+	st, ok := Summarize([]float64{120, 100, 110, 130, 90})
+	require.True(t, ok)
+	assert.Equal(t, 5, st.N)
+	assert.InDelta(t, 110, st.Median, 1e-9)
+	assert.InDelta(t, 90, st.Min, 1e-9)
+	assert.InDelta(t, 130, st.Max, 1e-9)
+	assert.InDelta(t, 94, st.P10, 1e-9)
+	assert.InDelta(t, 126, st.P90, 1e-9)
+	assert.InDelta(t, 16/110.0*100, st.Spread, 1e-9)
+
+	st, ok = Summarize([]float64{4, 1, 3, 2})
+	require.True(t, ok)
+	assert.InDelta(t, 2.5, st.Median, 1e-9, "even count: mean of the middle two")
+
+	_, ok = Summarize(nil)
+	assert.False(t, ok)
+	assert.Equal(t, "110 ns ±18%", FormatStats(Stats{N: 5, Median: 110, Spread: 18.2}, "ns/op"))
+	assert.Equal(t, "25.0 µs", FormatStats(Stats{N: 1, Median: 25000}, "ns/op"))
+}
+
+func TestFormatValue(t *testing.T) {
+	assert.Equal(t, "812 ns", FormatValue(812, "ns/op"))
+	assert.Equal(t, "1.50 µs", FormatValue(1500, "ns/op"))
+	assert.Equal(t, "12.3 ms", FormatValue(12.34e6, "ns/op"))
+	assert.Equal(t, "2.00 s", FormatValue(2e9, "ns/op"))
+	assert.Equal(t, "80.0 KiB", FormatValue(81920, "B/instance"))
+	assert.Equal(t, "33.3 k/s", FormatValue(33333, "calls/s"))
+	assert.Equal(t, "400006 gas", FormatValue(400006, "gas/op"))
+	assert.Equal(t, "0.21x", FormatRatio(0.2105))
+	assert.Equal(t, "12.5x", FormatRatio(12.5))
+}
+
+func outcome(t *testing.T, rep *Report, issue int, engine, text string) Outcome {
+	t.Helper()
+	for _, o := range rep.Outcomes() {
+		if o.Issue == issue && o.Engine == engine && strings.Contains(o.Text, text) {
+			return o
+		}
+	}
+	t.Fatalf("no target #%d %s %q", issue, engine, text)
+	return Outcome{}
+}
+
+func TestTargets(t *testing.T) {
+	rep := sampleReport(t)
+
+	o := outcome(t, rep, 3, "wasmtime", "within 3x")
+	assert.Equal(t, Pass, o.Status)
+	assert.InDelta(t, 2.5, o.Ratio, 1e-9)
+
+	o = outcome(t, rep, 3, "wasmtime", "5x faster")
+	assert.Equal(t, Pass, o.Status, "4000 / 400 = 10x")
+	assert.InDelta(t, 10, o.Ratio, 1e-9)
+
+	o = outcome(t, rep, 5, "wasmtime", "20 µs")
+	assert.Equal(t, Fail, o.Status)
+	assert.InDelta(t, 1.25, o.Ratio, 1e-9)
+	assert.Equal(t, "25% over the limit", o.Miss)
+
+	o = outcome(t, rep, 5, "wasmtime", "quarter")
+	assert.Equal(t, Fail, o.Status)
+	assert.InDelta(t, 0.5, o.Ratio, 1e-9)
+	assert.Equal(t, "2x the limit", o.Miss)
+
+	o = outcome(t, rep, 5, "wasmtime", "disk-cache")
+	assert.Equal(t, Pass, o.Status)
+	assert.InDelta(t, 50, o.Ratio, 1e-9)
+
+	o = outcome(t, rep, 7, "wasmtime", "1.3x")
+	assert.Equal(t, Pass, o.Status)
+	assert.InDelta(t, 1.2, o.Ratio, 1e-9)
+
+	o = outcome(t, rep, 5, "wazero", "20 µs")
+	assert.Equal(t, NotMeasured, o.Status, "wazero's build was not run")
+	assert.Equal(t, "wazero: not run", o.Why)
+
+	o = outcome(t, rep, 4, "wasmer", "add")
+	assert.Equal(t, NotMeasured, o.Status)
+	assert.Equal(t, "wasmer: not built", o.Why)
+
+	o = outcome(t, rep, 7, "", "2 MB")
+	assert.Equal(t, NotMeasured, o.Status, "no metering benchmark in the input: never invented")
+	assert.Contains(t, o.Why, "BenchmarkInstrumentGo")
+
+	o = outcome(t, rep, 8, "", "15 minutes")
+	assert.Equal(t, Pass, o.Status)
+	assert.InDelta(t, 0.6, o.Ratio, 1e-9)
+}
+
+func TestTrimZeros(t *testing.T) {
+	assert.Equal(t, "1 µs", trimZeros("1.00 µs"))
+	assert.Equal(t, "10 ns", trimZeros("10.0 ns"))
+	assert.Equal(t, "100 ms", trimZeros("100 ms"))
+	assert.Equal(t, "1.5 s", trimZeros("1.50 s"))
+}
+
+func TestMissBy(t *testing.T) {
+	assert.Equal(t, "10% over the limit", missBy(1.1, AtMost, 1))
+	assert.Equal(t, "4.08x the limit", missBy(1.02, AtMost, 0.25))
+	assert.Equal(t, "2x short: 5x measured, 10x needed", missBy(5, AtLeast, 10))
+	assert.Equal(t, "0.5% over the limit", missBy(1.005, AtMost, 1))
+}
+
+func TestEngineStatus(t *testing.T) {
+	rep := sampleReport(t)
+	assert.Equal(t, "", rep.EngineStatus("wasmtime"))
+	assert.Equal(t, "not run", rep.EngineStatus("wazero"))
+	assert.Equal(t, "not built", rep.EngineStatus("wasmer"))
+}
+
+func TestParseMeta(t *testing.T) {
+	m, err := ParseMeta(strings.NewReader(`invocation make bench BENCH_COUNT=5
+start 1700000000 7.10 6.00 5.00 3/400 123
+build default 1700000001 7.20 6.10 5.10 2/400 124
+cmd default go test -run '^$' -bench /wasmtime ./bench
+cmd default go test -run '^$' -bench Add ./engines/wasmtime
+note other engineers' tests were running
+end 1700000540 2.00 3.00 4.00 1/400 125
+`))
+	require.NoError(t, err)
+	assert.Equal(t, 540*time.Second, m.Elapsed)
+	assert.Equal(t, "make bench BENCH_COUNT=5", m.Invocation)
+	assert.Equal(t, []string{"go test -run '^$' -bench /wasmtime ./bench", "go test -run '^$' -bench Add ./engines/wasmtime"}, m.Commands["default"])
+	require.Len(t, m.Load, 3)
+	assert.Equal(t, LoadSample{When: "default", Load1: 7.2, Load5: 6.1, Load15: 5.1}, m.Load[1])
+	assert.Equal(t, []string{"other engineers' tests were running"}, m.Notes)
+
+	_, err = ParseMeta(strings.NewReader("start soon\n"))
+	assert.Error(t, err)
+}
+
+func TestMachineParsing(t *testing.T) {
+	model, n := parseCPUInfo("processor\t: 0\nmodel name\t: Test CPU 3000\n\nprocessor\t: 1\nmodel name\t: Test CPU 3000\n", 8)
+	assert.Equal(t, "Test CPU 3000", model)
+	assert.Equal(t, 2, n)
+	assert.Equal(t, uint64(24<<30), parseMemInfo("MemTotal:       25165824 kB\nMemFree: 1 kB\n"))
+}
+
+func TestWriteReport(t *testing.T) {
+	rep := sampleReport(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "BENCHMARKS.md")
+	require.NoError(t, rep.WriteCharts(filepath.Join(dir, "docs", "bench"), out))
+	if keep := os.Getenv("BENCHREPORT_KEEP"); keep != "" {
+		t.Cleanup(func() { _ = os.CopyFS(keep, os.DirFS(dir)) })
+	}
+	var buf bytes.Buffer
+	require.NoError(t, rep.Write(&buf))
+	md := buf.String()
+
+	assert.Contains(t, md, "| CPU | Test CPU; `go test` reports \"Intel(R) Xeon(R) CPU @ 2.20GHz\" |")
+	assert.Contains(t, md, "| **wasmer** | **not built** |")
+	assert.Contains(t, md, "| library: `runtime` API | 110 ns ±7% | not run | not built |")
+	assert.Contains(t, md, "| **runtime / baseline** | **0.044x** | — | — |")
+	assert.Contains(t, md, "**FAIL** — 25% over the limit")
+	assert.Contains(t, md, "not measured yet: wasmer: not built")
+	assert.Contains(t, md, "--- FAIL: BenchmarkStruct/wasmtime/runtime")
+	assert.Contains(t, md, "![Library figures, engines side by side](docs/bench/engines.png)")
+
+	for _, c := range rep.Charts {
+		info, err := os.Stat(filepath.Join(dir, filepath.FromSlash(c.Path)))
+		require.NoError(t, err, c.Path)
+		assert.Greater(t, info.Size(), int64(1000), c.Path)
+	}
+}

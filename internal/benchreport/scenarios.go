@@ -1,0 +1,249 @@
+package benchreport
+
+import "strings"
+
+// Engines are the report's columns, in order.
+var Engines = []string{"wasmtime", "wazero", "wasmer"}
+
+// HomeBuild is the build whose figures stand for each engine: wasmtime in
+// the default build, wazero in the cgo-free -tags wazero build, wasmer in
+// the -tags wasmer build. (wazero is linked into every build; make bench
+// runs it only in its own.)
+var HomeBuild = map[string]string{"wasmtime": "default", "wazero": "wazero", "wasmer": "wasmer"}
+
+// Builds are the three engine builds in the order make bench runs them.
+var Builds = []string{"default", "wazero", "wasmer"}
+
+// Row is one line of a scenario table: a benchmark figure per engine.
+type Row struct {
+	// Label is the row's heading.
+	Label string
+	// Variant is the last element of the suite's benchmark name
+	// (Benchmark<Scenario>/<engine>/<variant>).
+	Variant string
+	// Unit overrides the scenario's unit for this row.
+	Unit string
+	// Pkg and Name locate a benchmark outside the suite's scheme; "{engine}"
+	// in Name is replaced by the column's engine.
+	Pkg, Name string
+	// Only restricts the row to one engine; other columns show a dash.
+	Only string
+	// Library marks the figure charted as the library's for the scenario.
+	Library bool
+	// Baseline marks the hand-written baseline the library is charted
+	// against.
+	Baseline bool
+}
+
+// Ratio is a computed row: the median of Num's row divided by Den's.
+type Ratio struct {
+	Label    string
+	Num, Den string // Row.Variant values
+}
+
+// Scenario is one table of the report.
+type Scenario struct {
+	// Bench is the top-level benchmark name, e.g. "BenchmarkNop".
+	Bench string
+	// Pkg is the package of its benchmarks (default "bench").
+	Pkg   string
+	Title string
+	What  string
+	// Unit is the unit of the rows (default "ns/op").
+	Unit   string
+	Rows   []Row
+	Ratios []Ratio
+	// Short is the scenario's name on chart axes.
+	Short string
+}
+
+// Locate returns the package and benchmark name of row r for engine e.
+func (s Scenario) Locate(r Row, e string) (pkg, name string) {
+	pkg = s.Pkg
+	if r.Pkg != "" {
+		pkg = r.Pkg
+	}
+	if pkg == "" {
+		pkg = "bench"
+	}
+	if r.Name != "" {
+		return pkg, strings.ReplaceAll(r.Name, "{engine}", e)
+	}
+	return pkg, s.Bench + "/" + e + "/" + r.Variant
+}
+
+// UnitOf returns the unit of row r.
+func (s Scenario) UnitOf(r Row) string {
+	switch {
+	case r.Unit != "":
+		return r.Unit
+	case s.Unit != "":
+		return s.Unit
+	}
+	return "ns/op"
+}
+
+// Row returns the row of variant v.
+func (s Scenario) Row(v string) (Row, bool) {
+	for _, r := range s.Rows {
+		if r.Variant == v {
+			return r, true
+		}
+	}
+	return Row{}, false
+}
+
+// Labels of the variants shared by most scenarios.
+const (
+	runtimeLabel  = "library: `runtime` API"
+	adapterLabel  = "library: engine adapter (SPI)"
+	baselineLabel = "hand-written, engine's own Go API"
+)
+
+func libraryRows(adapter bool) []Row {
+	rows := []Row{{Label: runtimeLabel, Variant: "runtime", Library: true}}
+	if adapter {
+		rows = append(rows, Row{Label: adapterLabel, Variant: "adapter"})
+	}
+	return append(rows, Row{Label: baselineLabel, Variant: "baseline", Baseline: true})
+}
+
+func echoScenario(bench, size string) Scenario {
+	return Scenario{
+		Bench: bench, Title: "String echo, " + size, Short: "echo " + size,
+		What: "`echo(String)` of " + size + " through `wat/raw.wasm`'s zero-copy echo: encode, allocate in the guest, write, call, bounds-check, decode into a Go string (the guest heap is reset every 64 MiB, untimed).",
+		Rows: libraryRows(true),
+		Ratios: []Ratio{
+			{Label: "runtime / baseline", Num: "runtime", Den: "baseline"},
+			{Label: "adapter / baseline", Num: "adapter", Den: "baseline"},
+		},
+	}
+}
+
+// Scenarios are the report's tables, in order.
+var Scenarios = []Scenario{
+	{
+		Bench: "BenchmarkNop", Title: "Empty export call", Short: "empty call",
+		What: "`nop()` of `wat/raw.wasm`: `Runtime.Call(ctx, \"nop\")`, the SPI's `Function.Call`, the engine's own call.",
+		Rows: libraryRows(true),
+		Ratios: []Ratio{
+			{Label: "runtime / baseline", Num: "runtime", Den: "baseline"},
+			{Label: "adapter / baseline", Num: "adapter", Den: "baseline"},
+		},
+	},
+	{
+		Bench: "BenchmarkAdd", Title: "add(i32, i32)", Short: "add(i32,i32)",
+		What: "`add(i32, i32) -> i32` of `wat/raw.wasm` with raw values (no ABI). The wasmtime C API row is `engines/wasmtime`'s `wasmtime_func_call_unchecked`, one cgo call per op (issue 3's reference).",
+		Rows: []Row{
+			{Label: adapterLabel, Variant: "adapter", Library: true},
+			{Label: baselineLabel, Variant: "baseline", Baseline: true},
+			{Label: "wasmtime C API, unchecked call", Variant: "c-unchecked", Pkg: "engines/wasmtime", Name: "BenchmarkAdd/c-unchecked-per-cgo-call", Only: "wasmtime"},
+		},
+		Ratios: []Ratio{
+			{Label: "adapter / baseline", Num: "adapter", Den: "baseline"},
+			{Label: "adapter / C API", Num: "adapter", Den: "c-unchecked"},
+		},
+	},
+	echoScenario("BenchmarkEcho64B", "64 B"),
+	echoScenario("BenchmarkEcho4KiB", "4 KiB"),
+	echoScenario("BenchmarkEcho1MiB", "1 MiB"),
+	{
+		Bench: "BenchmarkStruct", Title: "Struct round trip", Short: "struct",
+		What: "A struct (string, int32, list of strings, map) echoed by `wat/raw.wasm` and decoded into a Go struct: `runtime.CallAs`, or `abi.Append` + engine calls + `abi.Unmarshal` by hand.",
+		Rows: libraryRows(false),
+		Ratios: []Ratio{
+			{Label: "runtime / baseline", Num: "runtime", Den: "baseline"},
+		},
+	},
+	{
+		Bench: "BenchmarkHostCallback", Title: "Guest → host callback round trip", Short: "host callback",
+		What: "`greet(String)` of `as/greet.wasm` on a warm instance: the guest calls the host's `test.hello`, which reads its argument and allocates its answer in the guest.",
+		Rows: libraryRows(false),
+		Ratios: []Ratio{
+			{Label: "runtime / baseline", Num: "runtime", Den: "baseline"},
+		},
+	},
+	{
+		Bench: "BenchmarkInstantiate", Title: "Instantiate from a cached compiled module", Short: "instantiate",
+		What: "A new instance of `as/greet.wasm` from a compiled module, host imports resolved and start code (`__aspect_start__`) run, then closed: `Module.Instantiate` + `Close`.",
+		Rows: libraryRows(false),
+		Ratios: []Ratio{
+			{Label: "runtime / baseline", Num: "runtime", Den: "baseline"},
+		},
+	},
+	{
+		Bench: "BenchmarkPooledGreet", Title: "Pooled greet with a host callback", Short: "pooled greet",
+		What: "Lease + `greet(\"world\")` (one host callback) + put back through `pool.Pool` (default policy: reset on put back; or `WithKeepState`), a fresh runtime per call (compile + instantiate + call + close), and the hand-written greet on one warm instance.",
+		Rows: []Row{
+			{Label: "library: pool (reset on put back)", Variant: "pool", Library: true},
+			{Label: "library: pool, WithKeepState", Variant: "pool-keep-state"},
+			{Label: "library: fresh runtime per call", Variant: "fresh-runtime"},
+			{Label: baselineLabel + ", warm instance", Variant: "baseline", Baseline: true},
+		},
+		Ratios: []Ratio{
+			{Label: "pool / baseline", Num: "pool", Den: "baseline"},
+			{Label: "fresh runtime / pool", Num: "fresh-runtime", Den: "pool"},
+		},
+	},
+	{
+		Bench: "BenchmarkReset", Title: "Pool reset vs re-instantiate", Short: "reset",
+		What: "`Runtime.Reset` of a started `as/greet.wasm` instance vs `Module.Instantiate` + `Close` of a new one. The pool's reset after a call is the difference between the two pool rows of the pooled greet table.",
+		Rows: []Row{
+			{Label: "library: Runtime.Reset", Variant: "reset", Library: true},
+			{Label: "library: Module.Instantiate + Close", Variant: "reinstantiate", Baseline: true},
+		},
+		Ratios: []Ratio{{Label: "reset / re-instantiate", Num: "reset", Den: "reinstantiate"}},
+	},
+	{
+		Bench: "BenchmarkMetered", Title: "Metered vs unmetered compute", Short: "metered compute",
+		What: "`sum_to(100000)` of `wat/raw.wasm` (a loop of 100000 iterations) as is and instrumented by package `metering` (what `runtime.WithMetering` compiles), called through the SPI (`sum_to` takes an i64, which an ABI call cannot pass) with the gas counter set before every call.",
+		Rows: []Row{
+			{Label: "metered (package metering)", Variant: "metered", Library: true},
+			{Label: "unmetered", Variant: "unmetered", Baseline: true},
+			{Label: "gas per call", Variant: "metered", Unit: "gas/op"},
+		},
+		Ratios: []Ratio{{Label: "metered / unmetered", Num: "metered", Den: "unmetered"}},
+	},
+	{
+		Bench: "BenchmarkThroughputG1", Title: "Throughput through the pool, 1 goroutine", Short: "pool, 1 goroutine",
+		What: "Pooled greet calls from one goroutine (wall time per call), and the hand-written greet on one instance.",
+		Rows: []Row{
+			{Label: "library: pool", Variant: "pool", Library: true},
+			{Label: baselineLabel + ", one instance", Variant: "baseline", Baseline: true},
+			{Label: "library: pool, calls/s", Variant: "pool", Unit: "calls/s"},
+			{Label: "baseline, calls/s", Variant: "baseline", Unit: "calls/s"},
+		},
+		Ratios: []Ratio{{Label: "pool / baseline", Num: "pool", Den: "baseline"}},
+	},
+	{
+		Bench: "BenchmarkThroughputG2", Title: "Throughput through the pool, 2 goroutines", Short: "pool, 2 goroutines",
+		What: "Pooled greet calls from two goroutines sharing one pool (wall time per call: half the per-goroutine latency when they scale), and two goroutines calling greet by hand on an instance each.",
+		Rows: []Row{
+			{Label: "library: pool", Variant: "pool", Library: true},
+			{Label: baselineLabel + ", one instance each", Variant: "baseline", Baseline: true},
+			{Label: "library: pool, calls/s", Variant: "pool", Unit: "calls/s"},
+			{Label: "baseline, calls/s", Variant: "baseline", Unit: "calls/s"},
+		},
+		Ratios: []Ratio{{Label: "pool / baseline", Num: "pool", Den: "baseline"}},
+	},
+	{
+		Bench: "BenchmarkIdleMemory", Title: "Memory per idle pooled instance", Short: "idle instance memory", Unit: "B/instance",
+		What: "Growth of the process's resident set (and of the live Go heap) per idle `as/greet.wasm` instance, over 100 instances kept idle by a pool or created by hand, measured after a GC.",
+		Rows: []Row{
+			{Label: "library: idle in a pool, RSS", Variant: "pool", Library: true},
+			{Label: "hand-written instance, RSS", Variant: "baseline", Baseline: true},
+			{Label: "library: idle in a pool, Go heap", Variant: "pool", Unit: "heapB/instance"},
+			{Label: "hand-written instance, Go heap", Variant: "baseline", Unit: "heapB/instance"},
+		},
+		Ratios: []Ratio{{Label: "pool / hand-written (RSS)", Num: "pool", Den: "baseline"}},
+	},
+	{
+		Bench: "BenchmarkColdStart", Pkg: "runtime", Title: "Cold start: compile vs disk cache", Short: "cold start",
+		What: "What a new process pays to get a compiled `as/echo.wasm` (package runtime's benchmark): a fresh engine, then compiling, or loading from a warm `WithCacheDir` cache.",
+		Rows: []Row{
+			{Label: "disk cache", Variant: "disk-cache", Library: true},
+			{Label: "compile", Variant: "compile", Baseline: true},
+		},
+		Ratios: []Ratio{{Label: "compile / disk cache (speed-up)", Num: "compile", Den: "disk-cache"}},
+	},
+}

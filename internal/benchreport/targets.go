@@ -1,0 +1,245 @@
+package benchreport
+
+import (
+	"fmt"
+	"math"
+)
+
+// Ref is one side of a target's ratio: the median of a benchmark figure, or
+// a constant (an absolute limit).
+type Ref struct {
+	// Pkg, Name and Unit locate the figure (Unit defaults to ns/op).
+	Pkg, Name, Unit string
+	// Engine selects the build the figure is taken from (its HomeBuild
+	// first); empty for engine-independent benchmarks.
+	Engine string
+	// Const is used instead of a benchmark when Name is empty.
+	Const float64
+	// Label names the figure in the report.
+	Label string
+	// Meta names a figure of the run itself instead of a benchmark:
+	// "elapsed" (the seconds make bench took).
+	Meta string
+}
+
+// Op is a target's comparison.
+type Op string
+
+// The comparisons: the measured ratio must be at most, or at least, the
+// limit.
+const (
+	AtMost  Op = "≤"
+	AtLeast Op = "≥"
+)
+
+// Target is one performance target of an issue, as a ratio Num / Den
+// compared with Limit.
+type Target struct {
+	// Issue is the issue number stating the target.
+	Issue int
+	// Text is the target as the issue states it.
+	Text string
+	// Engine is the engine it applies to ("" for none in particular).
+	Engine   string
+	Num, Den Ref
+	Op       Op
+	Limit    float64
+	// RatioName says what the ratio is, e.g. "adapter / C API".
+	RatioName string
+}
+
+// Status is the outcome of a target.
+type Status string
+
+// Outcomes of a target.
+const (
+	Pass        Status = "PASS"
+	Fail        Status = "FAIL"
+	NotMeasured Status = "not measured yet"
+)
+
+// Outcome is an evaluated target.
+type Outcome struct {
+	Target
+	Status Status
+	// Num and Den are the medians used (when measured).
+	NumValue, DenValue float64
+	Ratio              float64
+	// Miss says by how much a failed target is missed.
+	Miss string
+	// Why says why a target is not measured.
+	Why string
+}
+
+func bench(engine, name string) Ref {
+	return Ref{Pkg: "bench", Name: name, Engine: engine}
+}
+
+func perEngine(engines []string, f func(e string) Target) []Target {
+	var ts []Target
+	for _, e := range engines {
+		ts = append(ts, f(e))
+	}
+	return ts
+}
+
+// Targets are the performance targets of issues 3 (wasmtime), 4 (wasmer),
+// 5 (pool), 7 (gas metering) and 8 (this report), in that order.
+var Targets = func() []Target {
+	all := []string{"wasmtime", "wazero", "wasmer"}
+	ts := []Target{
+		{
+			Issue: 3, Engine: "wasmtime", Text: "adapter's raw export call within 3x of the C API's unchecked call",
+			Num: Ref{Pkg: "engines/wasmtime", Name: "BenchmarkAdd/adapter", Engine: "wasmtime", Label: "adapter add"},
+			Den: Ref{Pkg: "engines/wasmtime", Name: "BenchmarkAdd/c-unchecked-per-cgo-call", Engine: "wasmtime", Label: "wasmtime_func_call_unchecked"},
+			Op:  AtMost, Limit: 3, RatioName: "adapter / C API",
+		},
+		{
+			Issue: 3, Engine: "wasmtime", Text: "adapter's raw export call about 200 ns or better",
+			Num: Ref{Pkg: "engines/wasmtime", Name: "BenchmarkAdd/adapter", Engine: "wasmtime", Label: "adapter add"},
+			Den: Ref{Const: 200, Label: "200 ns"},
+			Op:  AtMost, Limit: 1, RatioName: "adapter / 200 ns",
+		},
+		{
+			Issue: 3, Engine: "wasmtime", Text: "64-byte string echo at least 5x faster than the hand-written wasmtime-go Func.Call version",
+			Num: Ref{Pkg: "bench", Name: "BenchmarkEcho64B/wasmtime/baseline", Engine: "wasmtime", Label: "Func.Call by hand"},
+			Den: Ref{Pkg: "bench", Name: "BenchmarkEcho64B/wasmtime/runtime", Engine: "wasmtime", Label: "runtime.Call"},
+			Op:  AtLeast, Limit: 5, RatioName: "speed-up (hand-written / library)",
+		},
+		{
+			Issue: 4, Engine: "wasmer", Text: "adapter within 1.25x of hand-written wasmer-go: add(i32, i32)",
+			Num: bench("wasmer", "BenchmarkAdd/wasmer/adapter"),
+			Den: bench("wasmer", "BenchmarkAdd/wasmer/baseline"),
+			Op:  AtMost, Limit: 1.25, RatioName: "adapter / wasmer-go",
+		},
+		{
+			Issue: 4, Engine: "wasmer", Text: "adapter within 1.25x of hand-written wasmer-go: 64-byte string echo",
+			Num: bench("wasmer", "BenchmarkEcho64B/wasmer/adapter"),
+			Den: bench("wasmer", "BenchmarkEcho64B/wasmer/baseline"),
+			Op:  AtMost, Limit: 1.25, RatioName: "adapter / wasmer-go",
+		},
+	}
+	for _, e := range []string{"wasmtime", "wazero"} {
+		ts = append(ts, Target{
+			Issue: 5, Engine: e, Text: "pooled greet call with a host callback at most 20 µs (the original system: about 1.35 ms)",
+			Num: bench(e, "BenchmarkPooledGreet/"+e+"/pool"),
+			Den: Ref{Const: 20000, Label: "20 µs"},
+			Op:  AtMost, Limit: 1, RatioName: "pooled greet / 20 µs",
+		})
+	}
+	ts = append(ts, perEngine(all, func(e string) Target {
+		return Target{
+			Issue: 5, Engine: e, Text: "reset at most a quarter of re-instantiation",
+			Num: bench(e, "BenchmarkReset/"+e+"/reset"),
+			Den: bench(e, "BenchmarkReset/"+e+"/reinstantiate"),
+			Op:  AtMost, Limit: 0.25, RatioName: "reset / re-instantiate",
+		}
+	})...)
+	ts = append(ts, perEngine(all, func(e string) Target {
+		return Target{
+			Issue: 5, Engine: e, Text: "disk-cache cold start at least 10x faster than compiling",
+			Num: Ref{Pkg: "runtime", Name: "BenchmarkColdStart/" + e + "/compile", Engine: e},
+			Den: Ref{Pkg: "runtime", Name: "BenchmarkColdStart/" + e + "/disk-cache", Engine: e},
+			Op:  AtLeast, Limit: 10, RatioName: "compile / disk cache",
+		}
+	})...)
+	ts = append(ts, perEngine(all, func(e string) Target {
+		return Target{
+			Issue: 7, Engine: e, Text: "compute-heavy fixture at most 1.3x slower metered",
+			Num: bench(e, "BenchmarkMetered/"+e+"/metered"),
+			Den: bench(e, "BenchmarkMetered/"+e+"/unmetered"),
+			Op:  AtMost, Limit: 1.3, RatioName: "metered / unmetered",
+		}
+	})...)
+	ts = append(ts,
+		Target{
+			Issue: 7, Text: "instrumentation of a 2 MB module under 100 ms",
+			Num: Ref{Pkg: "metering", Name: "BenchmarkInstrumentGo", Label: "instrumenting the Go guest"},
+			Den: Ref{Const: 100e6, Label: "100 ms"},
+			Op:  AtMost, Limit: 1, RatioName: "instrumentation / 100 ms",
+		},
+		Target{
+			Issue: 8, Text: "`make bench` completes in under 15 minutes on this 2-core machine",
+			Num: Ref{Meta: "elapsed", Label: "make bench"},
+			Den: Ref{Const: 15 * 60, Label: "15 min"},
+			Op:  AtMost, Limit: 1, RatioName: "elapsed / 15 min",
+		},
+	)
+	return ts
+}()
+
+// Evaluate computes the outcome of t from the report's figures.
+func (rep *Report) Evaluate(t Target) Outcome {
+	o := Outcome{Target: t}
+	num, whyN := rep.refValue(t.Num)
+	den, whyD := rep.refValue(t.Den)
+	switch {
+	case whyN != "":
+		o.Status, o.Why = NotMeasured, whyN
+		return o
+	case whyD != "":
+		o.Status, o.Why = NotMeasured, whyD
+		return o
+	case den == 0:
+		o.Status, o.Why = NotMeasured, "the reference figure is zero"
+		return o
+	}
+	o.NumValue, o.DenValue, o.Ratio = num, den, num/den
+	pass := o.Ratio <= t.Limit
+	if t.Op == AtLeast {
+		pass = o.Ratio >= t.Limit
+	}
+	if pass {
+		o.Status = Pass
+		return o
+	}
+	o.Status = Fail
+	o.Miss = missBy(o.Ratio, t.Op, t.Limit)
+	return o
+}
+
+// missBy says by how much ratio misses limit.
+func missBy(ratio float64, op Op, limit float64) string {
+	if op == AtLeast {
+		if ratio <= 0 {
+			return "no speed-up at all"
+		}
+		f := limit / ratio
+		return fmt.Sprintf("%.3gx short: %.3gx measured, %.3gx needed", f, ratio, limit)
+	}
+	f := ratio / limit
+	if f >= 2 {
+		return fmt.Sprintf("%.3gx the limit", f)
+	}
+	pct := (f - 1) * 100
+	if pct < 1 {
+		return fmt.Sprintf("%.1f%% over the limit", pct)
+	}
+	return fmt.Sprintf("%.0f%% over the limit", math.Round(pct))
+}
+
+// refValue returns the median of r, or why there is none.
+func (rep *Report) refValue(r Ref) (float64, string) {
+	switch {
+	case r.Meta == "elapsed":
+		if rep.Meta.Elapsed <= 0 {
+			return 0, "the run's duration was not recorded"
+		}
+		return rep.Meta.Elapsed.Seconds(), ""
+	case r.Name == "":
+		return r.Const, ""
+	}
+	unit := r.Unit
+	if unit == "" {
+		unit = "ns/op"
+	}
+	res, why := rep.Find(r.Pkg, r.Name, r.Engine)
+	if res == nil {
+		return 0, why
+	}
+	st, ok := res.Stats(unit)
+	if !ok {
+		return 0, fmt.Sprintf("%s reported no %s", r.Name, unit)
+	}
+	return st.Median, ""
+}
