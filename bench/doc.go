@@ -23,7 +23,10 @@
 //   - fresh-runtime: runtime.NewWithEngine + Call + Close per operation;
 //   - reset, reinstantiate: Runtime.Reset, and Module.Instantiate + Close;
 //   - metered, unmetered: a compute loop instrumented by package metering,
-//     and the same loop not instrumented, both through the SPI;
+//     and the same loop not instrumented, both through the SPI (Metered) or
+//     through the runtime (MeteredSum, MeteredMix: runtime.WithMetering and
+//     a Meter per call); metered-deadline: the same with a context deadline
+//     (yield checkpoints on wazero and wasmer, epochs on wasmtime);
 //   - baseline: the same work written by hand against the engine's own Go
 //     API (wasmtime-go v44's Linker, Func.Call and Memory.UnsafeData;
 //     wazero's api.Function.CallWithStack and api.Memory; wasmer-go's
@@ -45,7 +48,12 @@
 //	               with its host imports and start code, then closed
 //	PooledGreet    lease + greet + put back through pool.Pool
 //	Reset          Runtime.Reset vs Module.Instantiate + Close (greet.wasm)
-//	Metered        sum_to(100000) of wat/raw.wasm, metered vs unmetered, through
+//	Metered        sum_to(100000) of wat/raw.wasm, metered vs unmetered
+//	MeteredSum     sum_to_abi(100000) of wat/compute.wasm through the runtime
+//	               (ABI-encoded Int64 in and out), metered vs unmetered: a
+//	               loop of one machine cycle per iteration, the worst case
+//	MeteredMix     mix_abi(20000) of wat/compute.wasm: a xorshift64* loop,
+//	               a more typical compute kernel, through
 //	               the SPI (sum_to takes an i64, which an ABI call cannot pass)
 //	ThroughputG1   pooled greet from 1 and 2 goroutines sharing one pool
 //	ThroughputG2   (ns/op is wall time per call; calls/s is reported too)

@@ -112,9 +112,7 @@ func Cases() []Case {
 	cs = append(cs, hostileCases()...)
 	cs = append(cs, poolCases()...)
 	cs = append(cs, gasCases()...)
-	// deadlineCases (deadline.go) is left out until interruption is safe on
-	// every engine: a wazero guest spinning in a loop cannot be preempted, so
-	// a GC stop-the-world waits on it forever.
+	cs = append(cs, deadlineCases()...)
 	cs = append(cs, goGuestCases()...)
 	return cs
 }

@@ -14,6 +14,19 @@ type ctrlFrame struct {
 	unreachable     bool
 	// targeted is set when a branch names this frame's label.
 	targeted bool
+	// syn counts the labels injected between this frame's label and the
+	// function's (three around each loop wrapped for yield checkpoints):
+	// a branch to this frame from a frame with a larger syn crosses the
+	// difference.
+	syn uint32
+	// wrap is the index in codePass.wraps of a wrapped loop, -1 otherwise.
+	wrap int
+}
+
+// loopWrap is a loop wrapped for yield checkpoints.
+type loopWrap struct {
+	bt     []byte // the loop's block type, as encoded
+	params []byte
 }
 
 // Patch kinds applied when a body is re-emitted.
@@ -25,7 +38,11 @@ const (
 	pFinalEnd              // replace the body's final end: end, depth epilogue, end
 	pStore                 // insert local.get $g; global.set $gas
 	pLoad                  // insert global.get $gas; local.set $g
-	pIntr                  // insert the interrupt flag check (function entry, loop header)
+	pYield                 // insert the yield check of a loop header
+	pYEntry                // insert the yield checkpoint of a function entry
+	pLoopOpen              // insert the wrapper blocks of loop wraps[val]
+	pLoopEnd               // insert what follows the end of a wrapped loop
+	pLabel                 // replace a label LEB by val
 )
 
 type patch struct {
@@ -163,7 +180,7 @@ type codePass struct {
 
 	// injected indices
 	gasGlobal, depthGlobal uint32
-	intrGlobal             uint32
+	yatGlobal, yieldFunc   uint32
 	oogFunc, cdeFunc       uint32
 	chargeFunc             uint32
 	shift                  uint32
@@ -174,7 +191,12 @@ type codePass struct {
 	prologue, epilogue []byte
 	cdeCall            []byte
 	gasGet, gasSet     []byte
-	intrGet            []byte
+	yatGet, yatSet     []byte
+
+	// yield is set with yield checkpoints (Config.YieldInterval); wraps
+	// lists the current function's wrapped loops.
+	yield bool
+	wraps []loopWrap
 
 	out    []byte // code section content
 	body   []byte
@@ -326,7 +348,16 @@ func (p *codePass) closeSegment() {
 
 func (p *codePass) openSegment(off int) {
 	p.curSeg = len(p.patches)
-	p.patches = append(p.patches, patch{off: off, kind: pCharge, depth: uint32(len(p.ctrls))})
+	p.patches = append(p.patches, patch{off: off, kind: pCharge, depth: uint32(len(p.ctrls)) + p.ctrls[len(p.ctrls)-1].syn})
+}
+
+// relabel records the new index of the label l read at [loff, end), if
+// injected labels lie between the current frame and its target.
+func (p *codePass) relabel(l uint32, loff, end int) {
+	target := &p.ctrls[len(p.ctrls)-1-int(l)]
+	if extra := p.ctrls[len(p.ctrls)-1].syn - target.syn; extra > 0 {
+		p.patches = append(p.patches, patch{off: loff, skip: end - loff, kind: pLabel, val: uint64(l + extra)})
+	}
 }
 
 // noteState records the first instruction, of name op at offset off, that
@@ -361,6 +392,8 @@ func (p *codePass) function(i int) error {
 	limit := uint64(maxLocals - 1) // one more is injected
 	if p.validateOnly {
 		limit = maxLocals
+	} else if p.yield {
+		limit = maxLocals - 2 // two
 	}
 	ndecl := r.count(2, maxLocals, "local declarations")
 	p.declStart, p.ndecl = r.pos, ndecl
@@ -393,12 +426,13 @@ func (p *codePass) function(i int) error {
 	p.gasLocal = uint32(total)
 
 	p.vals = p.vals[:0]
-	p.ctrls = append(p.ctrls[:0], ctrlFrame{results: ft.results})
+	p.ctrls = append(p.ctrls[:0], ctrlFrame{results: ft.results, wrap: -1})
 	p.patches = p.patches[:0]
+	p.wraps = p.wraps[:0]
 	p.curCost = 0
-	if p.cfg.Interrupt {
-		// The interrupt flag is checked on entry, before the first charge.
-		p.patches = append(p.patches, patch{off: instrStart, kind: pIntr, depth: 1})
+	if p.yield {
+		// The yield checkpoint of the entry, before the first charge.
+		p.patches = append(p.patches, patch{off: instrStart, kind: pYEntry})
 	}
 	p.openSegment(instrStart)
 
@@ -421,6 +455,7 @@ func (p *codePass) function(i int) error {
 			boundary = true
 		case 0x01: // nop
 		case 0x02, 0x03, 0x04: // block, loop, if
+			btStart := r.pos
 			params, results, err := p.blockType(&r)
 			if err != nil {
 				return err
@@ -431,7 +466,15 @@ func (p *codePass) function(i int) error {
 			if !p.popAll(params) {
 				return p.typeErr(off, "block parameters")
 			}
-			p.ctrls = append(p.ctrls, ctrlFrame{params: params, results: results, height: len(p.vals), op: op})
+			f := ctrlFrame{params: params, results: results, height: len(p.vals), op: op,
+				syn: p.ctrls[len(p.ctrls)-1].syn, wrap: -1}
+			if op == 0x03 && p.yield {
+				f.syn += 3
+				f.wrap = len(p.wraps)
+				p.wraps = append(p.wraps, loopWrap{bt: m.b[btStart:r.pos], params: params})
+				p.patches = append(p.patches, patch{off: off, kind: pLoopOpen, val: uint64(f.wrap)})
+			}
+			p.ctrls = append(p.ctrls, f)
 			p.pushAll(params)
 			boundary = op != 0x02
 		case 0x05: // else
@@ -455,6 +498,9 @@ func (p *codePass) function(i int) error {
 				return p.typeErr(off, "if without else must have equal parameter and result types")
 			}
 			fop, targeted, results := f.op, f.targeted, f.results
+			if f.wrap >= 0 {
+				p.patches = append(p.patches, patch{off: r.pos, kind: pLoopEnd})
+			}
 			p.ctrls = p.ctrls[:len(p.ctrls)-1]
 			if len(p.ctrls) == 0 {
 				if r.pos != r.end {
@@ -476,6 +522,7 @@ func (p *codePass) function(i int) error {
 			if int64(l) >= int64(len(p.ctrls)) {
 				return p.errf(ErrInvalid, loff, "unknown label %d", l)
 			}
+			p.relabel(l, loff, r.pos)
 			f := &p.ctrls[len(p.ctrls)-1-int(l)]
 			f.targeted = true
 			lt := labelTypes(f)
@@ -501,6 +548,9 @@ func (p *codePass) function(i int) error {
 				l := r.u32()
 				if r.err == nil && int64(l) >= int64(len(p.ctrls)) {
 					return p.errf(ErrInvalid, loff, "unknown label %d", l)
+				}
+				if r.err == nil {
+					p.relabel(l, loff, r.pos)
 				}
 				p.labels = append(p.labels, l)
 			}
@@ -541,7 +591,8 @@ func (p *codePass) function(i int) error {
 				return p.typeErr(off, "return operands")
 			}
 			p.setUnreachable()
-			p.patches = append(p.patches, patch{off: off, skip: 1, kind: pReturn, val: uint64(len(p.ctrls) - 1)})
+			p.patches = append(p.patches, patch{off: off, skip: 1, kind: pReturn,
+				val: uint64(len(p.ctrls)-1) + uint64(p.ctrls[len(p.ctrls)-1].syn)})
 			boundary = true
 		case 0x10: // call
 			fs := r.pos
@@ -779,9 +830,9 @@ func (p *codePass) function(i int) error {
 		p.curCost += uint64(cost)
 		if boundary {
 			p.closeSegment()
-			if op == 0x03 && p.cfg.Interrupt {
-				// Loop header: check the interrupt flag, then charge.
-				p.patches = append(p.patches, patch{off: r.pos, kind: pIntr, depth: uint32(len(p.ctrls))})
+			if op == 0x03 && p.yield {
+				// Loop header: the yield check, then the charge.
+				p.patches = append(p.patches, patch{off: r.pos, kind: pYield})
 			}
 			p.openSegment(r.pos)
 		}

@@ -13,14 +13,11 @@ const (
 	// CallDepthExport is the export name of the injected mutable i32 global
 	// holding the current call depth.
 	CallDepthExport = "__call_depth__"
-	// InterruptExport is the export name of the mutable i32 global injected
-	// with [Config.Interrupt], checked at every function entry and loop
-	// header: when it is non-zero, the guest stops through the out-of-gas
-	// path ([OutOfGasImport] is called with the gas counter unchanged). The
-	// runtime sets it from another goroutine to interrupt a running guest (a
-	// context deadline or cancellation on engines that cannot interrupt
-	// natively). The name is reserved whether or not it is injected.
-	InterruptExport = "__interrupt__"
+	// YieldAtExport is the export name of the mutable i64 global injected
+	// with [Config.YieldInterval]: the value of the gas counter below which
+	// the guest next calls [YieldImport]. The name is reserved whether or
+	// not it is injected.
+	YieldAtExport = "__yield_at__"
 	// ImportModule is the module name of the injected imports.
 	ImportModule = "aspect"
 	// OutOfGasImport is the field name of the injected import (type () -> ())
@@ -29,6 +26,12 @@ const (
 	// CallDepthExceededImport is the field name of the injected import (type
 	// () -> ()) called when a call would exceed [Config.MaxCallDepth].
 	CallDepthExceededImport = "call_depth_exceeded"
+	// YieldImport is the field name of the import (type () -> ()) injected
+	// with [Config.YieldInterval], called every YieldInterval gas. The host
+	// may stop the guest there by failing (a deadline passed), or let it
+	// continue by returning. The name is reserved whether or not it is
+	// injected.
+	YieldImport = "yield"
 )
 
 // DefaultMaxCallDepth is the call-depth limit used when Config.MaxCallDepth
@@ -67,15 +70,16 @@ type Config struct {
 	Deterministic bool
 	// RecordSegments makes [Result.Functions] list every metered segment.
 	RecordSegments bool
-	// Interrupt injects the interrupt flag: an exported mutable i32 global
-	// [InterruptExport], initially 0, checked (at no gas cost) on entry to
-	// every function and at every loop header; when the host sets it to a
-	// non-zero value, from any goroutine while the guest runs, the guest
-	// stops through [ImportModule].[OutOfGasImport] within a bounded number
-	// of instructions. It costs time, not gas, so the gas a module uses is
-	// the same with or without it: enable it for engines that cannot
-	// interrupt a guest otherwise.
-	Interrupt bool
+	// YieldInterval, when positive, injects yield checkpoints: the guest
+	// calls the injected import [ImportModule].[YieldImport] whenever it has
+	// used YieldInterval gas since its last checkpoint, checked on entry to
+	// every function and at every loop header. The host decides there
+	// whether the guest goes on (the call returns) or stops (it fails, e.g.
+	// because the call's deadline passed), and a Go host gets a preemption
+	// point. Checkpoints cost time, not gas: the gas a module uses is the
+	// same with or without them. Enable them for engines that cannot
+	// interrupt a guest otherwise. Zero disables them; negative is an error.
+	YieldInterval int64
 }
 
 // Opcode identifies an instruction for [CostTable.Overrides]: a one-byte
@@ -173,6 +177,9 @@ func (c *Config) compile() (*costs, error) {
 	}
 	if c.InitialGas < 0 {
 		return nil, fmt.Errorf("%w: negative InitialGas", ErrConfig)
+	}
+	if c.YieldInterval < 0 {
+		return nil, fmt.Errorf("%w: negative YieldInterval", ErrConfig)
 	}
 	for _, u := range []uint32{t.MemoryGrowPerPage, t.MemoryPerByte, t.TablePerElement} {
 		if u > MaxUnitCost {

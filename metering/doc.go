@@ -20,11 +20,10 @@
 //   - an exported mutable i32 global [CallDepthExport] counting active
 //     activations, with the import [ImportModule].[CallDepthExceededImport]
 //     called when a call would exceed Config.MaxCallDepth;
-//   - with Config.Interrupt, an exported mutable i32 global
-//     [InterruptExport], checked at every function entry and loop header:
-//     when the host sets it (from any goroutine, while the guest runs), the
-//     guest stops through [ImportModule].[OutOfGasImport] within a bounded
-//     number of instructions; the check costs no gas;
+//   - with Config.YieldInterval, yield checkpoints: the guest calls the
+//     import [ImportModule].[YieldImport] every YieldInterval gas (checked at
+//     function entries and loop headers, against the exported i64 global
+//     [YieldAtExport]), where the host may stop it; they cost no gas;
 //   - the memory maximum capped at Config.MaxMemoryPages.
 //
 // The exact rules — where segments start, what each instruction costs, when

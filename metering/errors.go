@@ -21,8 +21,8 @@ var (
 	ErrTooLarge = errors.New("metering: module exceeds an implementation limit")
 	// ErrReservedName reports a module that already uses one of the names the
 	// instrumenter injects (the exports __gas_counter__, __call_depth__ and
-	// __interrupt__, the imports aspect.out_of_gas and
-	// aspect.call_depth_exceeded) — for example
+	// __yield_at__, the imports aspect.out_of_gas,
+	// aspect.call_depth_exceeded and aspect.yield) — for example
 	// a module that is already instrumented — or, for PrepareSnapshot, an
 	// export name it reserves (GlobalExportPrefix, MemoryExport).
 	ErrReservedName = errors.New("metering: module uses a reserved name")

@@ -29,7 +29,7 @@ func FuzzInstrument(f *testing.F) {
 	rt := wazero.NewRuntime(ctx)
 	defer rt.Close(ctx)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		res, err := Instrument(b, Config{MaxMemoryPages: 64, Interrupt: len(b)%2 == 0})
+		res, err := Instrument(b, Config{MaxMemoryPages: 64, YieldInterval: int64(len(b) % 2 * 1000)})
 		if err != nil {
 			if !isDocumentedError(err) {
 				t.Fatalf("undocumented error type %T: %v", err, err)

@@ -193,6 +193,7 @@ func newEnv(t testing.TB) *env {
 	_, err := rt.NewHostModuleBuilder(ImportModule).
 		NewFunctionBuilder().WithFunc(func() { panic(errOutOfGas) }).Export(OutOfGasImport).
 		NewFunctionBuilder().WithFunc(func() { panic(errDepthLimit) }).Export(CallDepthExceededImport).
+		NewFunctionBuilder().WithFunc(onYield).Export(YieldImport).
 		Instantiate(ctx)
 	require.NoError(t, err)
 	_, err = rt.NewHostModuleBuilder("env").

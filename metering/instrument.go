@@ -15,11 +15,14 @@ type Result struct {
 	// CallDepth is the export name of the i32 call depth global
 	// ([CallDepthExport]).
 	CallDepth string
-	// Interrupt is the export name of the i32 interrupt flag global
-	// ([InterruptExport]) with Config.Interrupt, else "": setting it to a
-	// non-zero value while the guest runs stops it at its next function
-	// entry or loop header, through aspect.out_of_gas.
-	Interrupt string
+	// YieldAt is the export name of the i64 global holding the gas counter
+	// value below which the guest next calls aspect.yield ([YieldAtExport])
+	// with Config.YieldInterval, else "". The host sets it before a call,
+	// to the counter minus YieldInterval.
+	YieldAt string
+	// YieldInterval is the gas between two yield checkpoints, 0 if there
+	// are none.
+	YieldInterval int64
 	// MaxCallDepth is the depth limit compiled into the module.
 	MaxCallDepth uint32
 	// InitialGas is the initial value of the gas counter.
@@ -29,7 +32,8 @@ type Result struct {
 	// up by InjectedImports: see [Result.FuncIndex].
 	ImportedFuncs uint32
 	// InjectedImports is the number of injected function imports (2:
-	// aspect.out_of_gas then aspect.call_depth_exceeded).
+	// aspect.out_of_gas then aspect.call_depth_exceeded; 3 with yield
+	// checkpoints: then aspect.yield).
 	InjectedImports uint32
 	// ChargeFunc is the index of the injected, non-exported helper function
 	// that charges dynamic costs, or -1 if the module needs none.
@@ -93,21 +97,26 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 	if err := m.capMemory(cfg.MaxMemoryPages); err != nil {
 		return nil, err
 	}
-	// Two or three globals and their exports are injected.
-	if m.numExports+3 > maxExports || len(m.globals)+3 > maxGlobals {
-		return nil, tooLarge(-1, "too many exports or globals once the injected globals are added")
+	// Two or three globals, their exports and imports are injected.
+	if m.numExports+3 > maxExports || len(m.globals)+3 > maxGlobals || m.numImports+3 > maxImports {
+		return nil, tooLarge(-1, "too many imports, exports or globals once the injected ones are added")
 	}
 
-	const injected = 2
+	injected := uint32(2)
+	if cfg.YieldInterval > 0 {
+		injected = 3
+	}
 	p := &codePass{
 		m:           m,
 		c:           c,
 		cfg:         &cfg,
+		yield:       cfg.YieldInterval > 0,
 		gasGlobal:   uint32(len(m.globals)),
 		depthGlobal: uint32(len(m.globals)) + 1,
-		intrGlobal:  uint32(len(m.globals)) + 2,
+		yatGlobal:   uint32(len(m.globals)) + 2,
 		oogFunc:     m.numImportedFuncs,
 		cdeFunc:     m.numImportedFuncs + 1,
+		yieldFunc:   m.numImportedFuncs + 2,
 		chargeFunc:  m.numFuncs() + injected,
 		shift:       injected,
 		wrapTypes:   map[string]uint32{},
@@ -123,8 +132,8 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 		Functions:       make([]FuncInfo, len(m.code)),
 	}
 	p.result = res
-	if cfg.Interrupt {
-		res.Interrupt = InterruptExport
+	if p.yield {
+		res.YieldAt, res.YieldInterval = YieldAtExport, cfg.YieldInterval
 	}
 	// Types appended to the type section: () -> () for the imports and
 	// (i32, i64) -> i32 for the charge helper; wrapper block types follow.
@@ -211,23 +220,109 @@ func (p *codePass) buildTemplates(cfg *Config) {
 
 	p.gasGet = append([]byte{0x23}, g...)
 	p.gasSet = append([]byte{0x24}, g...)
-	p.intrGet = appendU32([]byte{0x23}, p.intrGlobal)
+	p.yatGet = appendU32([]byte{0x23}, p.yatGlobal)
+	p.yatSet = appendU32([]byte{0x24}, p.yatGlobal)
 }
 
-// appendInterruptCheck appends the interrupt check, where L is the relative
-// depth of the function's out-of-gas landing block (as for appendCharge):
+// Yield checkpoints. A loop header checks, before the loop body's charge,
 //
-//	global.get $interrupt; br_if L
+//	local.get $g; local.get $next; i64.lt_s; br_if $cold
 //
-// It costs no gas: a set flag reaches the landing block with the counter
-// unchanged. (Unlike the charge, this form is the fastest on wazero: in
-// raw.wasm's sum_to, about one machine cycle per iteration, it adds 18% to
-// the metered time; "i32.eqz; if; else; br; end" adds 40%, and folding the
-// flag into the charge's condition 3x.)
-func (p *codePass) appendInterruptCheck(b []byte, depth uint32) []byte {
-	b = append(b, p.intrGet...)
-	b = append(b, 0x0d) // br_if
-	return appendU32(b, depth)
+// where $next is the function's copy of __yield_at__ (a second injected i64
+// local, loaded on entry) and $cold a block around the loop: every loop is
+// wrapped as
+//
+//	block $done (type of the loop)
+//	  loop $retry (type of the loop)
+//	    block $cold (params of the loop -> params of the loop)
+//	      loop ... original loop ... end
+//	      br $done
+//	    end
+//	    yield; br $retry
+//	  end
+//	end
+//
+// so the call to aspect.yield sits outside the loop (a call inside it would
+// make wazero's register allocator spill the loop's values), and the loop
+// is entered again from its header, where nothing of the iteration has run
+// yet. Branches from inside the loop to labels outside it cross the three
+// wrapper labels: their label indices are shifted. A function checks on
+// entry, before its first charge, with the call inline (no loop there).
+
+// appendYield appends the checkpoint itself: store the counter, call
+// aspect.yield, reload the counter, and set __yield_at__ and $next to the
+// counter minus the interval.
+func (p *codePass) appendYield(b []byte) []byte {
+	b = p.appendStore(b)
+	b = append(b, 0x10)
+	b = appendU32(b, p.yieldFunc)
+	b = p.appendLoad(b)
+	b = append(b, 0x20)
+	b = appendU32(b, p.gasLocal)
+	b = append(b, 0x42)
+	b = appendS64(b, p.cfg.YieldInterval)
+	b = append(b, 0x7d, 0x22) // i64.sub; local.tee $next
+	b = appendU32(b, p.gasLocal+1)
+	return append(b, p.yatSet...)
+}
+
+// appendYieldEntry appends the checkpoint on function entry:
+//
+//	local.get $g; global.get $yield_at; i64.lt_s; if; yield; end
+//	global.get $yield_at; local.set $next
+func (p *codePass) appendYieldEntry(b []byte) []byte {
+	b = append(b, 0x20)
+	b = appendU32(b, p.gasLocal)
+	b = append(b, p.yatGet...)
+	b = append(b, 0x53, 0x04, 0x40) // i64.lt_s; if
+	b = p.appendYield(b)
+	b = append(b, 0x0b)
+	b = append(b, p.yatGet...)
+	b = append(b, 0x21)
+	return appendU32(b, p.gasLocal+1)
+}
+
+// appendYieldCheck appends the checkpoint test at a loop header (see
+// above): br_if 1 reaches $cold from inside the loop.
+func (p *codePass) appendYieldCheck(b []byte) []byte {
+	b = append(b, 0x20)
+	b = appendU32(b, p.gasLocal)
+	b = append(b, 0x20)
+	b = appendU32(b, p.gasLocal+1)
+	return append(b, 0x53, 0x0d, 0x01) // i64.lt_s; br_if 1
+}
+
+// appendLoopOpen appends the wrapper blocks opened before loop w.
+func (p *codePass) appendLoopOpen(b []byte, w *loopWrap) []byte {
+	b = append(b, 0x02)
+	b = append(b, w.bt...)
+	b = append(b, 0x03)
+	b = append(b, w.bt...)
+	b = append(b, 0x02)
+	if len(w.params) == 0 {
+		return append(b, 0x40)
+	}
+	key := "loop:" + string(w.params)
+	idx, ok := p.wrapTypes[key]
+	if !ok {
+		idx = uint32(len(p.m.types) + len(p.newTypes))
+		t := []byte{0x60}
+		t = appendU32(t, uint32(len(w.params)))
+		t = append(t, w.params...)
+		t = appendU32(t, uint32(len(w.params)))
+		t = append(t, w.params...)
+		p.newTypes = append(p.newTypes, t)
+		p.wrapTypes[key] = idx
+	}
+	return appendS64(b, int64(idx))
+}
+
+// appendLoopClose appends what follows the end of a wrapped loop: br $done;
+// end $cold; yield; br $retry; end $retry; end $done.
+func (p *codePass) appendLoopClose(b []byte) []byte {
+	b = append(b, 0x0c, 0x02, 0x0b)
+	b = p.appendYield(b)
+	return append(b, 0x0c, 0x00, 0x0b, 0x0b)
 }
 
 // appendStore appends local.get $g; global.set $gas.
@@ -299,10 +394,15 @@ func (p *codePass) emit(i int) error {
 	ft := m.types[m.funcs[fidx]]
 	instrStart := p.patches[0].off
 
-	// Local declarations, plus the i64 local caching the gas counter.
+	// Local declarations, plus the i64 local caching the gas counter (and
+	// the one caching __yield_at__).
 	body := appendU32(p.body[:0], uint32(p.ndecl+1))
 	body = append(body, m.b[p.declStart:instrStart]...)
-	body = append(body, 0x01, tI64)
+	if p.yield {
+		body = append(body, 0x02, tI64)
+	} else {
+		body = append(body, 0x01, tI64)
+	}
 	body = append(body, p.prologue...)
 	body = p.appendLoad(body)
 	body = append(body, 0x02, 0x40) // out-of-gas landing block
@@ -324,8 +424,16 @@ func (p *codePass) emit(i int) error {
 					info.Segs = append(info.Segs, Segment{Offset: pt.off, Cost: pt.val})
 				}
 			}
-		case pIntr:
-			body = p.appendInterruptCheck(body, pt.depth)
+		case pYield:
+			body = p.appendYieldCheck(body)
+		case pYEntry:
+			body = p.appendYieldEntry(body)
+		case pLoopOpen:
+			body = p.appendLoopOpen(body, &p.wraps[pt.val])
+		case pLoopEnd:
+			body = p.appendLoopClose(body)
+		case pLabel:
+			body = appendU32(body, uint32(pt.val))
 		case pFunc:
 			body = appendU32(body, uint32(pt.val)+p.shift)
 		case pReturn:
@@ -472,7 +580,11 @@ func (p *codePass) assemble(code []byte, voidType, chargeType uint32) ([]byte, e
 				b = append(b, 0x00)
 				return appendU32(b, voidType)
 			}
-			vec(m.numImports, imp(OutOfGasImport), imp(CallDepthExceededImport))
+			var yield []byte
+			if p.yield {
+				yield = imp(YieldImport)
+			}
+			vec(m.numImports, imp(OutOfGasImport), imp(CallDepthExceededImport), yield)
 		case secFunction:
 			var helper []byte
 			if p.result.ChargeFunc >= 0 {
@@ -487,22 +599,22 @@ func (p *codePass) assemble(code []byte, voidType, chargeType uint32) ([]byte, e
 			g = appendS64(g, p.cfg.InitialGas)
 			g = append(g, 0x0b)
 			i32 := []byte{tI32, 0x01, 0x41, 0x00, 0x0b}
-			var intr []byte
-			if p.cfg.Interrupt {
-				intr = i32
+			var yat []byte
+			if p.yield {
+				yat = []byte{tI64, 0x01, 0x42, 0x00, 0x0b}
 			}
-			vec(len(m.globals)-int(m.numImportedGlobals), g, i32, intr)
+			vec(len(m.globals)-int(m.numImportedGlobals), g, i32, yat)
 		case secExport:
 			exp := func(name string, g uint32) []byte {
 				b := appendName(nil, name)
 				b = append(b, 0x03)
 				return appendU32(b, g)
 			}
-			var intr []byte
-			if p.cfg.Interrupt {
-				intr = exp(InterruptExport, p.intrGlobal)
+			var yat []byte
+			if p.yield {
+				yat = exp(YieldAtExport, p.yatGlobal)
 			}
-			vec(m.numExports, exp(GasCounterExport, p.gasGlobal), exp(CallDepthExport, p.depthGlobal), intr)
+			vec(m.numExports, exp(GasCounterExport, p.gasGlobal), exp(CallDepthExport, p.depthGlobal), yat)
 		case secCode:
 			if s == nil && p.result.ChargeFunc < 0 {
 				return nil

@@ -464,7 +464,7 @@ func (m *module) parseImports(r *reader) error {
 			// Valid per the specification but rejected by wazero.
 			return invalid(off, "import with an empty module name")
 		}
-		if !m.forSnapshot && string(mod) == ImportModule && (string(field) == OutOfGasImport || string(field) == CallDepthExceededImport) {
+		if !m.forSnapshot && string(mod) == ImportModule && (string(field) == OutOfGasImport || string(field) == CallDepthExceededImport || string(field) == YieldImport) {
 			return &ModuleError{Kind: ErrReservedName, Offset: off, Func: -1, Reason: "module imports " + ImportModule + "." + string(field)}
 		}
 		koff := r.pos
@@ -656,7 +656,7 @@ func (m *module) parseExports(r *reader) error {
 			return invalid(off, "duplicate export name %q", name)
 		}
 		if m.forSnapshot && (strings.HasPrefix(string(name), GlobalExportPrefix) || string(name) == MemoryExport) ||
-			!m.forSnapshot && (string(name) == GasCounterExport || string(name) == CallDepthExport || string(name) == InterruptExport) {
+			!m.forSnapshot && (string(name) == GasCounterExport || string(name) == CallDepthExport || string(name) == YieldAtExport) {
 			return &ModuleError{Kind: ErrReservedName, Offset: off, Func: -1, Reason: "module exports " + string(name)}
 		}
 		m.exports[string(name)] = struct{}{}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"sync"
-	"sync/atomic"
 
 	"github.com/aspect-rt/aspect-runtime/metering"
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
@@ -48,14 +47,16 @@ func (e *GasError) Unwrap() error { return e.Err }
 //
 // WithMetering is also what makes calls interruptible on engines that cannot
 // stop a running guest themselves (wazero, wasmer: their
-// engine.Capabilities report Interrupt false): when a call's context has a
-// deadline or can be cancelled, the runtime sets the instrumented interrupt
-// flag (metering.InterruptExport) as soon as the context ends, and the guest
-// stops at its next function entry or loop header with an *InterruptError
-// (ErrInterrupted and the context's error). wasmtime interrupts every call
-// natively, metered or not. On wazero and wasmer a call of an unmetered
-// module cannot be interrupted: it runs to completion (a context already
-// done is still refused before the guest is entered).
+// engine.Capabilities report Interrupt false): the module gets yield
+// checkpoints (metering.Config.YieldInterval, DefaultYieldInterval unless
+// set): every so much gas, at a function entry or loop header, the guest
+// calls the host, which stops it with an *InterruptError (ErrInterrupted
+// and the context's error) once the call's context is done — within about
+// 50 µs of computation. The checkpoints cost no gas. wasmtime
+// interrupts every call natively, metered or not, and its modules get no
+// checkpoints. On wazero and wasmer a call of an unmetered module cannot be
+// interrupted: it runs to completion (a context already done is still
+// refused before the guest is entered).
 //
 // An interrupted call is billed its whole budget, like a trap: where it
 // stopped depends on timing, not on the code.
@@ -151,68 +152,20 @@ func WithGasRule(rule GasRule) APIOption {
 	return func(a *hostAPI) { a.gas = rule }
 }
 
+// DefaultYieldInterval is the gas between two yield checkpoints of a
+// metered module on an engine without native interruption (see
+// WithMetering): some 50 µs of compiled guest code (a few milliseconds on
+// wazero's interpreter), so a checkpoint, one host call, costs about 0.1%
+// and an interrupted call stops promptly.
+const DefaultYieldInterval = 1 << 16
+
 // gasState is the per-instance metering state.
 type gasState struct {
 	counter, depth engine.Global
-	// interrupt is the instrumented interrupt flag, used on engines without
-	// native interruption (nil on the others). It is zero between calls.
-	interrupt engine.Global
-	// intr is the interrupter armed for the call in progress, or nil.
-	intr *interrupter
-}
-
-// interrupter sets an instance's interrupt flag when a call's context ends.
-// It runs from the context's AfterFunc goroutine while the guest runs: the
-// flag is the only thing of the instance it touches (Global.Set may be
-// called concurrently with a running call, see engine.Global).
-type interrupter struct {
-	flag  engine.Global
-	cause error // the context's cause, written before fired is set
-	fired atomic.Bool
-	done  chan struct{} // closed once the flag is set
-	stop  func() bool
-}
-
-func (i *interrupter) run(ctx context.Context) {
-	i.cause = context.Cause(ctx)
-	if i.cause == nil {
-		i.cause = context.Canceled
-	}
-	i.fired.Store(true)
-	i.flag.Set(1)
-	close(i.done)
-}
-
-// arm makes the end of ctx interrupt the call about to start.
-func (g *gasState) arm(ctx context.Context) {
-	i := &interrupter{flag: g.interrupt, done: make(chan struct{})}
-	i.stop = context.AfterFunc(ctx, func() { i.run(ctx) })
-	g.intr = i
-}
-
-// disarm stops the call's interrupter. If it already ran, disarm waits for
-// it to finish and clears the flag, so that the flag is zero before the next
-// call and every later access to the instance's globals happens after the
-// interrupter's write.
-func (g *gasState) disarm() {
-	i := g.intr
-	if i == nil {
-		return
-	}
-	g.intr = nil
-	if !i.stop() {
-		<-i.done
-		g.interrupt.Set(0)
-	}
-}
-
-// interrupted returns the error of a call stopped by its interrupter through
-// the out-of-gas path, or nil if the guest ran out of gas.
-func (g *gasState) interrupted(fn string) error {
-	if g == nil || g.intr == nil || !g.intr.fired.Load() {
-		return nil
-	}
-	return &InterruptError{Func: fn, Cause: g.intr.cause}
+	// yieldAt is the counter value below which the guest next calls
+	// aspect.yield (metering.YieldAtExport); nil without checkpoints.
+	yieldAt  engine.Global
+	interval int64
 }
 
 // meteringProvider satisfies the imports metering injects.
@@ -226,32 +179,34 @@ func meteringProvider(r *Runtime, imp engine.Import) (engine.HostFunc, bool, err
 		target = ErrOutOfGas
 	case metering.CallDepthExceededImport:
 		target = ErrCallDepth
+	case metering.YieldImport:
 	default:
 		return engine.HostFunc{}, false, nil
 	}
 	if len(imp.Type.Params) != 0 || len(imp.Type.Results) != 0 {
 		return engine.HostFunc{}, false, fmt.Errorf("%s.%s must be () -> ()", imp.Module, imp.Name)
 	}
+	if target == nil {
+		// A yield checkpoint: stop the guest if the call's context is done.
+		return engine.HostFunc{Module: imp.Module, Name: imp.Name, Type: imp.Type,
+			Call: func(ctx context.Context, caller engine.Caller, stack []uint64) error {
+				if ctx.Done() == nil || ctx.Err() == nil {
+					return nil
+				}
+				cause := context.Cause(ctx)
+				return r.fail(&InterruptError{Func: r.curFunc, Cause: cause})
+			}}, true, nil
+	}
 	return engine.HostFunc{Module: imp.Module, Name: imp.Name, Type: imp.Type,
 		Call: func(ctx context.Context, caller engine.Caller, stack []uint64) error {
-			if target == ErrOutOfGas {
-				// The interrupt flag leads to the out-of-gas path too.
-				if err := r.gas.interrupted(r.curFunc); err != nil {
-					return r.fail(err)
-				}
-			}
 			return r.fail(&GasError{Err: target})
 		}}, true, nil
 }
 
 // beginMetered sets the instance's counters for a call limited by ctx's
-// meter, arms the interrupt flag if the engine needs it and ctx can end, and
-// returns a function that records the result.
+// meter and returns a function that records the result.
 func (r *Runtime) beginMetered(ctx context.Context) func(err error) error {
 	g := r.gas
-	if g.interrupt != nil && ctx.Done() != nil {
-		g.arm(ctx)
-	}
 	m := MeterFrom(ctx)
 	budget := uint64(math.MaxInt64)
 	if m != nil {
@@ -262,8 +217,12 @@ func (r *Runtime) beginMetered(ctx context.Context) func(err error) error {
 	}
 	g.depth.Set(0)
 	g.counter.Set(budget)
+	if g.yieldAt != nil {
+		// The first checkpoint comes after interval gas (never if the
+		// budget is smaller: the call then ends sooner anyway).
+		g.yieldAt.Set(uint64(int64(budget) - g.interval))
+	}
 	return func(err error) error {
-		g.disarm()
 		left := g.counter.Get()
 		var te *TrapError
 		if errors.As(err, &te) || errors.Is(err, ErrInterrupted) {

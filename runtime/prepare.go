@@ -19,14 +19,16 @@ type preparation struct {
 // prepare rewrites code before compilation: gas metering when configured,
 // then the rewrite that makes snapshots possible. The result is what the
 // engine compiles (and what the disk cache is keyed by). nativeInterrupt is
-// the engine's Capabilities().Interrupt: without it, metered code gets the
-// interrupt flag (metering.Config.Interrupt), which costs time but no gas.
+// the engine's Capabilities().Interrupt: without it, metered code gets yield
+// checkpoints (metering.Config.YieldInterval), which cost time but no gas.
 func prepare(code []byte, cfg config, nativeInterrupt bool) ([]byte, *preparation, error) {
 	prep := &preparation{}
 	var err error
 	if cfg.metering != nil {
 		mc := *cfg.metering
-		mc.Interrupt = mc.Interrupt || !nativeInterrupt
+		if !nativeInterrupt && mc.YieldInterval == 0 {
+			mc.YieldInterval = DefaultYieldInterval
+		}
 		if prep.gas, err = metering.Instrument(code, mc); err != nil {
 			return nil, nil, fmt.Errorf("%w: metering: %w", ErrCompile, err)
 		}

@@ -47,7 +47,7 @@ type Module struct {
 	prep       *preparation // what prepare did to the code
 	// nativeInterrupt is the engine's Capabilities().Interrupt: calls stop
 	// on their own when their context ends. Without it, a metered module's
-	// calls are stopped through the instrumented interrupt flag (gas.go).
+	// calls are stopped at the instrumented yield checkpoints (gas.go).
 	nativeInterrupt bool
 
 	mu     sync.Mutex
@@ -193,11 +193,11 @@ func (r *Runtime) instantiate(ctx context.Context) (err error) {
 	}
 	r.inst, r.mem = inst, inst.Memory()
 	if g := r.module.prep.gas; g != nil {
-		r.gas = &gasState{counter: inst.Global(g.GasCounter), depth: inst.Global(g.CallDepth)}
-		if !r.module.nativeInterrupt {
-			r.gas.interrupt = inst.Global(g.Interrupt)
+		r.gas = &gasState{counter: inst.Global(g.GasCounter), depth: inst.Global(g.CallDepth), interval: g.YieldInterval}
+		if g.YieldAt != "" {
+			r.gas.yieldAt = inst.Global(g.YieldAt)
 		}
-		if r.gas.counter == nil || r.gas.depth == nil || !r.module.nativeInterrupt && r.gas.interrupt == nil {
+		if r.gas.counter == nil || r.gas.depth == nil || g.YieldAt != "" && r.gas.yieldAt == nil {
 			_ = inst.Close(ctx)
 			r.inst, r.mem = nil, nil
 			return fmt.Errorf("aspect: instantiate: the instrumented module lacks its gas counters")

@@ -94,7 +94,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.SetOutput(stderr)
 	engineName := fs.String("engine", runtime.DefaultEngine(), "engine to run on: "+strings.Join(runtime.Engines(), ", "))
 	gas := fs.Uint64("gas", 0, "gas limit of the call (0: not metered); the gas used is printed to stderr")
-	timeout := fs.Duration("timeout", 0, "stop the call after this long, e.g. 2s (0: no limit)")
+	timeout := fs.Duration("timeout", 0, "stop the call after this long, e.g. 2s (0: no limit); meters the module (without a gas limit unless --gas) so that every engine can stop it")
 	withWASI := fs.Bool("wasi", false, "provide WASI preview 1: stdout/stderr to the terminal, no file system")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
@@ -116,7 +116,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	var opts []runtime.Option
-	if *gas > 0 {
+	if *gas > 0 || *timeout > 0 {
+		// Metering is also what lets a deadline stop the guest on engines
+		// without native interruption (runtime.WithMetering).
 		opts = append(opts, runtime.WithMetering(metering.Config{}))
 	}
 	if *withWASI {

@@ -125,6 +125,13 @@ func TestRunWithTimeout(t *testing.T) {
 	code, _, stderr := aspect(t, "run", "--gas", "100000000", "--timeout", "50ms", raw, "loop_forever")
 	assert.Equal(t, 1, code)
 	assert.Regexp(t, `out of gas|interrupted`, stderr)
+	// Without a gas limit, the deadline stops it on every engine.
+	for _, e := range runtime.Engines() {
+		code, _, stderr = aspect(t, "run", "--engine", e, "--timeout", "50ms", raw, "loop_forever")
+		assert.Equal(t, 1, code, e)
+		assert.Contains(t, stderr, "interrupted", e)
+		assert.Contains(t, stderr, "deadline exceeded", e)
+	}
 	code, _, stderr = aspect(t, "run", "--timeout", "nope", echoWasm, "greet", "s:x")
 	assert.Equal(t, 2, code, stderr)
 }

@@ -42,11 +42,9 @@
 //
 // wasmer's C API has no way to interrupt a running guest: Capabilities
 // reports Interrupt false (an already cancelled context is still refused
-// before the guest is entered). The runtime interrupts metered modules
-// through the interrupt flag the metering instrumentation checks, set with
-// Global.Set while the guest runs (wasm_global_set stores the value in the
-// instance under a lock of the global's own, from any thread; the compiled
-// code loads the global at every check). The memory limit is enforced by writing it
+// before the guest is entered). The runtime stops metered modules at the
+// yield checkpoints of the metering instrumentation (host calls every so
+// much gas). The memory limit is enforced by writing it
 // into the module as the maximum of its memories before compiling
 // (limits.go), so memory.grow past it returns -1 by the WebAssembly
 // semantics of a declared maximum: Capabilities reports MemoryLimit true.

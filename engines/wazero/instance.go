@@ -156,29 +156,15 @@ func (i *instance) Global(name string) engine.Global {
 	if g == nil {
 		return nil
 	}
-	return global{g: g, raw: interpretedValue(g)}
+	return global{g}
 }
 
 // global adapts api.Global; Set is a no-op on immutable globals.
-type global struct {
-	g api.Global
-	// raw is the value of a mutable global of interpreted code, which Set
-	// writes directly (see interpretedValue); nil for compiled code.
-	raw *uint64
-}
+type global struct{ g api.Global }
 
 func (g global) Type() engine.ValueType { return engine.ValueType(g.g.Type()) }
 func (g global) Get() uint64            { return g.g.Get() }
-
-// Set sets the value. It may be called from another goroutine while a call
-// runs (engine.Global): compiled code reads the global from memory the Go
-// code does not read concurrently, and the interpreter's unsynchronized read
-// of an aligned word observes either value.
 func (g global) Set(v uint64) {
-	if g.raw != nil {
-		storeNoRace(g.raw, v)
-		return
-	}
 	if mg, ok := g.g.(api.MutableGlobal); ok {
 		mg.Set(v)
 	}

@@ -18,10 +18,14 @@
 // The adapter cannot interrupt a running guest: Capabilities reports
 // Interrupt false (an already cancelled context is still refused before the
 // guest is entered). wazero's own WithCloseOnContextDone starts a goroutine
-// per call and closes the instance it interrupts, so it stays off; the
-// runtime instead interrupts metered modules through the interrupt flag the
-// metering instrumentation checks, set with Global.Set while the guest runs
-// (global.go makes that race-free for the interpreter too).
+// per call, leaves compiled code for Go at every loop iteration and closes
+// the instance it interrupts, so it stays off; the runtime instead stops
+// metered modules at the yield checkpoints of the metering instrumentation
+// (host calls every so much gas). Those also matter for another reason:
+// Go cannot preempt a goroutine running wazero's compiled code, so a guest
+// that never calls the host holds up every stop-the-world of the garbage
+// collector — and with it the whole process — until it returns; a metered
+// guest returns to Go at least every runtime.DefaultYieldInterval gas.
 package wazero
 
 import (

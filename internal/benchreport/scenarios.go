@@ -205,6 +205,34 @@ var Scenarios = []Scenario{
 		Ratios: []Ratio{{Label: "metered / unmetered", Num: "metered", Den: "unmetered"}},
 	},
 	{
+		Bench: "BenchmarkMeteredSum", Title: "Metered vs unmetered compute through the runtime (worst case)", Short: "metered sum (runtime)",
+		What: "`sum_to_abi(100000)` of `wat/compute.wasm` (a loop of about one machine cycle per iteration, ABI-encoded Int64 in and out) through `Runtime.Call`, as is and with `runtime.WithMetering` and a `Meter` per call (on wazero and wasmer the module also has yield checkpoints), and with a context deadline too.",
+		Rows: []Row{
+			{Label: "metered (runtime.WithMetering)", Variant: "metered", Library: true},
+			{Label: "unmetered", Variant: "unmetered", Baseline: true},
+			{Label: "metered, with a deadline", Variant: "metered-deadline"},
+			{Label: "gas per call", Variant: "metered", Unit: "gas/op"},
+		},
+		Ratios: []Ratio{
+			{Label: "metered / unmetered", Num: "metered", Den: "unmetered"},
+			{Label: "metered with a deadline / unmetered", Num: "metered-deadline", Den: "unmetered"},
+		},
+	},
+	{
+		Bench: "BenchmarkMeteredMix", Title: "Metered vs unmetered compute through the runtime (typical)", Short: "metered mix (runtime)",
+		What: "`mix_abi(20000)` of `wat/compute.wasm` (a xorshift64* loop: shifts, xors, a multiplication and a rotation per round) through `Runtime.Call`, as is, metered, and metered with a context deadline.",
+		Rows: []Row{
+			{Label: "metered (runtime.WithMetering)", Variant: "metered", Library: true},
+			{Label: "unmetered", Variant: "unmetered", Baseline: true},
+			{Label: "metered, with a deadline", Variant: "metered-deadline"},
+			{Label: "gas per call", Variant: "metered", Unit: "gas/op"},
+		},
+		Ratios: []Ratio{
+			{Label: "metered / unmetered", Num: "metered", Den: "unmetered"},
+			{Label: "metered with a deadline / unmetered", Num: "metered-deadline", Den: "unmetered"},
+		},
+	},
+	{
 		Bench: "BenchmarkThroughputG1", Title: "Throughput through the pool, 1 goroutine", Short: "pool, 1 goroutine",
 		What: "Pooled greet calls from one goroutine (wall time per call), and the hand-written greet on one instance.",
 		Rows: []Row{

@@ -139,11 +139,10 @@ type Export struct {
 type Capabilities struct {
 	// Interrupt: Function.Call stops a running guest when its context is
 	// cancelled or its deadline passes, returning a Trap with TrapInterrupted.
-	// Without it, the runtime stops the calls of metered modules itself, by
-	// setting the interrupt flag the metering instrumentation checks at every
-	// function entry and loop header (through Global.Set, from another
-	// goroutine); a call of an unmetered module then cannot be interrupted
-	// once the guest runs.
+	// Without it, the runtime stops the calls of metered modules itself, at
+	// the yield checkpoints the metering instrumentation adds (a host call
+	// every so much gas, at a function entry or loop header); a call of an
+	// unmetered module then cannot be interrupted once the guest runs.
 	Interrupt bool
 	// MemoryLimit: CompileConfig.MemoryLimitPages is enforced; memory.grow past
 	// the limit returns -1 inside the guest.
@@ -254,14 +253,8 @@ type Instance interface {
 
 // Global is an exported global of one instance. Values use the raw encoding
 // of Function.Call. The runtime uses globals it injected itself (the gas and
-// call-depth counters, the interrupt flag) and the module's own mutable
+// call-depth counters, the yield threshold) and the module's own mutable
 // globals (to restore an instance's state without re-instantiating it).
-//
-// On engines without Capabilities.Interrupt, Set must be safe to call from
-// another goroutine while a call runs in the instance, and the running guest
-// must observe the new value at its next global.get of it: the runtime sets
-// the interrupt flag that way. Every other use of an instance's globals
-// happens between calls, on the goroutine that makes them.
 type Global interface {
 	// Type returns the global's value type.
 	Type() ValueType

@@ -1,0 +1,260 @@
+package metering
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var errStopped = errors.New("test: stopped at a yield checkpoint")
+
+type yieldKey struct{}
+
+// yieldCounter is what the aspect.yield host function of newEnv reports to,
+// through the call's context: every call is counted, and the guest is
+// stopped (the host function fails) once stop is set.
+type yieldCounter struct {
+	calls atomic.Int64
+	stop  atomic.Bool
+}
+
+// onYield implements aspect.yield for newEnv.
+func onYield(ctx context.Context) {
+	if y, ok := ctx.Value(yieldKey{}).(*yieldCounter); ok {
+		y.calls.Add(1)
+		if y.stop.Load() {
+			panic(errStopped)
+		}
+	}
+}
+
+// fibModule exports fib(n i64) -> i64, naive double recursion without a
+// single loop: fib(60) runs for hours, with at most 61 nested activations.
+func fibModule() []byte {
+	w := &wmod{}
+	t := w.typ([]byte{i64}, []byte{i64})
+	fib := uint32(0)
+	w.fn(t, nil, lget(0), i64c(2), op(0x53), ifb(i64), lget(0), elseb, // n < 2 ? n
+		lget(0), i64c(1), op(0x7d), call(fib), lget(0), i64c(2), op(0x7d), call(fib), op(0x7c), end)
+	w.export("fib", 0, fib)
+	return w.bytes()
+}
+
+// segmentsOf returns the segments of every function of res.
+func segmentsOf(res *Result) [][]Segment {
+	var out [][]Segment
+	for _, f := range res.Functions {
+		out = append(out, append([]Segment{{Offset: f.Segments, Cost: f.StaticCost}}, f.Segs...))
+	}
+	return out
+}
+
+// yieldCall calls export with gas and yield checkpoints every interval,
+// counted by y.
+func (m *metered) yieldCall(y *yieldCounter, interval int64, name string, gas int64, args ...uint64) ([]uint64, int64, error) {
+	m.gas.Set(uint64(gas))
+	m.depth.Set(0)
+	m.mod.ExportedGlobal(YieldAtExport).(interface{ Set(uint64) }).Set(uint64(gas - interval))
+	out, err := m.mod.ExportedFunction(name).Call(context.WithValue(m.ctx, yieldKey{}, y), args...)
+	return out, gas - int64(m.gas.Get()), err
+}
+
+func TestYieldCheckpoints(t *testing.T) {
+	raw := readFile(t, "../conformance/fixtures/wat/raw.wasm")
+	plain := instrument(t, raw, Config{RecordSegments: true})
+	const interval = 1000
+	res := instrument(t, raw, Config{RecordSegments: true, YieldInterval: interval})
+	assert.Equal(t, YieldAtExport, res.YieldAt)
+	assert.Equal(t, int64(interval), res.YieldInterval)
+	assert.Equal(t, uint32(3), res.InjectedImports)
+	assert.Empty(t, plain.YieldAt)
+	assert.Equal(t, uint32(2), plain.InjectedImports)
+	// Checkpoints cost no gas: the segments and their costs are the same.
+	assert.Equal(t, segmentsOf(plain), segmentsOf(res))
+
+	e := newEnv(t)
+	m := e.metered(t, res)
+	for _, n := range []int64{0, 1, 10, 1000, 100000} {
+		y := &yieldCounter{}
+		out, used, err := m.yieldCall(y, interval, "sum_to", sumToGas(n), uint64(n))
+		require.NoError(t, err)
+		assert.Equal(t, uint64(n*(n+1)/2), out[0])
+		assert.Equal(t, sumToGas(n), used, "n=%d: checkpoints cost no gas", n)
+		// About one checkpoint per interval of gas used (checked at loop
+		// headers, so each up to a loop iteration late).
+		want := sumToGas(n) / interval
+		assert.LessOrEqual(t, y.calls.Load(), want, "n=%d", n)
+		assert.GreaterOrEqual(t, y.calls.Load(), want*1000/(1000+13), "n=%d", n)
+
+		_, _, err = m.yieldCall(y, interval, "sum_to", sumToGas(n)-1, uint64(n))
+		require.ErrorIs(t, err, errOutOfGas, "n=%d", n)
+	}
+}
+
+func TestYieldStopsRunawayGuest(t *testing.T) {
+	raw := readFile(t, "../conformance/fixtures/wat/raw.wasm")
+	for _, c := range []struct {
+		name   string
+		wasm   []byte
+		export string
+		args   []uint64
+		costs  *CostTable
+	}{
+		// A tight loop: checked at the loop header.
+		{"loop_forever", raw, "loop_forever", nil, nil},
+		{"sum_to", raw, "sum_to", []uint64{1 << 62}, nil},
+		// No loop at all: checked at every function entry.
+		{"fib", fibModule(), "fib", []uint64{60}, nil},
+		// The hash loop nests loops and calls a helper.
+		{"hash", hashModule(), "hash", []uint64{1 << 40}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := instrument(t, c.wasm, Config{YieldInterval: 10000, Costs: c.costs})
+			e := newEnv(t)
+			m := e.metered(t, res)
+			y := &yieldCounter{}
+			go func() {
+				time.Sleep(20 * time.Millisecond)
+				y.stop.Store(true)
+			}()
+			start := time.Now()
+			_, used, err := m.yieldCall(y, 10000, c.export, 1<<62, c.args...)
+			require.ErrorIs(t, err, errStopped)
+			assert.Less(t, time.Since(start), 5*time.Second)
+			assert.Positive(t, used)
+			assert.Positive(t, y.calls.Load())
+
+			// The instance runs again: out of its 1000 gas.
+			_, _, err = m.yieldCall(&yieldCounter{}, 10000, c.export, 1000, c.args...)
+			require.ErrorIs(t, err, errOutOfGas)
+		})
+	}
+}
+
+// TestYieldLabels checks that branches out of wrapped loops (to enclosing
+// blocks, loops and the function, through br, br_if, br_table and return)
+// still reach their targets, with loop parameters and results.
+func TestYieldLabels(t *testing.T) {
+	e := newEnv(t)
+	for _, m := range seedModules() {
+		plain := instrument(t, m, Config{})
+		res := instrument(t, m, Config{YieldInterval: 7})
+		assert.Equal(t, segmentsOf(plain), segmentsOf(res))
+	}
+	for _, c := range []struct {
+		name string
+		args []uint64
+	}{{"rec", []uint64{9}}, {"recret", []uint64{9}}, {"recbr", []uint64{9}}} {
+		plain := e.metered(t, instrument(t, recModule(), Config{}))
+		res := instrument(t, recModule(), Config{YieldInterval: 3})
+		m := e.metered(t, res)
+		want, wantUsed, err := plain.call(c.name, 1<<40, c.args...)
+		require.NoError(t, err)
+		y := &yieldCounter{}
+		got, used, err := m.yieldCall(y, 3, c.name, 1<<40, c.args...)
+		require.NoError(t, err, c.name)
+		assert.Equal(t, want, got, c.name)
+		assert.Equal(t, wantUsed, used, c.name)
+		assert.Positive(t, y.calls.Load(), c.name)
+	}
+	h := hashModule()
+	plain := e.metered(t, instrument(t, h, Config{}))
+	m := e.metered(t, instrument(t, h, Config{YieldInterval: 5}))
+	want, wantUsed, err := plain.call("hash", 1<<40, 50)
+	require.NoError(t, err)
+	y := &yieldCounter{}
+	got, used, err := m.yieldCall(y, 5, "hash", 1<<40, 50)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	assert.Equal(t, wantUsed, used)
+	assert.Positive(t, y.calls.Load())
+}
+
+func TestYieldNamesReserved(t *testing.T) {
+	w := &wmod{}
+	w.global(i64, true, i64c(0))
+	w.export(YieldAtExport, 3, 0)
+	_, err := Instrument(w.bytes(), Config{})
+	assert.ErrorIs(t, err, ErrReservedName)
+
+	w = &wmod{}
+	w.importFunc(ImportModule, YieldImport, w.typ(nil, nil))
+	_, err = Instrument(w.bytes(), Config{})
+	assert.ErrorIs(t, err, ErrReservedName)
+
+	_, err = Instrument(w.bytes(), Config{YieldInterval: -1})
+	assert.ErrorIs(t, err, ErrConfig)
+}
+
+// BenchmarkYield compares, on wazero, raw.wasm's sum_to (about one machine
+// cycle per loop iteration: the worst case) and the hash loop unmetered,
+// metered, and metered with yield checkpoints every 2^20 gas, interleaved
+// (so that load on a shared machine affects the three alike); it reports
+// the median time of each per call and the ratios to unmetered.
+func BenchmarkYield(b *testing.B) {
+	raw := readFile(b, "../conformance/fixtures/wat/raw.wasm")
+	for _, c := range []struct {
+		name      string
+		wasm      []byte
+		export    string
+		arg, want uint64
+	}{
+		{"sum_to", raw, "sum_to", sumToN, sumToN * (sumToN + 1) / 2},
+		{"hash", hashModule(), "hash", hashRounds, hashRef(hashRounds)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			const interval = 1 << 20
+			e := newEnv(b)
+			plain := e.instantiate(b, c.wasm).ExportedFunction(c.export)
+			metered := e.metered(b, instrument(b, c.wasm, Config{}))
+			yielding := e.metered(b, instrument(b, c.wasm, Config{YieldInterval: interval}))
+			y := &yieldCounter{}
+			var tu, tm, ty []float64
+			for b.Loop() {
+				t0 := time.Now()
+				out, err := plain.Call(e.ctx, c.arg)
+				t1 := time.Now()
+				out2, _, err2 := metered.call(c.export, 1<<62, c.arg)
+				t2 := time.Now()
+				out3, _, err3 := yielding.yieldCall(y, interval, c.export, 1<<62, c.arg)
+				t3 := time.Now()
+				if err != nil || err2 != nil || err3 != nil || out[0] != c.want || out2[0] != c.want || out3[0] != c.want {
+					b.Fatal(out, err, out2, err2, out3, err3)
+				}
+				tu = append(tu, float64(t1.Sub(t0)))
+				tm = append(tm, float64(t2.Sub(t1)))
+				ty = append(ty, float64(t3.Sub(t2)))
+			}
+			mu, mm, my := median(tu), median(tm), median(ty)
+			b.ReportMetric(mu, "unmetered-ns/call")
+			b.ReportMetric(mm, "metered-ns/call")
+			b.ReportMetric(my, "yield-ns/call")
+			b.ReportMetric(mm/mu, "metered/unmetered")
+			b.ReportMetric(my/mu, "yield/unmetered")
+		})
+	}
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+// BenchmarkInstrumentGoYield is BenchmarkInstrumentGo with yield
+// checkpoints, as the runtime instruments modules for wazero and wasmer.
+func BenchmarkInstrumentGoYield(b *testing.B) {
+	wasm := goModule(b)
+	b.SetBytes(int64(len(wasm)))
+	for b.Loop() {
+		if _, err := Instrument(wasm, Config{YieldInterval: 1 << 20}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
