@@ -19,8 +19,9 @@ import (
 // and compile options, and carry a SHA-256 of their contents: a corrupted,
 // truncated or mismatched entry is detected, removed and recompiled, never
 // loaded. Engines that can serialize modules (wasmtime, wasmer) are cached
-// by the runtime; wazero uses its own compilation cache in the same
-// directory, guarded by a manifest of file hashes.
+// by the runtime; wazero's compiled code goes through the wazero adapter's
+// own store in the same directory, whose entries carry a SHA-256 checked on
+// every load too.
 func WithCacheDir(dir string) Option {
 	return func(c *config) { c.cacheDir = dir }
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	wz "github.com/tetratelabs/wazero"
 
 	"github.com/aspect-rt/aspect-runtime/conformance/fixtures"
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
@@ -46,6 +47,10 @@ func TestDiskCacheManifestRejectsTamperedFiles(t *testing.T) {
 	if os.Getenv(InterpreterEnv) == "1" {
 		t.Skip("wazero's interpreter writes no compiled code to disk")
 	}
+	// The fallback used when the verified cache cannot be installed.
+	saved := installVerifiedCache
+	t.Cleanup(func() { installVerifiedCache = saved })
+	installVerifiedCache = func(string) (wz.CompilationCache, bool) { return nil, false }
 	dir := t.TempDir()
 	openCompile(t, dir)
 	entries := cacheEntries(t, filepath.Join(dir, "wazero"))

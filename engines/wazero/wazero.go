@@ -32,7 +32,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"sync"
 
 	wz "github.com/tetratelabs/wazero"
@@ -59,11 +61,20 @@ func init() {
 type driver struct{}
 
 // Open implements engine.Driver. With cfg.CacheDir, compiled code persists
-// in wazero's file cache under CacheDir/wazero, guarded by a manifest (see
-// diskCache).
+// under CacheDir/wazero-VERSION-GOARCH-GOOS, each entry verified by its
+// SHA-256 when it is read (filecache.go); should that cache not install
+// into wazero, in wazero's own file cache under CacheDir/wazero, guarded
+// by a manifest (diskcache.go).
 func (driver) Open(cfg engine.Config) (engine.Engine, error) {
 	if cfg.CacheDir == "" {
 		return &wazeroEngine{cache: wz.NewCompilationCache()}, nil
+	}
+	vdir := filepath.Join(cfg.CacheDir, "wazero-"+wazeroVersion()+"-"+goruntime.GOARCH+"-"+goruntime.GOOS)
+	if cache, ok := installVerifiedCache(vdir); ok {
+		if err := os.MkdirAll(vdir, 0o755); err != nil {
+			return nil, fmt.Errorf("wazero: cache dir: %w", err)
+		}
+		return &wazeroEngine{cache: cache}, nil
 	}
 	dc, err := openDiskCache(filepath.Join(cfg.CacheDir, "wazero"))
 	if err != nil {
