@@ -28,8 +28,8 @@ BenchmarkReset/wasmtime/reset-2         	   50000	     10000 ns/op
 BenchmarkReset/wasmtime/reinstantiate-2 	   50000	     20000 ns/op
 BenchmarkIdleMemory/wasmtime/pool-2     	    1000	      9999 ns/op	   81920 B/instance	    2048 heapB/instance
 BenchmarkThroughputG2/wasmtime/pool-2   	   20000	     30000 ns/op	     33333 calls/s
-BenchmarkMetered/wasmtime/metered-2     	    1000	    120000 ns/op	    400006 gas/op
-BenchmarkMetered/wasmtime/unmetered-2   	    1000	    100000 ns/op
+BenchmarkMeteredMix/wasmtime/metered-2  	    1000	    120000 ns/op	    400006 gas/op
+BenchmarkMeteredMix/wasmtime/unmetered-2	    1000	    100000 ns/op
 --- FAIL: BenchmarkStruct/wasmtime/runtime
     bench_test.go:1: boom
 PASS
@@ -38,8 +38,8 @@ pkg: github.com/aspect-rt/aspect-runtime/engines/wasmtime
 BenchmarkAdd/adapter-2                  	 5000000	       150.0 ns/op
 BenchmarkAdd/c-unchecked-per-cgo-call-2 	10000000	        60.0 ns/op
 pkg: github.com/aspect-rt/aspect-runtime/runtime
-BenchmarkColdStart/wasmtime/compile-2    	      10	  50000000 ns/op
-BenchmarkColdStart/wasmtime/disk-cache-2 	     100	   1000000 ns/op
+BenchmarkColdStartGo/wasmtime/compile-2  	      10	  50000000 ns/op
+BenchmarkColdStartGo/wasmtime/disk-cache-2	     100	   1000000 ns/op
 `
 
 const sampleWasmerFailed = `# github.com/aspect-rt/aspect-runtime/engines/wasmer

@@ -7,7 +7,7 @@
 //
 // The benchmark names it reads are those of package bench (see its doc.go:
 // Benchmark<Scenario>/<engine>/<variant>) plus a few package benchmarks
-// (runtime's BenchmarkColdStart, engines/wasmtime's BenchmarkAdd,
+// (runtime's BenchmarkColdStartGo and BenchmarkColdStartAS, engines/wasmtime's BenchmarkAdd,
 // metering's BenchmarkInstrumentGo). A figure that is not in the input is
 // shown as missing and a target that needs it as "not measured yet"; nothing
 // is ever estimated.
