@@ -204,34 +204,10 @@ var Scenarios = []Scenario{
 		},
 		Ratios: []Ratio{{Label: "metered / unmetered", Num: "metered", Den: "unmetered"}},
 	},
-	{
-		Bench: "BenchmarkMeteredSum", Title: "Metered vs unmetered compute through the runtime (worst case)", Short: "metered sum (runtime)",
-		What: "`sum_to_abi(100000)` of `wat/compute.wasm` (a loop of about one machine cycle per iteration, ABI-encoded Int64 in and out) through `Runtime.Call`, as is and with `runtime.WithMetering` and a `Meter` per call (on wazero and wasmer the module also has yield checkpoints), and with a context deadline too.",
-		Rows: []Row{
-			{Label: "metered (runtime.WithMetering)", Variant: "metered", Library: true},
-			{Label: "unmetered", Variant: "unmetered", Baseline: true},
-			{Label: "metered, with a deadline", Variant: "metered-deadline"},
-			{Label: "gas per call", Variant: "metered", Unit: "gas/op"},
-		},
-		Ratios: []Ratio{
-			{Label: "metered / unmetered", Num: "metered", Den: "unmetered"},
-			{Label: "metered with a deadline / unmetered", Num: "metered-deadline", Den: "unmetered"},
-		},
-	},
-	{
-		Bench: "BenchmarkMeteredMix", Title: "Metered vs unmetered compute through the runtime (typical)", Short: "metered mix (runtime)",
-		What: "`mix_abi(20000)` of `wat/compute.wasm` (a xorshift64* loop: shifts, xors, a multiplication and a rotation per round) through `Runtime.Call`, as is, metered, and metered with a context deadline.",
-		Rows: []Row{
-			{Label: "metered (runtime.WithMetering)", Variant: "metered", Library: true},
-			{Label: "unmetered", Variant: "unmetered", Baseline: true},
-			{Label: "metered, with a deadline", Variant: "metered-deadline"},
-			{Label: "gas per call", Variant: "metered", Unit: "gas/op"},
-		},
-		Ratios: []Ratio{
-			{Label: "metered / unmetered", Num: "metered", Den: "unmetered"},
-			{Label: "metered with a deadline / unmetered", Num: "metered-deadline", Den: "unmetered"},
-		},
-	},
+	meteredScenario("BenchmarkMeteredSum", "worst case", "metered sum (runtime)",
+		"`sum_to_abi(100000)` of `wat/compute.wasm` (a loop of about one machine cycle per iteration, ABI-encoded Int64 in and out) through `Runtime.Call`, as is and with `runtime.WithMetering` and a `Meter` per call (on wazero and wasmer the module also has yield checkpoints), and with a context deadline too."),
+	meteredScenario("BenchmarkMeteredMix", "typical", "metered mix (runtime)",
+		"`mix_abi(20000)` of `wat/compute.wasm` (a xorshift64* loop: shifts, xors, a multiplication and a rotation per round) through `Runtime.Call`, as is, metered, and metered with a context deadline."),
 	{
 		Bench: "BenchmarkThroughputG1", Title: "Throughput through the pool, 1 goroutine", Short: "pool, 1 goroutine",
 		What: "Pooled greet calls from one goroutine (wall time per call), and the hand-written greet on one instance.",
@@ -265,22 +241,37 @@ var Scenarios = []Scenario{
 		},
 		Ratios: []Ratio{{Label: "pool / hand-written (RSS)", Num: "pool", Den: "baseline"}},
 	},
-	{
-		Bench: "BenchmarkColdStartGo", Pkg: "runtime", Title: "Cold start of a 3 MB module: compile vs disk cache", Short: "cold start (3 MB)",
-		What: "What a new process pays to get a compiled `go/echo.wasm` (a 3 MB Go-built module; package runtime's benchmark): a fresh engine, then compiling, or loading from a warm `WithCacheDir` cache (entries verified by their SHA-256).",
+	coldStartScenario("BenchmarkColdStartGo", "a 3 MB module", "cold start (3 MB)",
+		"What a new process pays to get a compiled `go/echo.wasm` (a 3 MB Go-built module; package runtime's benchmark): a fresh engine, then compiling, or loading from a warm `WithCacheDir` cache (entries verified by their SHA-256)."),
+	coldStartScenario("BenchmarkColdStartAS", "a 19 KB module", "cold start (19 KB)",
+		"The same for `as/echo.wasm` (19 KB of AssemblyScript): what remains is the fixed cost of a load (on wazero: validating the module, copying the code into fresh executable memory, mprotect)."),
+}
+
+// meteredScenario is a table of BenchmarkMeteredSum or BenchmarkMeteredMix.
+func meteredScenario(bench, kind, short, what string) Scenario {
+	return Scenario{
+		Bench: bench, Title: "Metered vs unmetered compute through the runtime (" + kind + ")", Short: short, What: what,
+		Rows: []Row{
+			{Label: "metered (runtime.WithMetering)", Variant: "metered", Library: true},
+			{Label: "unmetered", Variant: "unmetered", Baseline: true},
+			{Label: "metered, with a deadline", Variant: "metered-deadline"},
+			{Label: "gas per call", Variant: "metered", Unit: "gas/op"},
+		},
+		Ratios: []Ratio{
+			{Label: "metered / unmetered", Num: "metered", Den: "unmetered"},
+			{Label: "metered with a deadline / unmetered", Num: "metered-deadline", Den: "unmetered"},
+		},
+	}
+}
+
+// coldStartScenario is a table of BenchmarkColdStartGo or BenchmarkColdStartAS.
+func coldStartScenario(bench, of, short, what string) Scenario {
+	return Scenario{
+		Bench: bench, Pkg: "runtime", Title: "Cold start of " + of + ": compile vs disk cache", Short: short, What: what,
 		Rows: []Row{
 			{Label: "disk cache", Variant: "disk-cache", Library: true},
 			{Label: "compile", Variant: "compile", Baseline: true},
 		},
 		Ratios: []Ratio{{Label: "compile / disk cache (speed-up)", Num: "compile", Den: "disk-cache"}},
-	},
-	{
-		Bench: "BenchmarkColdStartAS", Pkg: "runtime", Title: "Cold start of a 19 KB module: compile vs disk cache", Short: "cold start (19 KB)",
-		What: "The same for `as/echo.wasm` (19 KB of AssemblyScript): what remains is the fixed cost of a load (on wazero: validating the module, copying the code into fresh executable memory, mprotect).",
-		Rows: []Row{
-			{Label: "disk cache", Variant: "disk-cache", Library: true},
-			{Label: "compile", Variant: "compile", Baseline: true},
-		},
-		Ratios: []Ratio{{Label: "compile / disk cache (speed-up)", Num: "compile", Den: "disk-cache"}},
-	},
+	}
 }
