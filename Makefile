@@ -20,10 +20,10 @@ test-wazero:
 # excluded (the two C APIs must never share a binary). The race detector
 # works with wasmer but triples the time of the whole tree, whose
 # engine-neutral code test-default already races: here it covers the wasmer
-# adapter only.
+# adapter (with the conformance suite) and the pool on wasmer.
 test-wasmer:
 	$(GO) test -tags wasmer -count=1 ./...
-	$(GO) test -race -short -tags wasmer -count=1 ./engines/wasmer
+	$(GO) test -race -short -tags wasmer -count=1 ./engines/wasmer ./pool
 
 vet:
 	$(GO) vet ./...
