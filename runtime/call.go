@@ -77,6 +77,12 @@ func (r *Runtime) Fault() error {
 // it restores a snapshot of the instance's memory and globals taken after
 // start, far cheaper than a new instance; otherwise (the module changes
 // tables or drops segments, the memory grew, ...) it re-instantiates.
+//
+// Snapshots are taken once they are useful: the first Reset of any
+// instance of a Module re-instantiates, and from then on every new instance
+// of the Module (this one included) records its post-start state. So a
+// runtime that is never reset pays nothing for it, and a pool pays one
+// re-instantiation per instance it had before its first reset.
 func (r *Runtime) Reset(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -86,6 +92,7 @@ func (r *Runtime) Reset(ctx context.Context) error {
 	if r.restoreSnapshot(ctx) {
 		return nil
 	}
+	r.module.snapshots.Store(true)
 	if r.inst != nil {
 		if err := r.inst.Close(ctx); err != nil {
 			return err

@@ -22,6 +22,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
 )
@@ -49,6 +50,11 @@ type Module struct {
 	// on their own when their context ends. Without it, a metered module's
 	// calls are stopped at the instrumented yield checkpoints (gas.go).
 	nativeInterrupt bool
+	// snapshots is set by the first Reset of any of the module's instances:
+	// from then on, new instances record their post-start state for Reset
+	// (a copy of the memory, which on a fresh instance costs more than
+	// instantiating: every page is faulted in), see Runtime.Reset.
+	snapshots atomic.Bool
 
 	mu     sync.Mutex
 	closed bool
@@ -216,6 +222,8 @@ func (r *Runtime) instantiate(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	r.takeSnapshot()
+	if r.module.snapshots.Load() {
+		r.takeSnapshot()
+	}
 	return nil
 }

@@ -72,6 +72,9 @@ func TestResetRestoresSnapshot(t *testing.T) {
 				rt, err := NewWithEngine(ctx, eng, fixtures.MustBytes(c.fixture), nil, c.opts...)
 				require.NoError(t, err)
 				defer rt.Close(ctx)
+				// Snapshots are taken once the module was reset.
+				require.Nil(t, rt.snap, "a snapshot before any Reset")
+				require.False(t, reset(t, rt), "the first Reset of the module re-instantiates")
 				require.NotNil(t, rt.snap, "the fixture is restorable")
 				postMem, postGlobals := state(t, rt)
 
@@ -269,5 +272,46 @@ func BenchmarkRestoreMemory(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// TestSnapshotsStartWithTheFirstReset checks that no instance pays for a
+// snapshot before its module is reset, and that every instance made after
+// the module's first Reset restores cheaply.
+func TestSnapshotsStartWithTheFirstReset(t *testing.T) {
+	ctx := context.Background()
+	for _, eng := range Engines() {
+		t.Run(eng, func(t *testing.T) {
+			m, err := CompileWithEngine(ctx, eng, fixtures.MustBytes("as/echo.wasm"))
+			require.NoError(t, err)
+			defer m.Close(ctx)
+			a, err := m.Instantiate(ctx, nil)
+			require.NoError(t, err)
+			defer a.Close(ctx)
+			b, err := m.Instantiate(ctx, nil)
+			require.NoError(t, err)
+			defer b.Close(ctx)
+			require.Nil(t, a.snap)
+			require.Nil(t, b.snap)
+
+			require.Equal(t, int64(1), counter(t, a))
+			require.False(t, reset(t, a), "the module's first Reset re-instantiates")
+			require.Equal(t, int64(1), counter(t, a), "state is reset")
+			require.True(t, reset(t, a), "then the instance restores its snapshot")
+			require.Equal(t, int64(1), counter(t, a))
+
+			c, err := m.Instantiate(ctx, nil)
+			require.NoError(t, err)
+			defer c.Close(ctx)
+			require.NotNil(t, c.snap, "instances made after the first Reset take a snapshot")
+			require.Equal(t, int64(1), counter(t, c))
+			require.True(t, reset(t, c))
+			require.Equal(t, int64(1), counter(t, c))
+
+			require.Equal(t, int64(1), counter(t, b))
+			require.False(t, reset(t, b), "an instance made before re-instantiates once")
+			require.True(t, reset(t, b))
+			require.Equal(t, int64(1), counter(t, b))
+		})
 	}
 }
