@@ -46,6 +46,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/aspect-rt/aspect-runtime/internal/wasmbin"
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
 
 	// Linked for libwasmtime.a and its linker flags only; the adapter uses
@@ -196,7 +197,7 @@ func (e *wtEngine) Compile(ctx context.Context, wasm []byte, cfg engine.CompileC
 }
 
 // newModule wraps a compiled module.
-func (e *wtEngine) newModule(ptr *C.wasmtime_module_t, mems []memLimits, cfg engine.CompileConfig) *wtModule {
+func (e *wtEngine) newModule(ptr *C.wasmtime_module_t, mems []wasmbin.Memory, cfg engine.CompileConfig) *wtModule {
 	m := &wtModule{eng: e, ptr: ptr, mems: mems, memLimit: -1}
 	if cfg.MemoryLimitPages > 0 {
 		m.memLimit = int64(cfg.MemoryLimitPages) * 65536

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/aspect-rt/aspect-runtime/internal/wasmbin"
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
 )
 
@@ -41,7 +42,7 @@ type wtModule struct {
 	memLimit int64
 	// mems are the limits of the memories the module defines, kept with
 	// serialized code so that Deserialize can check a memory limit.
-	mems []memLimits
+	mems []wasmbin.Memory
 }
 
 // globalInfo is the type of an exported global.

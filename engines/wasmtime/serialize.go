@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"unsafe"
 
+	"github.com/aspect-rt/aspect-runtime/internal/wasmbin"
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
 )
 
@@ -56,10 +57,10 @@ func (e *wtEngine) Serialize(mod engine.Module) ([]byte, error) {
 	out = append(out, serialMagic...)
 	out = binary.LittleEndian.AppendUint32(out, uint32(len(m.mems)))
 	for _, l := range m.mems {
-		out = binary.LittleEndian.AppendUint64(out, l.min)
-		out = binary.LittleEndian.AppendUint64(out, l.max)
+		out = binary.LittleEndian.AppendUint64(out, l.Min)
+		out = binary.LittleEndian.AppendUint64(out, l.Max)
 		hasMax := byte(0)
-		if l.hasMax {
+		if l.HasMax {
 			hasMax = 1
 		}
 		out = append(out, hasMax)
@@ -101,7 +102,7 @@ func (e *wtEngine) Deserialize(ctx context.Context, data []byte, cfg engine.Comp
 
 // parseSerialized splits Serialize's output into the memory limits and
 // wasmtime's code.
-func parseSerialized(data []byte) ([]memLimits, []byte, error) {
+func parseSerialized(data []byte) ([]wasmbin.Memory, []byte, error) {
 	bad := errors.New("wasmtime: deserialize: not a module serialized by this adapter")
 	if len(data) < len(serialMagic)+4 || string(data[:len(serialMagic)]) != string(serialMagic) {
 		return nil, nil, bad
@@ -112,12 +113,12 @@ func parseSerialized(data []byte) ([]memLimits, []byte, error) {
 	if uint64(n)*17 > uint64(len(data)) {
 		return nil, nil, bad
 	}
-	mems := make([]memLimits, n)
+	mems := make([]wasmbin.Memory, n)
 	for i := range mems {
-		mems[i] = memLimits{
-			min:    binary.LittleEndian.Uint64(data),
-			max:    binary.LittleEndian.Uint64(data[8:]),
-			hasMax: data[16] != 0,
+		mems[i] = wasmbin.Memory{
+			Min:    binary.LittleEndian.Uint64(data),
+			Max:    binary.LittleEndian.Uint64(data[8:]),
+			HasMax: data[16] != 0,
 		}
 		data = data[17:]
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aspect-rt/aspect-runtime/internal/wasmbin"
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
 )
 
@@ -557,18 +558,18 @@ func TestMemoryLimit(t *testing.T) {
 }
 
 func TestMemoryLimitsParser(t *testing.T) {
-	got, err := memoryLimits(wat(t, `(module (type (func)) (memory 3 70) (func (type 0)) (export "m" (memory 0)))`))
+	got, err := wasmbin.Memories(wat(t, `(module (type (func)) (memory 3 70) (func (type 0)) (export "m" (memory 0)))`))
 	require.NoError(t, err)
-	assert.Equal(t, []memLimits{{min: 3, max: 70, hasMax: true}}, got)
-	got, err = memoryLimits(wat(t, `(module)`))
+	assert.Equal(t, []wasmbin.Memory{{Min: 3, Max: 70, HasMax: true}}, got)
+	got, err = wasmbin.Memories(wat(t, `(module)`))
 	require.NoError(t, err)
 	assert.Empty(t, got)
 	// Truncations of a valid module never panic.
 	b := wat(t, rawWAT)
 	for i := range b {
-		assert.NotPanics(t, func() { _, _ = memoryLimits(b[:i]) })
+		assert.NotPanics(t, func() { _, _ = wasmbin.Memories(b[:i]) })
 	}
-	_, err = memoryLimits([]byte{0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	_, err = wasmbin.Memories([]byte{0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	require.Error(t, err)
 }
 

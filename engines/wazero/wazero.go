@@ -40,6 +40,7 @@ import (
 	wz "github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 
+	"github.com/aspect-rt/aspect-runtime/internal/wasmbin"
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
 )
 
@@ -51,7 +52,7 @@ const Name = "wazero"
 var newRuntimeConfig = wz.NewRuntimeConfig
 
 // maxPages is the largest memory, in 64 KiB pages, a 32-bit memory can have.
-const maxPages = 65536
+const maxPages = wasmbin.MaxPages
 
 func init() {
 	engine.Register(Name, driver{})
