@@ -82,7 +82,10 @@ func (r *Runtime) Fault() error {
 // instance of a Module re-instantiates, and from then on every new instance
 // of the Module (this one included) records its post-start state. So a
 // runtime that is never reset pays nothing for it, and a pool pays one
-// re-instantiation per instance it had before its first reset.
+// re-instantiation per instance it had before its first reset. Instances
+// whose post-start memory is the same (deterministic start code: for a
+// WASI guest, a fixed wasi.Config.Random and a FakeClock) share one copy of
+// it; otherwise each keeps its own.
 func (r *Runtime) Reset(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -55,6 +55,11 @@ type Module struct {
 	// (a copy of the memory, which on a fresh instance costs more than
 	// instantiating: every page is faulted in), see Runtime.Reset.
 	snapshots atomic.Bool
+	// snapMem is the post-start memory of the first instance snapshotted,
+	// shared read-only by the snapshots of every instance whose post-start
+	// memory is the same (see sharedMemory).
+	snapMu  sync.Mutex
+	snapMem []byte
 
 	mu     sync.Mutex
 	closed bool

@@ -56,8 +56,11 @@ func prepareSnapshot(code []byte) ([]byte, *snapshotPlan, error) {
 
 // snapshot is the post-start state of one engine instance.
 type snapshot struct {
-	inst    engine.Instance   // the instance it was taken of
-	mem     []byte            // the whole linear memory; its length is the size
+	inst engine.Instance // the instance it was taken of
+	// mem is the whole linear memory; its length is the size. When shared
+	// is set it is the module's copy (Module.snapMem), never written.
+	mem     []byte
+	shared  bool
 	globals []engine.Global   // the mutable globals, as in snapshotPlan.globals
 	values  []uint64          // their values
 	wasi    *wasi.Descriptors // the WASI descriptor table, with WithWASI
@@ -94,7 +97,12 @@ func (r *Runtime) takeSnapshot() {
 		s.wasi = d
 	}
 	s.inst = r.inst
-	s.globals, s.values, s.mem = s.globals[:0], s.values[:0], s.mem[:0]
+	s.globals, s.values = s.globals[:0], s.values[:0]
+	if s.shared {
+		s.mem, s.shared = nil, false
+	} else {
+		s.mem = s.mem[:0]
+	}
 	for _, name := range plan.globals {
 		g := r.inst.Global(name)
 		if g == nil {
@@ -112,9 +120,32 @@ func (r *Runtime) takeSnapshot() {
 		if !ok {
 			return
 		}
-		s.mem = append(s.mem, b...)
+		if shared := r.module.sharedMemory(b); shared != nil {
+			s.mem, s.shared = shared, true
+		} else {
+			s.mem = append(s.mem, b...)
+		}
 	}
 	r.snap = s
+}
+
+// sharedMemory returns the module's copy of the post-start memory mem if
+// it has one equal to mem, or makes mem its copy if it has none yet; nil if
+// mem differs (the start code is not deterministic: it read the clock or
+// random bytes, or a host function's answer). Instances of a module then
+// keep one copy of their post-start memory between them, instead of one
+// each.
+func (m *Module) sharedMemory(mem []byte) []byte {
+	m.snapMu.Lock()
+	defer m.snapMu.Unlock()
+	if m.snapMem == nil {
+		m.snapMem = bytes.Clone(mem)
+		return m.snapMem
+	}
+	if bytes.Equal(m.snapMem, mem) {
+		return m.snapMem
+	}
+	return nil
 }
 
 // intactFaults are the faults after which the engine instance is known to be
