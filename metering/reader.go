@@ -92,75 +92,26 @@ func (r *reader) u32slow() uint32 {
 }
 
 // s32 decodes a signed LEB128 32-bit integer.
-func (r *reader) s32() int32 {
-	start := r.pos
-	var v int64
-	var shift uint
-	for i := 0; i < 5; i++ {
-		if r.pos >= r.end {
-			r.fail(malformed(start, "unexpected end of integer"))
-			return 0
-		}
-		c := r.b[r.pos]
-		r.pos++
-		v |= int64(c&0x7f) << shift
-		shift += 7
-		if c < 0x80 {
-			if i == 4 {
-				if hi := c & 0x78; hi != 0 && hi != 0x78 {
-					r.fail(malformed(start, "integer too large"))
-					return 0
-				}
-			} else if c&0x40 != 0 {
-				v |= -1 << shift
-			}
-			return int32(v)
-		}
-	}
-	r.fail(malformed(start, "integer representation too long"))
-	return 0
-}
+func (r *reader) s32() int32 { return int32(r.sleb(32)) }
 
 // s33 decodes a signed LEB128 33-bit integer (block types).
-func (r *reader) s33() int64 {
-	start := r.pos
-	var v int64
-	var shift uint
-	for i := 0; i < 5; i++ {
-		if r.pos >= r.end {
-			r.fail(malformed(start, "unexpected end of integer"))
-			return 0
-		}
-		c := r.b[r.pos]
-		r.pos++
-		v |= int64(c&0x7f) << shift
-		shift += 7
-		if c < 0x80 {
-			if i == 4 {
-				hi := c & 0x70
-				if hi != 0 && hi != 0x70 {
-					r.fail(malformed(start, "integer too large"))
-					return 0
-				}
-				if hi != 0 {
-					v |= -1 << 35
-				}
-			} else if c&0x40 != 0 {
-				v |= -1 << shift
-			}
-			return v
-		}
-	}
-	r.fail(malformed(start, "integer representation too long"))
-	return 0
-}
+func (r *reader) s33() int64 { return r.sleb(33) }
 
 // s64 decodes a signed LEB128 64-bit integer.
-func (r *reader) s64() int64 {
+func (r *reader) s64() int64 { return r.sleb(64) }
+
+// sleb decodes a signed LEB128 integer of the given width: at most
+// ceil(bits/7) bytes, the unused bits of the last byte a copy of the sign
+// bit; the result is sign-extended to 64 bits.
+func (r *reader) sleb(bits uint) int64 {
 	start := r.pos
+	maxBytes := int(bits+6) / 7
+	// In the last byte, the bits from the sign bit up must all be equal.
+	used := bits - 7*uint(maxBytes-1)
+	signMask := byte(0x7f) &^ (1<<(used-1) - 1)
 	var v int64
 	var shift uint
-	for i := 0; i < 10; i++ {
+	for i := 0; i < maxBytes; i++ {
 		if r.pos >= r.end {
 			r.fail(malformed(start, "unexpected end of integer"))
 			return 0
@@ -170,10 +121,14 @@ func (r *reader) s64() int64 {
 		v |= int64(c&0x7f) << shift
 		shift += 7
 		if c < 0x80 {
-			if i == 9 {
-				if hi := c & 0x7f; hi != 0 && hi != 0x7f {
+			if i == maxBytes-1 {
+				hi := c & signMask
+				if hi != 0 && hi != signMask {
 					r.fail(malformed(start, "integer too large"))
 					return 0
+				}
+				if hi != 0 && shift < 64 {
+					v |= -1 << shift
 				}
 			} else if c&0x40 != 0 {
 				v |= -1 << shift
