@@ -113,6 +113,17 @@ type resetting struct {
 	reset func() error
 }
 
+// handReinstantiating returns a resetting that closes *in and replaces
+// it with a new instance of hm: how the hand-written baselines start over.
+func handReinstantiating(b *testing.B, every int, hm handModule, in *handInstance) resetting {
+	return resetting{b: b, every: every, reset: func() error {
+		(*in).close()
+		var err error
+		*in, err = hm.instantiate()
+		return err
+	}}
+}
+
 func (r *resetting) tick() {
 	r.n++
 	if r.n <= r.every {
@@ -260,12 +271,7 @@ func benchEcho(b *testing.B, size int) {
 		b.Run("baseline", func(b *testing.B) {
 			hm := openHand(b, eng, rawWasm)
 			in := handInstantiate(b, hm)
-			r := resetting{b: b, every: every, reset: func() error {
-				in.close()
-				var err error
-				in, err = hm.instantiate()
-				return err
-			}}
+			r := handReinstantiating(b, every, hm, &in)
 			defer func() { in.close() }()
 			b.SetBytes(int64(size))
 			buf := make([]byte, 0, headerSize+size)
@@ -350,12 +356,7 @@ func BenchmarkStruct(b *testing.B) {
 		b.Run("baseline", func(b *testing.B) {
 			hm := openHand(b, eng, rawWasm)
 			in := handInstantiate(b, hm)
-			r := resetting{b: b, every: every, reset: func() error {
-				in.close()
-				var err error
-				in, err = hm.instantiate()
-				return err
-			}}
+			r := handReinstantiating(b, every, hm, &in)
 			defer func() { in.close() }()
 			buf := make([]byte, 0, 128)
 			warm(b, func() error {
@@ -418,12 +419,7 @@ func BenchmarkHostCallback(b *testing.B) {
 		b.Run("baseline", func(b *testing.B) {
 			hm := openHand(b, eng, greetWasm)
 			in := handInstantiate(b, hm)
-			r := resetting{b: b, every: every, reset: func() error {
-				in.close()
-				var err error
-				in, err = hm.instantiate()
-				return err
-			}}
+			r := handReinstantiating(b, every, hm, &in)
 			defer func() { in.close() }()
 			warm(b, func() error { _, err := handGreet(in); return err })
 			var out string
