@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf16"
 
 	"github.com/aspect-rt/aspect-runtime/abi"
@@ -18,8 +19,9 @@ import (
 
 // Runtime is one instance of a guest module. Calls are serialized: a Runtime
 // may be shared between goroutines but runs one call at a time (use the pool
-// package for parallelism). Host functions must not call back into the
-// Runtime that is calling them.
+// package for parallelism). A host function that calls back into the
+// Runtime running it, with the context it was given (or one derived from
+// it), gets ErrReentrant instead of a deadlock.
 type Runtime struct {
 	module     *Module
 	ownsModule bool
@@ -39,8 +41,16 @@ type Runtime struct {
 	// during the current call; it explains the engine's abort of the guest.
 	pending error
 	curFunc string
-	// fault is the error of the last call that failed inside the guest.
-	fault    error
+	// fault is the error of the last call that failed inside the guest;
+	// faultView mirrors it for Fault, which does not take the lock.
+	fault     error
+	faultView atomic.Pointer[error]
+	// hostDepth counts the host functions of this runtime running now
+	// (nested when a host function re-enters the guest, e.g. its allocate).
+	hostDepth int
+	// withAPIs: the instance imports functions of a HostAPIRegistry, which
+	// may call back into the runtime (see acquire).
+	withAPIs bool
 	host     []engine.HostFunc
 	registry *HostAPIRegistry
 	wasi     *wasiState // the instance's WASI state, with WithWASI (wasi.go)
@@ -53,7 +63,14 @@ type export struct {
 	fn        engine.Function
 	params    int
 	hasResult bool
+	raw       bool // looked up for CallWasm: any numeric signature
 }
+
+// maxHostNesting bounds how deeply host functions and the guest may call
+// each other within one call (guest -> host -> guest allocate -> host ...):
+// deeper chains fail with ErrCallDepth, on every engine, long before any
+// engine's native stack (or Go's) could overflow.
+const maxHostNesting = 64
 
 // Engine returns the name of the engine running the instance.
 func (r *Runtime) Engine() string { return r.module.engineName }
@@ -65,18 +82,90 @@ func (r *Runtime) Module() *Module { return r.module }
 // state: the last call trapped, aborted, ran out of time, had a host
 // function fail, or broke the ABI. It is nil for a healthy instance and after
 // Reset. Errors the runtime caught before entering the guest (a missing
-// export, a bad argument) are not faults.
+// export, a bad argument) are not faults. Fault does not wait for a call in
+// progress: it may be called from anywhere, host functions included.
 func (r *Runtime) Fault() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.fault
+	if p := r.faultView.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// setFault records err (nil to clear) as the instance's fault. r.mu is held.
+func (r *Runtime) setFault(err error) error {
+	r.fault = err
+	if err == nil {
+		r.faultView.Store(nil)
+	} else {
+		r.faultView.Store(&err)
+	}
+	return err
+}
+
+// inCallKey is the context key under which a callContext answers.
+type inCallKey struct{}
+
+// callContext is the context a runtime passes to its engine for a call, and
+// so to its host functions: the caller's context, marked with the runtime,
+// so that a host function calling back into it is detected (see acquire).
+type callContext struct {
+	context.Context
+	rt *Runtime
+}
+
+// Value implements context.Context.
+func (c *callContext) Value(key any) any {
+	if key == (inCallKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// runningIn reports whether ctx is (derived from) the context of a call r is
+// running.
+func runningIn(ctx context.Context, r *Runtime) bool {
+	for {
+		c, _ := ctx.Value(inCallKey{}).(*callContext)
+		if c == nil {
+			return false
+		}
+		if c.rt == r {
+			return true
+		}
+		ctx = c.Context
+	}
+}
+
+// errNilContext is returned for a nil context.
+var errNilContext = fmt.Errorf("%w: nil context.Context", ErrInvalidArgument)
+
+// acquire locks r for an operation on behalf of ctx. It fails, without
+// waiting, with ErrReentrant when ctx belongs to a call r is running (a host
+// function calling back into its own runtime would wait for itself), and
+// with ErrClosed once r is closed (or its instance was lost).
+func (r *Runtime) acquire(ctx context.Context, op string) error {
+	if ctx == nil {
+		return errNilContext
+	}
+	if !r.mu.TryLock() {
+		if runningIn(ctx, r) {
+			return &ReentrantError{Op: op}
+		}
+		r.mu.Lock()
+	}
+	if r.closed {
+		r.mu.Unlock()
+		return ErrClosed
+	}
+	return nil
 }
 
 // Reset returns the instance to the state it had right after instantiation
 // (start code run, no call made), discarding all guest state. When it can,
 // it restores a snapshot of the instance's memory and globals taken after
 // start, far cheaper than a new instance; otherwise (the module changes
-// tables or drops segments, the memory grew, ...) it re-instantiates.
+// tables or drops segments, the memory grew, ...) it re-instantiates, running
+// the start code again under ctx (see WithStartGas).
 //
 // Snapshots are taken once they are useful: the first Reset of any
 // instance of a Module re-instantiates, and from then on every new instance
@@ -87,20 +176,20 @@ func (r *Runtime) Fault() error {
 // WASI guest, a fixed wasi.Config.Random and a FakeClock) share one copy of
 // it; otherwise each keeps its own.
 func (r *Runtime) Reset(ctx context.Context) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return ErrClosed
+	if err := r.acquire(ctx, "Reset"); err != nil {
+		return err
 	}
+	defer r.mu.Unlock()
 	if r.restoreSnapshot(ctx) {
 		return nil
 	}
 	r.module.snapshots.Store(true)
 	if r.inst != nil {
-		if err := r.inst.Close(ctx); err != nil {
+		inst := r.inst
+		r.inst, r.mem = nil, nil
+		if err := inst.Close(ctx); err != nil {
 			return err
 		}
-		r.inst, r.mem = nil, nil
 	}
 	return r.instantiate(ctx)
 }
@@ -110,21 +199,26 @@ func (r *Runtime) Reset(ctx context.Context) error {
 func (r *Runtime) Registry() *HostAPIRegistry { return r.registry }
 
 // Close releases the instance, and the module if the runtime was created by
-// New. It is idempotent; calls after Close return ErrClosed.
+// New. It is idempotent; calls after Close return ErrClosed. A nil ctx is
+// taken as context.Background().
 func (r *Runtime) Close(ctx context.Context) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return nil
+	if ctx == nil {
+		ctx = context.Background()
 	}
+	if err := r.acquire(ctx, "Close"); err != nil {
+		if errors.Is(err, ErrClosed) {
+			return nil
+		}
+		return err
+	}
+	defer r.mu.Unlock()
 	r.closed = true
 	var err error
 	if r.inst != nil {
 		err = r.inst.Close(ctx)
+		r.inst, r.mem = nil, nil
 	}
-	if r.ownsModule {
-		err = errors.Join(err, r.module.Close(ctx))
-	}
+	err = errors.Join(err, r.module.release(ctx, r.ownsModule))
 	return err
 }
 
@@ -147,7 +241,7 @@ func (r *Runtime) Call(ctx context.Context, method string, args ...any) (any, er
 // CallInto is Call, decoding the result into out, which must be a non-nil
 // pointer (see abi.Unmarshal for the conversions). If the guest returns no
 // result, *out is set to its zero value.
-func (r *Runtime) CallInto(ctx context.Context, out any, method string, args ...any) error {
+func (r *Runtime) CallInto(ctx context.Context, out any, method string, args ...any) (err error) {
 	ov := reflect.ValueOf(out)
 	if ov.Kind() != reflect.Pointer || ov.IsNil() {
 		return &ArgumentError{Func: method, Index: -1, Err: fmt.Errorf("%w: CallInto needs a non-nil pointer, got %T", abi.ErrUnsupportedType, out)}
@@ -161,6 +255,13 @@ func (r *Runtime) CallInto(ctx context.Context, out any, method string, args ...
 		return nil
 	}
 	defer release()
+	defer func() {
+		// The result's own UnmarshalABI may panic: that is the caller's
+		// type failing, reported like an argument that cannot be decoded.
+		if p := recover(); p != nil {
+			err = &ArgumentError{Func: method, Index: -1, Err: &PanicError{Value: p, Stack: debug.Stack()}}
+		}
+	}()
 	if err := abi.UnmarshalValue(raw, ov.Elem()); err != nil {
 		if !errors.Is(err, abi.ErrMalformed) {
 			// A type mismatch is reported as such only for a well-formed
@@ -184,36 +285,78 @@ func CallAs[T any](ctx context.Context, r *Runtime, method string, args ...any) 
 	return out, err
 }
 
+// CallWasm calls the export method with raw WebAssembly values and returns
+// its raw results: for exports outside the ABI's pointer convention, of any
+// numeric signature (i32, i64, f32, f64 in, any number out). Values are
+// encoded as in engine.Function.Call: an i32 as uint64(uint32(x)), an f32 as
+// uint64(math.Float32bits(x)), and so on. Metering, deadlines, host
+// functions and errors are those of Call.
+func (r *Runtime) CallWasm(ctx context.Context, method string, params ...uint64) ([]uint64, error) {
+	if err := r.acquire(ctx, "CallWasm"); err != nil {
+		return nil, err
+	}
+	defer r.mu.Unlock()
+	if r.inst == nil {
+		return nil, ErrClosed
+	}
+	e, err := r.lookupRaw(method)
+	if err != nil {
+		return nil, err
+	}
+	t := e.fn.Type()
+	if len(params) != len(t.Params) {
+		return nil, fmt.Errorf("%w: %q takes %d arguments, got %d", ErrArgCount, method, len(t.Params), len(params))
+	}
+	if err := ctxDone(ctx, method); err != nil {
+		return nil, err
+	}
+	stack := make([]uint64, max(len(t.Params), len(t.Results)))
+	copy(stack, params)
+	for i, p := range t.Params {
+		if p == engine.I32 || p == engine.F32 {
+			stack[i] &= math.MaxUint32
+		}
+	}
+	if err := r.run(ctx, method, e, stack); err != nil {
+		return nil, err
+	}
+	return stack[:len(t.Results)], nil
+}
+
 // callRaw runs the call and returns the encoded result, still in guest
 // memory, with the runtime locked until release is called. raw is nil (and
 // the lock released) on error or when there is no result.
 func (r *Runtime) callRaw(ctx context.Context, method string, args []any) (raw []byte, release func(), err error) {
-	r.mu.Lock()
-	if r.closed || r.inst == nil {
-		r.mu.Unlock()
+	if err := r.acquire(ctx, "Call"); err != nil {
+		return nil, nil, err
+	}
+	locked := true
+	defer func() {
+		if locked {
+			r.mu.Unlock()
+		}
+	}()
+	if r.inst == nil {
 		return nil, nil, ErrClosed
 	}
 	ptr, err := r.call(ctx, method, args)
 	if err != nil || ptr == 0 {
-		r.mu.Unlock()
 		return nil, nil, err
 	}
 	if r.mem == nil {
-		r.mu.Unlock()
-		return nil, nil, &ABIError{Func: method, Detail: "module exports no memory", Err: abi.ErrOutOfBounds}
+		return nil, nil, r.setFault(&ABIError{Func: method, Detail: "module exports no memory", Err: abi.ErrOutOfBounds})
 	}
 	raw, err = abi.ReadValue(r.mem, ptr)
 	if err != nil {
-		r.fault = &ABIError{Func: method, Detail: fmt.Sprintf("result pointer %#x", ptr), Err: err}
-		r.mu.Unlock()
-		return nil, nil, r.fault
+		return nil, nil, r.setFault(&ABIError{Func: method, Detail: fmt.Sprintf("result pointer %#x", ptr), Err: err})
 	}
+	locked = false
 	return raw, r.mu.Unlock, nil
 }
 
 // lookup returns the cached export method, checking its ABI shape.
 func (r *Runtime) lookup(method string) (*export, error) {
-	if e, ok := r.exports[method]; ok {
+	if e, ok := r.exports[method]; ok && !e.raw {
 		return e, nil
 	}
 	fn := r.inst.Function(method)
@@ -234,6 +377,30 @@ func (r *Runtime) lookup(method string) (*export, error) {
 	return e, nil
 }
 
+// lookupRaw returns the export method for CallWasm.
+func (r *Runtime) lookupRaw(method string) (*export, error) {
+	if e, ok := r.exports[method]; ok {
+		return e, nil
+	}
+	fn := r.inst.Function(method)
+	if fn == nil {
+		return nil, fmt.Errorf("%w: %q", ErrMissingExport, method)
+	}
+	e := &export{fn: fn, params: len(fn.Type().Params), raw: true}
+	r.exports[method] = e
+	return e, nil
+}
+
+// ctxDone refuses a call whose context has already ended.
+func ctxDone(ctx context.Context, method string) error {
+	if ctx.Done() != nil {
+		if err := ctx.Err(); err != nil {
+			return &InterruptError{Func: method, Cause: err}
+		}
+	}
+	return nil
+}
+
 // call encodes args into guest memory, calls method and returns the result
 // pointer (0 for none). r.mu is held.
 func (r *Runtime) call(ctx context.Context, method string, args []any) (uint32, error) {
@@ -244,56 +411,96 @@ func (r *Runtime) call(ctx context.Context, method string, args []any) (uint32, 
 	if len(args) != e.params {
 		return 0, fmt.Errorf("%w: %q takes %d arguments, got %d", ErrArgCount, method, e.params, len(args))
 	}
-	if ctx.Done() != nil {
-		if err := ctx.Err(); err != nil {
-			return 0, &InterruptError{Func: method, Cause: err}
-		}
+	if err := ctxDone(ctx, method); err != nil {
+		return 0, err
 	}
 	// Encode every argument before entering the guest.
-	r.buf, r.offs = r.buf[:0], r.offs[:0]
-	for i, a := range args {
-		r.offs = append(r.offs, len(r.buf))
-		if r.buf, err = abi.Append(r.buf, a); err != nil {
-			return 0, &ArgumentError{Func: method, Index: i, Err: err}
-		}
+	if err := r.encodeArgs(method, args); err != nil {
+		return 0, err
 	}
-	if r.gas != nil {
-		finish := r.beginMetered(ctx)
-		ptr, err := r.enter(ctx, e, method, len(args))
-		return ptr, finish(err)
-	}
-	return r.enter(ctx, e, method, len(args))
-}
-
-// enter writes the encoded arguments (in r.buf) into the guest and calls
-// the export. r.mu is held.
-func (r *Runtime) enter(ctx context.Context, e *export, method string, nargs int) (uint32, error) {
 	n := max(e.params, 1)
 	if cap(r.stack) < n {
 		r.stack = make([]uint64, n)
 	}
 	stack := r.stack[:n]
-	r.pending, r.curFunc = nil, method
-	for i := 0; i < nargs; i++ {
-		end := len(r.buf)
-		if i+1 < nargs {
-			end = r.offs[i+1]
-		}
-		ptr, err := r.write(ctx, r.inst, r.buf[r.offs[i]:end])
-		if err != nil {
-			r.fault = err
-			return 0, err // already classified
-		}
-		stack[i] = uint64(ptr)
-	}
-	if err := safeCall(ctx, e.fn, stack); err != nil {
-		r.fault = r.wrapCallErr(ctx, method, err)
-		return 0, r.fault
+	if err := r.run(ctx, method, e, stack); err != nil {
+		return 0, err
 	}
 	if !e.hasResult {
 		return 0, nil
 	}
 	return uint32(stack[0]), nil
+}
+
+// encodeArgs encodes args into r.buf (r.offs marks where each starts). A
+// panicking MarshalABI is reported as an invalid argument.
+func (r *Runtime) encodeArgs(method string, args []any) (err error) {
+	i := 0
+	defer func() {
+		if p := recover(); p != nil {
+			err = &ArgumentError{Func: method, Index: i, Err: &PanicError{Value: p, Stack: debug.Stack()}}
+		}
+	}()
+	r.buf, r.offs = r.buf[:0], r.offs[:0]
+	for ; i < len(args); i++ {
+		r.offs = append(r.offs, len(r.buf))
+		if r.buf, err = abi.Append(r.buf, args[i]); err != nil {
+			return &ArgumentError{Func: method, Index: i, Err: err}
+		}
+	}
+	return nil
+}
+
+// run writes the encoded arguments of an ABI call (in r.buf, none for
+// CallWasm) into the guest and calls the export, metered if the module is.
+// r.mu is held.
+func (r *Runtime) run(ctx context.Context, method string, e *export, stack []uint64) (err error) {
+	if r.gas == nil {
+		if MeterFrom(ctx) != nil {
+			return fmt.Errorf("%w: %q: the module was compiled without WithMetering", ErrNotMetered, method)
+		}
+	} else {
+		finish := r.beginMetered(ctx)
+		defer func() { err = finish(err) }()
+	}
+	if r.withAPIs {
+		ctx = &callContext{Context: ctx, rt: r}
+	}
+	normal := false
+	defer func() {
+		if !normal {
+			// A panic or runtime.Goexit unwound through the engine (from
+			// code that is not the host functions', whose panics are
+			// recovered): the instance cannot be trusted any more. It is
+			// dropped without closing it (the engine may still be inside
+			// it), so later calls fail with ErrClosed and Reset starts over.
+			r.inst, r.mem, r.snap = nil, nil, nil
+			r.hostDepth = 0
+			r.setFault(fmt.Errorf("%w: the call of %q was unwound by a panic or runtime.Goexit; the instance was dropped", ErrClosed, method))
+		}
+	}()
+	r.pending, r.curFunc = nil, method
+	if !e.raw {
+		nargs := len(r.offs)
+		for i := 0; i < nargs; i++ {
+			end := len(r.buf)
+			if i+1 < nargs {
+				end = r.offs[i+1]
+			}
+			ptr, err := r.write(ctx, r.inst, r.buf[r.offs[i]:end])
+			if err != nil {
+				normal = true
+				return r.setFault(err) // already classified
+			}
+			stack[i] = uint64(ptr)
+		}
+	}
+	err = safeCall(ctx, e.fn, stack)
+	normal = true
+	if err != nil {
+		return r.setFault(r.wrapCallErr(ctx, method, err))
+	}
+	return nil
 }
 
 func (r *Runtime) wrapCallErr(ctx context.Context, method string, err error) error {
@@ -307,7 +514,7 @@ func (r *Runtime) wrapCallErr(ctx context.Context, method string, err error) err
 func safeCall(ctx context.Context, fn engine.Function, stack []uint64) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("aspect: engine panicked: %v", p)
+			err = fmt.Errorf("%w: the engine panicked: %v", ErrEngine, p)
 		}
 	}()
 	return fn.Call(ctx, stack)
@@ -382,6 +589,12 @@ func (r *Runtime) write(ctx context.Context, inst engineFuncs, data []byte) (uin
 		if ge := r.guestError(ctx, AllocateFunction, err); ge != nil {
 			err = ge
 		}
+		var ae *allocError
+		if errors.As(err, &ae) {
+			// A nested allocation failed (allocate called a host function
+			// that allocated): report the innermost failure once.
+			return 0, ae
+		}
 		return 0, &allocError{err: err}
 	}
 	ptr := uint32(st[0])
@@ -436,6 +649,7 @@ imports:
 			return nil, &LinkError{Module: imp.Module, Name: imp.Name, Detail: "the guest imports it as " + imp.Type.String() + ", the host function is " + want.String()}
 		}
 		host = append(host, engine.HostFunc{Module: imp.Module, Name: imp.Name, Type: want, Call: r.hostCall(api)})
+		r.withAPIs = true
 	}
 	return host, nil
 }
@@ -463,7 +677,21 @@ func (r *Runtime) fail(err error) error {
 // convention: decode argument pointers, call, encode the result.
 func (r *Runtime) hostCall(a *hostAPI) func(ctx context.Context, caller engine.Caller, stack []uint64) error {
 	name := a.namespace + "." + a.method
-	return func(ctx context.Context, caller engine.Caller, stack []uint64) error {
+	return func(ctx context.Context, caller engine.Caller, stack []uint64) (err error) {
+		if r.hostDepth >= maxHostNesting {
+			return r.fail(&GasError{Func: name, Err: ErrCallDepth, unmetered: r.gas == nil,
+				detail: fmt.Sprintf("more than %d nested host calls", maxHostNesting)})
+		}
+		r.hostDepth++
+		defer func() {
+			r.hostDepth--
+			if p := recover(); p != nil {
+				// A panic outside the Go function itself: its types'
+				// MarshalABI or UnmarshalABI.
+				r.cfg.logger.WarnContext(ctx, "aspect host function panicked", "module", a.module, "function", name, "panic", fmt.Sprint(p))
+				err = r.fail(&HostError{Module: a.module, Namespace: a.namespace, Method: a.method, Err: &PanicError{Value: p, Stack: debug.Stack()}})
+			}
+		}()
 		mem := caller.Memory()
 		if mem == nil && len(a.params) > 0 {
 			return r.fail(&ABIError{Func: name, Detail: "the module exports no memory", Err: abi.ErrOutOfBounds})

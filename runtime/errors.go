@@ -45,7 +45,32 @@ var (
 	ErrClosed = errors.New("aspect: closed")
 	// ErrInvalidAPI: a host function cannot be registered (see AddAPI).
 	ErrInvalidAPI = errors.New("aspect: invalid host API")
+	// ErrReentrant: a host function called back into the Runtime that is
+	// running it (Call, CallWasm, Reset or Close), which would wait for
+	// itself forever (see ReentrantError).
+	ErrReentrant = errors.New("aspect: re-entrant call")
+	// ErrEngine: the engine failed in a way that is not the guest's doing
+	// (it panicked, or could not create an instance). The engine's own
+	// error, when there is one, is in the chain.
+	ErrEngine = errors.New("aspect: engine failure")
+	// ErrNotMetered: a call's context carries a Meter but the module was
+	// compiled without WithMetering, so the Meter could not bound it.
+	ErrNotMetered = errors.New("aspect: module not metered")
 )
+
+// ReentrantError reports an operation on a Runtime from inside one of its
+// own host functions. It matches ErrReentrant.
+type ReentrantError struct {
+	Op string // "Call", "CallWasm", "Reset" or "Close"
+}
+
+// Error implements error.
+func (e *ReentrantError) Error() string {
+	return "aspect: re-entrant call: " + e.Op + " from a host function of the same runtime"
+}
+
+// Unwrap returns ErrReentrant.
+func (e *ReentrantError) Unwrap() error { return ErrReentrant }
 
 // TrapCode classifies a trap independently of the engine.
 type TrapCode = engine.TrapCode

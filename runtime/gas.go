@@ -27,11 +27,21 @@ type GasError struct {
 	Err  error // ErrOutOfGas or ErrCallDepth
 	// Used and Left are the call's gas accounting when it stopped.
 	Used, Left uint64
+
+	unmetered bool   // raised in an unmetered call: no gas figures
+	detail    string // what limit was hit, when not the metering's own
 }
 
 // Error implements error.
 func (e *GasError) Error() string {
-	return fmt.Sprintf("%v in %s (gas used %d, left %d)", e.Err, e.Func, e.Used, e.Left)
+	msg := fmt.Sprintf("%v in %s", e.Err, e.Func)
+	if e.detail != "" {
+		msg += ": " + e.detail
+	}
+	if e.unmetered {
+		return msg
+	}
+	return fmt.Sprintf("%s (gas used %d, left %d)", msg, e.Used, e.Left)
 }
 
 // Unwrap returns ErrOutOfGas or ErrCallDepth.
@@ -150,6 +160,24 @@ type GasRule struct {
 // WithGasRule sets the gas rule of a host function (see AddAPI).
 func WithGasRule(rule GasRule) APIOption {
 	return func(a *hostAPI) { a.gas = rule }
+}
+
+// DefaultStartGas is the gas budget of a metered module's start code when
+// the context that creates the instance carries no Meter (see
+// WithStartGas): 50 times what the Go runtime's initialization of a Go
+// guest uses (about 2.1 M).
+const DefaultStartGas = 100_000_000
+
+// WithStartGas sets the gas budget of a metered module's start code when the
+// context of New, Instantiate or Reset carries no Meter. Start code is what
+// runs when an instance is created, before any call: the module's start
+// function, a WASI reactor's _initialize and StartFunction. It runs as calls
+// in the context that creates the instance: its deadline stops it (on every
+// engine, as for calls of a metered module), and a Meter in it pays for it;
+// without a Meter it gets gas of its own, DefaultStartGas unless set here.
+// Start code that runs out fails the instantiation with ErrOutOfGas.
+func WithStartGas(gas uint64) Option {
+	return func(c *config) { c.startGas = gas }
 }
 
 // DefaultYieldInterval is the gas between two yield checkpoints of a

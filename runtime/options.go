@@ -15,6 +15,7 @@ type config struct {
 	memoryLimitPages uint32
 	cacheDir         string
 	metering         *metering.Config
+	startGas         uint64 // see WithStartGas; 0 means DefaultStartGas
 	// providers satisfy imports outside the host API registry (WASI, the
 	// gas-metering imports); tried in order before the registry.
 	providers []importProvider

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/aspect-rt/aspect-runtime/metering"
 )
@@ -38,4 +39,24 @@ func prepare(code []byte, cfg config, nativeInterrupt bool) ([]byte, *preparatio
 		return nil, nil, err
 	}
 	return code, prep, nil
+}
+
+// injected reports whether the export name was added by prepare (and so is
+// not one of the module's own exports).
+func (p *preparation) injected(name string) bool {
+	if p == nil {
+		return false
+	}
+	if p.gas != nil {
+		switch name {
+		case p.gas.GasCounter, p.gas.CallDepth, p.gas.YieldAt:
+			if name != "" {
+				return true
+			}
+		}
+	}
+	if p.snapshot != nil && (name == metering.MemoryExport || strings.HasPrefix(name, metering.GlobalExportPrefix)) {
+		return true
+	}
+	return false
 }

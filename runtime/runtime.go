@@ -21,6 +21,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -43,9 +44,11 @@ type Module struct {
 	mod        engine.Module
 	hash       [32]byte
 	imports    []engine.Import
-	exports    map[string]engine.Export
-	cfg        config
-	prep       *preparation // what prepare did to the code
+	exports    map[string]engine.Export // every export of the compiled code
+	// userExports are the exports of the module as given, in order.
+	userExports []engine.Export
+	cfg         config
+	prep        *preparation // what prepare did to the code
 	// nativeInterrupt is the engine's Capabilities().Interrupt: calls stop
 	// on their own when their context ends. Without it, a metered module's
 	// calls are stopped at the instrumented yield checkpoints (gas.go).
@@ -62,7 +65,9 @@ type Module struct {
 	snapMem []byte
 
 	mu     sync.Mutex
-	closed bool
+	closed bool // Close was called: no new instances
+	refs   int  // live instances; the engine module is released at 0 once closed
+	freed  bool // the engine module was released
 }
 
 // Compile compiles code on the default engine.
@@ -72,6 +77,9 @@ func Compile(ctx context.Context, code []byte, opts ...Option) (*Module, error) 
 
 // CompileWithEngine compiles code on the named engine (see Engines).
 func CompileWithEngine(ctx context.Context, engineName string, code []byte, opts ...Option) (m *Module, err error) {
+	if ctx == nil {
+		return nil, errNilContext
+	}
 	cfg := newConfig(opts)
 	if cfg.metering != nil {
 		cfg.providers = append(cfg.providers[:len(cfg.providers):len(cfg.providers)], meteringProvider)
@@ -112,6 +120,9 @@ func CompileWithEngine(ctx context.Context, engineName string, code []byte, opts
 	}
 	for _, e := range mod.Exports() {
 		m.exports[e.Name] = e
+		if !prep.injected(e.Name) {
+			m.userExports = append(m.userExports, e)
+		}
 	}
 	return m, nil
 }
@@ -125,21 +136,58 @@ func (m *Module) Hash() [32]byte { return m.hash }
 // Imports lists the module's imports.
 func (m *Module) Imports() []engine.Import { return m.imports }
 
-// Exports lists the module's exports.
+// Exports lists the module's exports, without those the runtime added to
+// the code it compiled (gas counters, snapshot exports, ...).
 func (m *Module) Exports() []engine.Export {
-	return m.mod.Exports()
+	return slices.Clone(m.userExports)
 }
 
-// Close releases the compiled code. Runtimes instantiated from m must be
-// closed first. Close is idempotent.
+// Close releases the compiled code. Instantiate fails with ErrClosed
+// afterwards; runtimes already instantiated from m keep working, and the
+// code is released when the last of them is closed. Close is idempotent.
 func (m *Module) Close(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return nil
 	}
 	m.closed = true
+	return m.freeLocked(ctx)
+}
+
+// freeLocked releases the engine module once m is closed and no instance is
+// left. m.mu is held.
+func (m *Module) freeLocked(ctx context.Context) error {
+	if !m.closed || m.refs > 0 || m.freed {
+		return nil
+	}
+	m.freed = true
 	return m.mod.Close(ctx)
+}
+
+// acquire counts a new instance of m; it fails once m is closed.
+func (m *Module) acquire() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	m.refs++
+	return nil
+}
+
+// release uncounts an instance of m, closing m too if closeModule is set.
+func (m *Module) release(ctx context.Context, closeModule bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.refs--
+	if closeModule {
+		m.closed = true
+	}
+	return m.freeLocked(ctx)
 }
 
 // New compiles code on the default engine and instantiates it with the host
@@ -166,12 +214,17 @@ func NewWithEngine(ctx context.Context, engineName string, code []byte, reg *Hos
 // Instantiate creates a Runtime: a fresh instance of m whose imports are
 // resolved against reg (which may be nil), with its start code run.
 func (m *Module) Instantiate(ctx context.Context, reg *HostAPIRegistry, opts ...Option) (rt *Runtime, err error) {
-	m.mu.Lock()
-	closed := m.closed
-	m.mu.Unlock()
-	if closed {
-		return nil, ErrClosed
+	if ctx == nil {
+		return nil, errNilContext
 	}
+	if err := m.acquire(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = m.release(ctx, false)
+		}
+	}()
 	cfg := m.cfg
 	for _, o := range opts {
 		o(&cfg)
@@ -191,7 +244,7 @@ func (m *Module) Instantiate(ctx context.Context, reg *HostAPIRegistry, opts ...
 func (r *Runtime) instantiate(ctx context.Context) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("aspect: engine %s panicked during instantiation: %v", r.module.engineName, p)
+			err = fmt.Errorf("%w: engine %s panicked during instantiation: %v", ErrEngine, r.module.engineName, p)
 		}
 	}()
 	r.pending = nil
@@ -200,7 +253,7 @@ func (r *Runtime) instantiate(ctx context.Context) (err error) {
 		if ge := r.guestError(ctx, "instantiate", err); ge != err {
 			return ge
 		}
-		return fmt.Errorf("aspect: instantiate: %w", err)
+		return fmt.Errorf("%w: instantiate: %w", ErrEngine, err)
 	}
 	r.inst, r.mem = inst, inst.Memory()
 	if g := r.module.prep.gas; g != nil {
@@ -211,11 +264,19 @@ func (r *Runtime) instantiate(ctx context.Context) (err error) {
 		if r.gas.counter == nil || r.gas.depth == nil || g.YieldAt != "" && r.gas.yieldAt == nil {
 			_ = inst.Close(ctx)
 			r.inst, r.mem = nil, nil
-			return fmt.Errorf("aspect: instantiate: the instrumented module lacks its gas counters")
+			return fmt.Errorf("%w: instantiate: the instrumented module lacks its gas counters", ErrEngine)
 		}
 	}
 	clear(r.exports)
-	r.alloc, r.allocOK, r.fault = nil, false, nil
+	r.alloc, r.allocOK = nil, false
+	r.setFault(nil)
+	if r.gas != nil && MeterFrom(ctx) == nil {
+		budget := r.cfg.startGas
+		if budget == 0 {
+			budget = DefaultStartGas
+		}
+		ctx = WithMeter(ctx, NewMeter(budget))
+	}
 	for _, name := range append(r.cfg.initExports[:len(r.cfg.initExports):len(r.cfg.initExports)], StartFunction) {
 		e, ok := r.module.exports[name]
 		if !ok || e.Kind != engine.ExternFunc || len(e.Type.Params) != 0 || len(e.Type.Results) != 0 {

@@ -181,7 +181,8 @@ func (r *Runtime) restoreSnapshot(ctx context.Context) bool {
 	if s.wasi != nil {
 		r.wasi.host.RestoreDescriptors(s.wasi)
 	}
-	r.fault, r.pending, r.curFunc = nil, nil, ""
+	r.pending, r.curFunc = nil, ""
+	r.setFault(nil)
 	return true
 }
 
