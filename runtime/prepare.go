@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/aspect-rt/aspect-runtime/internal/wasmbin"
 	"github.com/aspect-rt/aspect-runtime/metering"
 )
 
@@ -24,7 +25,19 @@ type preparation struct {
 // checkpoints (metering.Config.YieldInterval), which cost time but no gas.
 func prepare(code []byte, cfg config, nativeInterrupt bool) ([]byte, *preparation, error) {
 	prep := &preparation{}
-	var err error
+	// What some engine cannot handle safely is refused, or normalized,
+	// before any engine sees it, the same way on every engine.
+	if err := wasmbin.CheckBoundaryTypes(code); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrCompile, err)
+	}
+	limit := uint32(wasmbin.MaxSafePages)
+	if cfg.memoryLimitPages > 0 && cfg.memoryLimitPages < limit {
+		limit = cfg.memoryLimitPages
+	}
+	code, err := wasmbin.ClampMemoryMax(code, limit)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrCompile, err)
+	}
 	if cfg.metering != nil {
 		mc := *cfg.metering
 		if !nativeInterrupt && mc.YieldInterval == 0 {

@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -305,6 +306,31 @@ func TestReentrantAllocateIsBounded(t *testing.T) {
 				require.NoError(t, rt.Reset(ctx))
 				_, err = rt.Call(ctx, "f")
 				require.ErrorIs(t, err, runtime.ErrCallDepth)
+			})
+		}
+	}
+}
+
+// TestRefusedBeforeTheEngine: what some engine cannot handle safely (wasmer
+// aborts the process on a v128 in an import or export signature and on a
+// 4 GiB minimum memory) is refused with ErrCompile on every engine, before
+// the engine sees it.
+func TestRefusedBeforeTheEngine(t *testing.T) {
+	ctx := context.Background()
+	for name, h := range map[string]string{
+		// (module (func (export "f") (param v128)))
+		"v128-export": "0061736d0100000001050160017b0003020100070501016600000a040102000b",
+		// (module (global (export "g") v128 (v128.const i64x2 0 0)))
+		"v128-global": "0061736d010000000616017b00fd0c000000000000000000000000000000000b07050101670300",
+		// (module (memory 65536))
+		"memory-4GiB-minimum": "0061736d0100000005050100808004",
+	} {
+		code, err := hex.DecodeString(h)
+		require.NoError(t, err)
+		for _, eng := range runtime.Engines() {
+			t.Run(name+"/"+eng, func(t *testing.T) {
+				_, err := runtime.CompileWithEngine(ctx, eng, code)
+				require.ErrorIs(t, err, runtime.ErrCompile)
 			})
 		}
 	}
