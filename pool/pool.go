@@ -29,8 +29,10 @@ import (
 	"hash/maphash"
 	"log/slog"
 	goruntime "runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/aspect-rt/aspect-runtime/runtime"
 )
@@ -52,9 +54,15 @@ type Key struct {
 // collector and counted in Stats.Leaked, so a forgotten lease does not hold
 // its instance forever; do not rely on it.
 type Lease struct {
-	Key     Key
+	Key Key
+	// Runtime is this lease's handle on the instance (see
+	// runtime.Runtime.Handle): after PutBack every operation on it fails
+	// with runtime.ErrClosed, so it can never reach the instance's next
+	// user. Closing it is PutBack's job.
 	Runtime *runtime.Runtime
 
+	rt      *runtime.Runtime // the instance itself
+	revoke  func()
 	pool    *Pool
 	mod     *moduleEntry
 	cleanup goruntime.Cleanup
@@ -94,6 +102,12 @@ func WithRuntimeOptions(opts ...runtime.Option) Option {
 	return func(p *Pool) { p.rtOpts = append(p.rtOpts, opts...) }
 }
 
+// DefaultStartTimeout bounds the start code the pool runs when it creates
+// or re-instantiates an instance in a context without a deadline (PutBack
+// resets under context.Background): see runtime.WithStartTimeout. Pass
+// runtime.WithStartTimeout in WithRuntimeOptions to change it.
+const DefaultStartTimeout = 10 * time.Second
+
 // LeaseOption configures one call of Pool.Runtime.
 type LeaseOption func(*leaseConfig)
 
@@ -112,7 +126,9 @@ func ForceClearCache() LeaseOption { return func(c *leaseConfig) { c.forceClear 
 func PreRun(name string) LeaseOption { return func(c *leaseConfig) { c.preRun = name } }
 
 // PreRunFunc calls fn before the instance is handed out, after PreRun's
-// export. If it fails, the instance is discarded and Runtime returns the error.
+// export. If it fails or panics (the panic is recovered into a
+// *runtime.PanicError), the instance is discarded and Runtime returns the
+// error.
 func PreRunFunc(fn func(ctx context.Context, rt *runtime.Runtime) error) LeaseOption {
 	return func(c *leaseConfig) { c.preRunFunc = fn }
 }
@@ -173,6 +189,7 @@ func New(capacity int, opts ...Option) *Pool {
 		capacity:   max(capacity, 1),
 		maxModules: 64,
 		logger:     slog.New(slog.DiscardHandler),
+		rtOpts:     []runtime.Option{runtime.WithStartTimeout(DefaultStartTimeout)},
 		seed:       maphash.MakeSeed(),
 		idle:       map[Key]*list.List{},
 		lru:        list.New(),
@@ -245,16 +262,23 @@ func (p *Pool) Runtime(ctx context.Context, engine string, code []byte, reg *run
 			return nil, err
 		}
 	}
-	if err := p.preRun(ctx, rt, lc); err != nil {
+	h, revoke := rt.Handle()
+	if err := p.preRun(ctx, h, lc); err != nil {
+		revoke()
 		p.discard(ctx, rt, mod, true)
 		return nil, err
 	}
-	l := &Lease{Key: key, Runtime: rt, pool: p, mod: mod}
+	l := &Lease{Key: key, Runtime: h, rt: rt, revoke: revoke, pool: p, mod: mod}
 	l.cleanup = goruntime.AddCleanup(l, p.leaked, leakedLease{rt: rt, mod: mod})
 	return l, nil
 }
 
-func (p *Pool) preRun(ctx context.Context, rt *runtime.Runtime, lc leaseConfig) error {
+func (p *Pool) preRun(ctx context.Context, rt *runtime.Runtime, lc leaseConfig) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("pool: pre-run hook: %w", &runtime.PanicError{Value: v, Stack: debug.Stack()})
+		}
+	}()
 	if lc.preRun != "" {
 		if _, err := rt.Call(ctx, lc.preRun); err != nil {
 			return fmt.Errorf("pool: pre-run %q: %w", lc.preRun, err)
@@ -368,8 +392,9 @@ func (p *Pool) PutBack(l *Lease) {
 		return
 	}
 	l.cleanup.Stop()
+	l.revoke()
 	ctx := context.Background()
-	rt := l.Runtime
+	rt := l.rt
 	if rt.Fault() != nil || !p.keepState {
 		if err := rt.Reset(ctx); err != nil {
 			p.logger.Warn("pool: discarding an instance that could not be reset", "error", err)

@@ -56,6 +56,36 @@ type Runtime struct {
 	wasi     *wasiState // the instance's WASI state, with WithWASI (wasi.go)
 	gas      *gasState  // nil unless the module is metered
 	snap     *snapshot  // the post-start state Reset restores (snapshot.go)
+
+	// lent is set on a handle (see Handle): every other field is unused.
+	lent *handle
+}
+
+// handle is what a Runtime made by Handle refers to.
+type handle struct {
+	core    *Runtime
+	revoked atomic.Bool
+}
+
+// Handle returns a new Runtime value for r's instance and a function that
+// revokes it. Until revoked, the handle calls, resets and reports on r's
+// instance like r itself; afterwards every operation on it fails with
+// ErrClosed, even one that was waiting for a call in progress, and Close on
+// it only revokes it (the instance stays r's). A pool lends handles, so
+// that a runtime kept past its lease can never reach the instance's next
+// user.
+func (r *Runtime) Handle() (h *Runtime, revoke func()) {
+	c := r.core()
+	hd := &handle{core: c}
+	return &Runtime{lent: hd}, func() { hd.revoked.Store(true) }
+}
+
+// core returns the Runtime that owns the instance r refers to.
+func (r *Runtime) core() *Runtime {
+	if r.lent != nil {
+		return r.lent.core
+	}
+	return r
 }
 
 // export is a cached exported function with its ABI shape.
@@ -73,10 +103,10 @@ type export struct {
 const maxHostNesting = 64
 
 // Engine returns the name of the engine running the instance.
-func (r *Runtime) Engine() string { return r.module.engineName }
+func (r *Runtime) Engine() string { return r.core().module.engineName }
 
 // Module returns the compiled module the runtime was instantiated from.
-func (r *Runtime) Module() *Module { return r.module }
+func (r *Runtime) Module() *Module { return r.core().module }
 
 // Fault returns the error that may have left the instance in an undefined
 // state: the last call trapped, aborted, ran out of time, had a host
@@ -85,7 +115,7 @@ func (r *Runtime) Module() *Module { return r.module }
 // export, a bad argument) are not faults. Fault does not wait for a call in
 // progress: it may be called from anywhere, host functions included.
 func (r *Runtime) Fault() error {
-	if p := r.faultView.Load(); p != nil {
+	if p := r.core().faultView.Load(); p != nil {
 		return *p
 	}
 	return nil
@@ -139,25 +169,30 @@ func runningIn(ctx context.Context, r *Runtime) bool {
 // errNilContext is returned for a nil context.
 var errNilContext = fmt.Errorf("%w: nil context.Context", ErrInvalidArgument)
 
-// acquire locks r for an operation on behalf of ctx. It fails, without
-// waiting, with ErrReentrant when ctx belongs to a call r is running (a host
+// acquire locks the Runtime that owns r's instance for an operation on
+// behalf of ctx and returns it. It fails, without waiting, with
+// ErrReentrant when ctx belongs to a call that runtime is running (a host
 // function calling back into its own runtime would wait for itself), and
-// with ErrClosed once r is closed (or its instance was lost).
-func (r *Runtime) acquire(ctx context.Context, op string) error {
+// with ErrClosed once it is closed or r is a revoked handle.
+func (r *Runtime) acquire(ctx context.Context, op string) (*Runtime, error) {
 	if ctx == nil {
-		return errNilContext
+		return nil, errNilContext
 	}
-	if !r.mu.TryLock() {
-		if runningIn(ctx, r) {
-			return &ReentrantError{Op: op}
+	c := r.core()
+	if r.lent != nil && r.lent.revoked.Load() {
+		return nil, ErrClosed
+	}
+	if !c.mu.TryLock() {
+		if runningIn(ctx, c) {
+			return nil, &ReentrantError{Op: op}
 		}
-		r.mu.Lock()
+		c.mu.Lock()
 	}
-	if r.closed {
-		r.mu.Unlock()
-		return ErrClosed
+	if c.closed || r.lent != nil && r.lent.revoked.Load() {
+		c.mu.Unlock()
+		return nil, ErrClosed
 	}
-	return nil
+	return c, nil
 }
 
 // Reset returns the instance to the state it had right after instantiation
@@ -176,7 +211,8 @@ func (r *Runtime) acquire(ctx context.Context, op string) error {
 // WASI guest, a fixed wasi.Config.Random and a FakeClock) share one copy of
 // it; otherwise each keeps its own.
 func (r *Runtime) Reset(ctx context.Context) error {
-	if err := r.acquire(ctx, "Reset"); err != nil {
+	r, err := r.acquire(ctx, "Reset")
+	if err != nil {
 		return err
 	}
 	defer r.mu.Unlock()
@@ -196,16 +232,22 @@ func (r *Runtime) Reset(ctx context.Context) error {
 
 // Registry returns the host API registry the runtime's imports were resolved
 // against (nil if none).
-func (r *Runtime) Registry() *HostAPIRegistry { return r.registry }
+func (r *Runtime) Registry() *HostAPIRegistry { return r.core().registry }
 
 // Close releases the instance, and the module if the runtime was created by
 // New. It is idempotent; calls after Close return ErrClosed. A nil ctx is
-// taken as context.Background().
+// taken as context.Background(). On a handle (see Handle), Close revokes
+// the handle only.
 func (r *Runtime) Close(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if err := r.acquire(ctx, "Close"); err != nil {
+	if r.lent != nil {
+		r.lent.revoked.Store(true)
+		return nil
+	}
+	r, err := r.acquire(ctx, "Close")
+	if err != nil {
 		if errors.Is(err, ErrClosed) {
 			return nil
 		}
@@ -213,7 +255,6 @@ func (r *Runtime) Close(ctx context.Context) error {
 	}
 	defer r.mu.Unlock()
 	r.closed = true
-	var err error
 	if r.inst != nil {
 		err = r.inst.Close(ctx)
 		r.inst, r.mem = nil, nil
@@ -292,7 +333,8 @@ func CallAs[T any](ctx context.Context, r *Runtime, method string, args ...any) 
 // uint64(math.Float32bits(x)), and so on. Metering, deadlines, host
 // functions and errors are those of Call.
 func (r *Runtime) CallWasm(ctx context.Context, method string, params ...uint64) ([]uint64, error) {
-	if err := r.acquire(ctx, "CallWasm"); err != nil {
+	r, err := r.acquire(ctx, "CallWasm")
+	if err != nil {
 		return nil, err
 	}
 	defer r.mu.Unlock()
@@ -327,7 +369,8 @@ func (r *Runtime) CallWasm(ctx context.Context, method string, params ...uint64)
 // memory, with the runtime locked until release is called. raw is nil (and
 // the lock released) on error or when there is no result.
 func (r *Runtime) callRaw(ctx context.Context, method string, args []any) (raw []byte, release func(), err error) {
-	if err := r.acquire(ctx, "Call"); err != nil {
+	r, err = r.acquire(ctx, "Call")
+	if err != nil {
 		return nil, nil, err
 	}
 	locked := true

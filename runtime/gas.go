@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"time"
 
 	"github.com/aspect-rt/aspect-runtime/metering"
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
@@ -178,6 +179,15 @@ const DefaultStartGas = 100_000_000
 // Start code that runs out fails the instantiation with ErrOutOfGas.
 func WithStartGas(gas uint64) Option {
 	return func(c *config) { c.startGas = gas }
+}
+
+// WithStartTimeout gives start code (see WithStartGas) a deadline of d when
+// the context that creates the instance has none. It stops start code on
+// every engine for metered modules, and on wasmtime for any module (an
+// unmetered guest on wazero or wasmer cannot be interrupted). Zero, the
+// default, adds none; package pool sets one for the instances it resets.
+func WithStartTimeout(d time.Duration) Option {
+	return func(c *config) { c.startTimeout = d }
 }
 
 // DefaultYieldInterval is the gas between two yield checkpoints of a

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/aspect-rt/aspect-runtime/metering"
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
@@ -15,7 +16,8 @@ type config struct {
 	memoryLimitPages uint32
 	cacheDir         string
 	metering         *metering.Config
-	startGas         uint64 // see WithStartGas; 0 means DefaultStartGas
+	startGas         uint64        // see WithStartGas; 0 means DefaultStartGas
+	startTimeout     time.Duration // see WithStartTimeout
 	// providers satisfy imports outside the host API registry (WASI, the
 	// gas-metering imports); tried in order before the registry.
 	providers []importProvider

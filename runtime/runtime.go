@@ -282,6 +282,13 @@ func (r *Runtime) instantiate(ctx context.Context) (err error) {
 		if !ok || e.Kind != engine.ExternFunc || len(e.Type.Params) != 0 || len(e.Type.Results) != 0 {
 			continue
 		}
+		if d := r.cfg.startTimeout; d > 0 {
+			if _, ok := ctx.Deadline(); !ok {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, d)
+				defer cancel()
+			}
+		}
 		if _, err := r.call(ctx, name, nil); err != nil {
 			_ = inst.Close(ctx)
 			r.inst, r.mem = nil, nil

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -333,5 +334,36 @@ func TestRefusedBeforeTheEngine(t *testing.T) {
 				require.ErrorIs(t, err, runtime.ErrCompile)
 			})
 		}
+	}
+}
+
+// TestStartCodeIsBounded: start code that never ends fails the
+// instantiation on every engine, metered: out of its gas (the default start
+// budget, or the Meter in the context), or at the context's deadline.
+func TestStartCodeIsBounded(t *testing.T) {
+	code := fixtures.MustBytes("wat/start_loop.wasm")
+	metered := runtime.WithMetering(metering.Config{})
+	for _, eng := range runtime.Engines() {
+		t.Run(eng, func(t *testing.T) {
+			ctx := context.Background()
+			_, err := runtime.NewWithEngine(ctx, eng, code, nil, metered, runtime.WithStartGas(1_000_000))
+			require.ErrorIs(t, err, runtime.ErrOutOfGas)
+
+			m := runtime.NewMeter(5_000)
+			_, err = runtime.NewWithEngine(runtime.WithMeter(ctx, m), eng, code, nil, metered)
+			require.ErrorIs(t, err, runtime.ErrOutOfGas)
+			assert.Equal(t, uint64(0), m.Left(), "the start code spent the meter's gas")
+
+			dctx, cancel := context.WithTimeout(runtime.WithMeter(ctx, runtime.NewMeter(1<<60)), 50*time.Millisecond)
+			defer cancel()
+			_, err = runtime.NewWithEngine(dctx, eng, code, nil, metered)
+			require.ErrorIs(t, err, runtime.ErrInterrupted)
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+
+			// WithStartTimeout gives a deadline to a context without one.
+			_, err = runtime.NewWithEngine(runtime.WithMeter(ctx, runtime.NewMeter(1<<60)), eng, code, nil, metered,
+				runtime.WithStartTimeout(50*time.Millisecond))
+			require.ErrorIs(t, err, runtime.ErrInterrupted)
+		})
 	}
 }
