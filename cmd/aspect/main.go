@@ -25,6 +25,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -120,6 +121,10 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		// Metering is also what lets a deadline stop the guest on engines
 		// without native interruption (runtime.WithMetering).
 		opts = append(opts, runtime.WithMetering(metering.Config{}))
+		if *gas == 0 {
+			// --timeout alone: no gas limit, the start code's included.
+			opts = append(opts, runtime.WithStartGas(math.MaxInt64))
+		}
 	}
 	if *withWASI {
 		opts = append(opts, runtime.WithWASI(wasi.Config{Args: []string{filepath.Base(rest[0])}, Stdout: stdout, Stderr: stderr}))
@@ -129,21 +134,26 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		ctx, cancel = context.WithTimeout(ctx, *timeout)
 		defer cancel()
 	}
-	rt, err := runtime.NewWithEngine(ctx, *engineName, code, nil, opts...)
-	if err != nil {
-		return err
-	}
-	defer rt.Close(context.Background())
-	callCtx := ctx
+	// --gas and --timeout bound the start code and the call together: the
+	// meter pays for both, the deadline covers both.
 	var meter *runtime.Meter
 	if *gas > 0 {
 		meter = runtime.NewMeter(*gas)
-		callCtx = runtime.WithMeter(ctx, meter)
+		ctx = runtime.WithMeter(ctx, meter)
 	}
-	res, err := rt.Call(callCtx, rest[1], callArgs...)
-	if meter != nil {
-		fmt.Fprintf(stderr, "gas used: %d of %d\n", meter.Used(), meter.Limit())
+	reportGas := func() {
+		if meter != nil {
+			fmt.Fprintf(stderr, "gas used: %d of %d\n", meter.Used(), meter.Limit())
+		}
 	}
+	rt, err := runtime.NewWithEngine(ctx, *engineName, code, nil, opts...)
+	if err != nil {
+		reportGas()
+		return err
+	}
+	defer rt.Close(context.Background())
+	res, err := rt.Call(ctx, rest[1], callArgs...)
+	reportGas()
 	if err != nil {
 		return err
 	}

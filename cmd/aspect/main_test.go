@@ -118,6 +118,25 @@ func TestRunWithGas(t *testing.T) {
 	}
 }
 
+// TestRunGasBoundsStartCode: --gas and --timeout bound the start code too
+// (a looping __aspect_start__ used to hang `aspect run --gas` on every
+// engine).
+func TestRunGasBoundsStartCode(t *testing.T) {
+	loop := filepath.Join("..", "..", "conformance", "fixtures", "wat", "start_loop.wasm")
+	for _, eng := range runtime.Engines() {
+		t.Run(eng, func(t *testing.T) {
+			code, _, stderr := aspect(t, "run", "--engine", eng, "--gas", "100000", loop, "allocate", "i32:1")
+			assert.Equal(t, 1, code, stderr)
+			assert.Contains(t, stderr, "out of gas")
+			assert.Contains(t, stderr, "gas used: 100000 of 100000")
+
+			code, _, stderr = aspect(t, "run", "--engine", eng, "--timeout", "50ms", loop, "allocate", "i32:1")
+			assert.Equal(t, 1, code, stderr)
+			assert.Contains(t, stderr, "interrupted")
+		})
+	}
+}
+
 func TestRunWithTimeout(t *testing.T) {
 	raw := filepath.Join("..", "..", "conformance", "fixtures", "wat", "raw.wasm")
 	// The loop never ends: the deadline stops it on engines that can be
