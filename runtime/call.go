@@ -339,7 +339,7 @@ func (r *Runtime) CallWasm(ctx context.Context, method string, params ...uint64)
 	}
 	defer r.mu.Unlock()
 	if r.inst == nil {
-		return nil, ErrClosed
+		return nil, r.lost()
 	}
 	e, err := r.lookupRaw(method)
 	if err != nil {
@@ -380,7 +380,7 @@ func (r *Runtime) callRaw(ctx context.Context, method string, args []any) (raw [
 		}
 	}()
 	if r.inst == nil {
-		return nil, nil, ErrClosed
+		return nil, nil, r.lost()
 	}
 	ptr, err := r.call(ctx, method, args)
 	if err != nil || ptr == 0 {
@@ -395,6 +395,16 @@ func (r *Runtime) callRaw(ctx context.Context, method string, args []any) (raw [
 	}
 	locked = false
 	return raw, r.mu.Unlock, nil
+}
+
+// lost is the error of a call on a runtime whose instance was dropped (a
+// Goexit unwound a call, or a re-instantiation failed): it matches
+// ErrClosed, with the reason when there is one. Reset starts over.
+func (r *Runtime) lost() error {
+	if r.fault != nil && errors.Is(r.fault, ErrClosed) {
+		return r.fault
+	}
+	return ErrClosed
 }
 
 // lookup returns the cached export method, checking its ABI shape.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -364,6 +365,46 @@ func TestStartCodeIsBounded(t *testing.T) {
 			_, err = runtime.NewWithEngine(runtime.WithMeter(ctx, runtime.NewMeter(1<<60)), eng, code, nil, metered,
 				runtime.WithStartTimeout(50*time.Millisecond))
 			require.ErrorIs(t, err, runtime.ErrInterrupted)
+		})
+	}
+}
+
+// TestGoexitInHostFunction: runtime.Goexit in a host function (t.FailNow in
+// a test's host function does it) ends the calling goroutine, as Goexit
+// does, but leaves the runtime usable: it used to stay locked forever. The
+// instance it unwound is dropped: calls fail with ErrClosed saying why, and
+// Reset starts over.
+func TestGoexitInHostFunction(t *testing.T) {
+	ctx := context.Background()
+	for _, eng := range runtime.Engines() {
+		t.Run(eng, func(t *testing.T) {
+			exit := true
+			reg := hostcallsRegistry(t, func(ctx context.Context, s string) (string, error) {
+				if exit {
+					goruntime.Goexit()
+				}
+				return "hi " + s, nil
+			})
+			rt, err := runtime.NewWithEngine(ctx, eng, fixtures.MustBytes("as/hostcalls.wasm"), reg)
+			require.NoError(t, err)
+			defer rt.Close(ctx)
+			returned := false
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				_, _ = rt.Call(ctx, "greetHost", "x")
+				returned = true
+			}()
+			<-done
+			require.False(t, returned, "Goexit ends the calling goroutine")
+			_, err = rt.Call(ctx, "greetHost", "x")
+			require.ErrorIs(t, err, runtime.ErrClosed)
+			require.ErrorContains(t, err, "Goexit")
+			exit = false
+			require.NoError(t, rt.Reset(ctx))
+			out, err := runtime.CallAs[string](ctx, rt, "greetHost", "y")
+			require.NoError(t, err)
+			assert.Equal(t, "hi y", out)
 		})
 	}
 }
