@@ -16,6 +16,9 @@ type preparation struct {
 	snapshot *snapshotPlan
 	// gas is the instrumentation result when the module is metered.
 	gas *metering.Result
+	// start: the module exports metering.StartExport, its start function,
+	// which every instance calls first (see metering.Normalize).
+	start bool
 }
 
 // prepare rewrites code before compilation: gas metering when configured,
@@ -26,7 +29,15 @@ type preparation struct {
 func prepare(code []byte, cfg config, nativeInterrupt bool) ([]byte, *preparation, error) {
 	prep := &preparation{}
 	// What some engine cannot handle safely is refused, or normalized,
-	// before any engine sees it, the same way on every engine.
+	// before any engine sees it, the same way on every engine: a start
+	// section becomes an export the runtime calls after instantiation (see
+	// metering.Normalize), v128 values at the host boundary are refused,
+	// and memories are capped below 4 GiB.
+	norm, err := metering.Normalize(code)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrCompile, err)
+	}
+	code, prep.start = norm.Module, norm.Start
 	if err := wasmbin.CheckBoundaryTypes(code); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrCompile, err)
 	}
@@ -34,7 +45,7 @@ func prepare(code []byte, cfg config, nativeInterrupt bool) ([]byte, *preparatio
 	if cfg.memoryLimitPages > 0 && cfg.memoryLimitPages < limit {
 		limit = cfg.memoryLimitPages
 	}
-	code, err := wasmbin.ClampMemoryMax(code, limit)
+	code, err = wasmbin.ClampMemoryMax(code, limit)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrCompile, err)
 	}
@@ -67,6 +78,9 @@ func (p *preparation) injected(name string) bool {
 				return true
 			}
 		}
+	}
+	if p.start && name == metering.StartExport {
+		return true
 	}
 	if p.snapshot != nil && (name == metering.MemoryExport || strings.HasPrefix(name, metering.GlobalExportPrefix)) {
 		return true

@@ -25,6 +25,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/aspect-rt/aspect-runtime/metering"
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
 )
 
@@ -277,7 +278,14 @@ func (r *Runtime) instantiate(ctx context.Context) (err error) {
 		}
 		ctx = WithMeter(ctx, NewMeter(budget))
 	}
-	for _, name := range append(r.cfg.initExports[:len(r.cfg.initExports):len(r.cfg.initExports)], StartFunction) {
+	// The module's start function first (as instantiation would have run
+	// it), then a WASI reactor's _initialize, then StartFunction.
+	starts := make([]string, 0, 2+len(r.cfg.initExports))
+	if r.module.prep.start {
+		starts = append(starts, metering.StartExport)
+	}
+	starts = append(append(starts, r.cfg.initExports...), StartFunction)
+	for _, name := range starts {
 		e, ok := r.module.exports[name]
 		if !ok || e.Kind != engine.ExternFunc || len(e.Type.Params) != 0 || len(e.Type.Results) != 0 {
 			continue
