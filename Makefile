@@ -52,6 +52,32 @@ FUZZTIME ?= 2m
 fuzz:
 	$(GO) test ./abi -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 
+# Differential engine fuzzer (internal/enginefuzz): FUZZ_MODULES random
+# modules from binaryen's wasm-opt -ttf (pinned in
+# internal/enginefuzz/package-lock.json, installed here with npm ci), every
+# export run on the wasmtime, wazero and wasmer builds of the runner,
+# unmetered and metered; fails on any difference in results, error kinds or
+# gas, and on any crash or hang. Modules with differences are saved in
+# internal/enginefuzz/findings/. Module i of FUZZ_SEED is always the same.
+FUZZ_MODULES ?= 300
+FUZZ_SEED ?= 1
+FUZZ_JOBS ?= 2
+ENGINEFUZZ := internal/enginefuzz
+ENGINEFUZZ_BIN := $(ENGINEFUZZ)/work/bin
+.PHONY: fuzz-engines
+fuzz-engines:
+	cd $(ENGINEFUZZ) && npm ci --no-audit --no-fund
+	mkdir -p $(ENGINEFUZZ_BIN)
+	$(GO) build -o $(ENGINEFUZZ_BIN)/runner-wasmtime ./$(ENGINEFUZZ)/cmd/runner
+	CGO_ENABLED=0 $(GO) build -tags wazero -o $(ENGINEFUZZ_BIN)/runner-wazero ./$(ENGINEFUZZ)/cmd/runner
+	$(GO) build -tags wasmer -o $(ENGINEFUZZ_BIN)/runner-wasmer ./$(ENGINEFUZZ)/cmd/runner
+	$(GO) build -o $(ENGINEFUZZ_BIN)/fuzz ./$(ENGINEFUZZ)/cmd/fuzz
+	$(ENGINEFUZZ_BIN)/fuzz -modules $(FUZZ_MODULES) -seed $(FUZZ_SEED) -j $(FUZZ_JOBS) \
+		-wasm-opt $(ENGINEFUZZ)/node_modules/.bin/wasm-opt -findings $(ENGINEFUZZ)/findings \
+		-runner wasmtime=$(ENGINEFUZZ_BIN)/runner-wasmtime \
+		-runner wazero=$(ENGINEFUZZ_BIN)/runner-wazero \
+		-runner wasmer=$(ENGINEFUZZ_BIN)/runner-wasmer
+
 # Benchmarks — not part of `make test`. The cross-engine suite (package
 # bench) and the package benchmarks the report reads, for every engine build
 # in a binary of its own (wasmtime and wasmer never share one), then
