@@ -136,6 +136,8 @@ func ErrorKind(err error) string {
 		{"ErrAllocate", runtime.ErrAllocate}, {"ErrInterrupted", runtime.ErrInterrupted},
 		{"ErrClosed", runtime.ErrClosed},
 		{"ErrOutOfGas", runtime.ErrOutOfGas}, {"ErrCallDepth", runtime.ErrCallDepth},
+		{"ErrReentrant", runtime.ErrReentrant}, {"ErrNotMetered", runtime.ErrNotMetered},
+		{"ErrEngine", runtime.ErrEngine},
 		{"abi.ErrOutOfBounds", abi.ErrOutOfBounds}, {"abi.ErrTruncated", abi.ErrTruncated},
 		{"abi.ErrInvalidLength", abi.ErrInvalidLength}, {"abi.ErrUnknownTag", abi.ErrUnknownTag},
 		{"abi.ErrInvalidBool", abi.ErrInvalidBool}, {"abi.ErrTooDeep", abi.ErrTooDeep},

@@ -17,3 +17,14 @@ func TestCrossEngine(t *testing.T) {
 	}
 	conformance.RunCrossEngine(t, engines...)
 }
+
+// TestIsolatedCrossEngine runs every isolated case (guests that could crash
+// or hang the process, each in a child process) on every linked engine and
+// asserts identical outcomes, gas included.
+func TestIsolatedCrossEngine(t *testing.T) {
+	engines := runtime.Engines()
+	if len(engines) < 2 {
+		t.Skipf("only %v linked in this build (-tags wazero): nothing to compare; each engine's own TestIsolated runs in its package", engines)
+	}
+	conformance.RunIsolatedCrossEngine(t, engines...)
+}

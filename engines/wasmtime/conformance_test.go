@@ -10,3 +10,7 @@ import (
 
 // TestConformance runs the engine-neutral conformance suite on wasmtime.
 func TestConformance(t *testing.T) { conformance.Run(t, "wasmtime") }
+
+// TestIsolated runs the isolated conformance cases (guests that could crash
+// or hang the process) on wasmtime, each in a child process.
+func TestIsolated(t *testing.T) { conformance.RunIsolated(t, "wasmtime") }

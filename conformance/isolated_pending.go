@@ -1,0 +1,51 @@
+package conformance
+
+// pendingIsolated lists the isolated cases that fail on the current code,
+// by case name and engine, with what they do there instead. They stay
+// registered (IsolatedCases returns them) but RunIsolated and
+// RunIsolatedCrossEngine run them on those engines only with
+// ASPECT_PENDING=1, so that the suite stays green while the fixes land.
+// When a fix lands, delete the engine (or the whole entry): a pending case
+// that passes says so in the test log (go test -v).
+var pendingIsolated = map[string]map[string]string{
+	// An unmetered guest cannot be interrupted on wazero and wasmer (the
+	// README says so); issue 12 asks that no case hang on any engine.
+	"start-section/loop/unmetered-deadline": {
+		"wazero": "New hangs: an unmetered guest cannot be interrupted",
+		"wasmer": "New hangs: an unmetered guest cannot be interrupted",
+	},
+	"aspect-start/loop/unmetered-deadline": {
+		"wazero": "New hangs: an unmetered guest cannot be interrupted",
+		"wasmer": "New hangs: an unmetered guest cannot be interrupted",
+	},
+	"deadline/unmetered-loop-with-gc": {
+		"wazero": "the process freezes: the GC's stop-the-world waits for a guest Go cannot preempt",
+		"wasmer": "the call hangs: an unmetered guest cannot be interrupted",
+	},
+	"recursion/locals-700/unmetered": {
+		"wasmer": "the process dies of SIGSEGV",
+	},
+	"recursion/locals-700/metered": {
+		"wasmtime": "ErrTrap|trap=stack overflow: the native stack runs out before the call-depth limit",
+	},
+	"recursion/locals-2000/unmetered": {
+		"wasmer": "the process dies of SIGSEGV",
+	},
+	"recursion/locals-2000/metered": {
+		"wasmtime": "ErrTrap|trap=stack overflow: the native stack runs out before the call-depth limit",
+		"wasmer":   "the process dies of SIGSEGV",
+	},
+	"table/grow-huge-returns-minus-one": {
+		"wasmtime": "an untyped error: wasmtime: call: out of memory (failed to allocate 34359738248 bytes)",
+		"wazero":   "the process dies: Go fatal error: runtime: out of memory",
+		"wasmer":   "the process dies of SIGABRT (memory allocation of 34359738248 bytes failed)",
+	},
+	"memory/65535-pages-usable": {
+		"wazero": "growing to 65,535 pages writes the whole 4 GiB (resident set 4.2 GB) and takes 6 to 25 s",
+	},
+	"errors/prefix-said-once": {
+		"wasmtime": `a failed allocation reads "aspect: guest allocation failed: aspect: allocate: guest trapped: unreachable"`,
+		"wazero":   `a failed allocation reads "aspect: guest allocation failed: aspect: allocate: guest trapped: unreachable"`,
+		"wasmer":   `a failed allocation reads "aspect: guest allocation failed: aspect: allocate: guest trapped: unreachable"`,
+	},
+}
