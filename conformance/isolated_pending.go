@@ -43,9 +43,4 @@ var pendingIsolated = map[string]map[string]string{
 	"memory/65535-pages-usable": {
 		"wazero": "growing to 65,535 pages writes the whole 4 GiB (resident set 4.2 GB) and takes 6 to 25 s",
 	},
-	"errors/prefix-said-once": {
-		"wasmtime": `a failed allocation reads "aspect: guest allocation failed: aspect: allocate: guest trapped: unreachable"`,
-		"wazero":   `a failed allocation reads "aspect: guest allocation failed: aspect: allocate: guest trapped: unreachable"`,
-		"wasmer":   `a failed allocation reads "aspect: guest allocation failed: aspect: allocate: guest trapped: unreachable"`,
-	},
 }

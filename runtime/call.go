@@ -664,7 +664,7 @@ func (r *Runtime) write(ctx context.Context, inst engineFuncs, data []byte) (uin
 // ErrAllocate and the cause (e.g. a TrapError).
 type allocError struct{ err error }
 
-func (e *allocError) Error() string   { return "aspect: guest allocation failed: " + e.err.Error() }
+func (e *allocError) Error() string   { return "aspect: guest allocation failed: " + inner(e.err) }
 func (e *allocError) Unwrap() []error { return []error{ErrABI, ErrAllocate, e.err} }
 
 // resolveImports builds the host functions for every import of the module.

@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
 )
@@ -155,7 +156,7 @@ type HostError struct {
 
 // Error implements error.
 func (e *HostError) Error() string {
-	return fmt.Sprintf("aspect: host function %s/%s.%s: %v", e.Module, e.Namespace, e.Method, e.Err)
+	return fmt.Sprintf("aspect: host function %s/%s.%s: %s", e.Module, e.Namespace, e.Method, inner(e.Err))
 }
 
 // Unwrap returns ErrHost and the host function's error.
@@ -195,7 +196,7 @@ func (e *ABIError) Error() string {
 		msg += ": " + e.Detail
 	}
 	if e.Err != nil {
-		msg += ": " + e.Err.Error()
+		msg += ": " + inner(e.Err)
 	}
 	return msg
 }
@@ -227,8 +228,17 @@ type ArgumentError struct {
 
 // Error implements error.
 func (e *ArgumentError) Error() string {
-	return fmt.Sprintf("aspect: %s: argument %d: %v", e.Func, e.Index, e.Err)
+	return fmt.Sprintf("aspect: %s: argument %d: %s", e.Func, e.Index, inner(e.Err))
 }
 
 // Unwrap returns ErrInvalidArgument and the cause.
 func (e *ArgumentError) Unwrap() []error { return []error{ErrInvalidArgument, e.Err} }
+
+// inner is the message of an error wrapped in one of the runtime's, without
+// its own "aspect: " prefix, so that a message says it once.
+func inner(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return strings.TrimPrefix(err.Error(), "aspect: ")
+}
