@@ -6,8 +6,10 @@
 //
 //	func TestConformance(t *testing.T) { conformance.Run(t, "wazero") }
 //
-// and the cross-engine test (in this package) runs every case on every
-// linked engine and asserts that the outcomes are identical.
+// and Run checks every outcome against a committed golden table
+// (testdata/outcomes.golden) that every engine must match, so all engines
+// produce identical outcomes. Cases that could crash or hang the process
+// run in child processes (RunIsolated, RunIsolatedCrossEngine).
 package conformance
 
 import (
@@ -62,13 +64,15 @@ func (e *Env) Logs() []string {
 	return append([]string(nil), e.logs...)
 }
 
-// Run runs every case on the named engine.
+// Run runs every case on the named engine and checks each outcome against
+// the committed golden table (testdata/outcomes.golden), which every engine
+// must match: so all engines produce identical outcomes.
 func Run(t *testing.T, engine string) {
 	t.Helper()
 	require.Contains(t, runtime.Engines(), engine, "engine %q is not linked", engine)
 	for _, c := range Cases() {
 		t.Run(c.Name, func(t *testing.T) {
-			c.Run(t, &Env{Engine: engine})
+			checkOutcome(t, engine, c.Name, c.Run(t, &Env{Engine: engine}))
 		})
 	}
 }
@@ -84,22 +88,6 @@ func Outcomes(t *testing.T, engine string) map[string]string {
 		})
 	}
 	return out
-}
-
-// RunCrossEngine runs every case on every named engine and asserts that all
-// engines produce identical outcomes.
-func RunCrossEngine(t *testing.T, engines ...string) {
-	t.Helper()
-	if len(engines) < 2 {
-		t.Fatalf("cross-engine comparison needs at least two engines, linked: %v", engines)
-	}
-	ref := Outcomes(t, engines[0])
-	for _, name := range engines[1:] {
-		got := Outcomes(t, name)
-		for _, c := range Cases() {
-			require.Equal(t, ref[c.Name], got[c.Name], "case %s: %s and %s differ", c.Name, engines[0], name)
-		}
-	}
 }
 
 // Cases returns every case of the suite.
