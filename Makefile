@@ -5,25 +5,36 @@ GO ?= go
 
 test: fmt-check vet test-default test-wazero test-wasmer
 
+# Every package's tests must stay far below go test's 10-minute default:
+# an explicit per-package timeout makes a hang fail fast with its stacks.
+TEST_TIMEOUT ?= 8m
+
 # Default build: wasmtime (cgo) is the default engine, wazero is linked too.
 # The race detector is on: runtimes, the registry and engines are shared
-# between goroutines.
+# between goroutines. wazero's interpreter pass (TestInterpreter re-runs the
+# wazero adapter's tests, the conformance suite included, on the
+# interpreter) runs in test-wazero, without the race detector, which slows
+# the interpreter tenfold; the code it exercises is raced here with the
+# compiler.
 test-default:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -skip '^TestInterpreter$$' ./...
 
 # Pure-Go build: wazero only, no cgo at all.
 test-wazero:
 	CGO_ENABLED=0 $(GO) build -tags wazero ./...
-	CGO_ENABLED=0 $(GO) test -tags wazero -count=1 ./...
+	CGO_ENABLED=0 $(GO) test -tags wazero -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # -tags wasmer: wasmer (the default) and wazero; the wasmtime adapter is
-# excluded (the two C APIs must never share a binary). The race detector
-# works with wasmer but triples the time of the whole tree, whose
-# engine-neutral code test-default already races: here it covers the wasmer
-# adapter (with the conformance suite) and the pool on wasmer.
+# excluded (the two C APIs must never share a binary). Only the packages
+# whose behaviour depends on the linked engines run again (the
+# engine-neutral ones, and the wazero adapter, are the same code as in the
+# builds above). The race detector works with wasmer but triples the time:
+# it covers the wasmer adapter (with the conformance suite) and the pool.
+WASMER_PKGS = ./runtime/... ./conformance/... ./engines/wasmer ./pool ./cmd/... ./wasi/... ./bench/...
 test-wasmer:
-	$(GO) test -tags wasmer -count=1 ./...
-	$(GO) test -race -short -tags wasmer -count=1 ./engines/wasmer ./pool
+	$(GO) build -tags wasmer ./...
+	$(GO) test -tags wasmer -count=1 -timeout $(TEST_TIMEOUT) $(WASMER_PKGS)
+	$(GO) test -race -short -tags wasmer -count=1 -timeout $(TEST_TIMEOUT) ./engines/wasmer ./pool
 
 vet:
 	$(GO) vet ./...
