@@ -173,6 +173,7 @@ func (m *module) Instantiate(ctx context.Context, host []engine.HostFunc, _ engi
 				err = fmt.Errorf("wazero: instantiate: panic: %v", p)
 			}
 		}()
+		inst.cctx.Context = withMemoryAllocator(ctx)
 		mod, err = m.r.InstantiateModule(&inst.cctx, m.cm, m.cfg)
 	}()
 	inst.cctx.Context = nil

@@ -1,0 +1,100 @@
+//go:build unix
+
+package wazero
+
+import (
+	"context"
+	"syscall"
+
+	"github.com/tetratelabs/wazero/experimental"
+)
+
+// wazero keeps a linear memory in a Go byte slice and grows it by
+// re-allocating and copying: a guest that grows its memory page by page
+// costs O(n²) copying, and the garbage it leaves makes the process's RSS
+// many times the guest's memory (14 GiB for one guest growing to 4 GiB).
+// The adapter gives wazero its own allocator instead: each memory reserves
+// its maximum size of address space once (mmap, no access), and growing
+// makes the next pages readable and writable in place (mprotect). The
+// bytes never move, growing costs what it adds, untouched pages take no
+// RSS, and closing the instance returns it all (munmap).
+
+// mmapAllocator is the experimental.MemoryAllocator of every instance.
+type mmapAllocator struct{}
+
+// Allocate implements experimental.MemoryAllocator.
+func (mmapAllocator) Allocate(_, max uint64) experimental.LinearMemory {
+	if max == 0 {
+		max = 1 // wazero never asks to grow past max; keep the mapping valid
+	}
+	size := roundPage(max)
+	b, err := syscall.Mmap(-1, 0, int(size), syscall.PROT_NONE, syscall.MAP_PRIVATE|syscall.MAP_ANON|syscall.MAP_NORESERVE)
+	if err != nil {
+		// No address space left for the reservation: a Go slice, grown
+		// by copying, as wazero would do itself.
+		return &sliceMemory{max: max}
+	}
+	return &mmapMemory{reserved: b, max: max}
+}
+
+// sliceMemory is the fallback linear memory: a Go slice grown by copying.
+type sliceMemory struct {
+	buf []byte
+	max uint64
+}
+
+// Reallocate implements experimental.LinearMemory.
+func (m *sliceMemory) Reallocate(size uint64) []byte {
+	if size > m.max {
+		return nil
+	}
+	if size <= uint64(cap(m.buf)) {
+		m.buf = m.buf[:size]
+	} else {
+		m.buf = append(m.buf, make([]byte, size-uint64(len(m.buf)))...)
+	}
+	return m.buf
+}
+
+// Free implements experimental.LinearMemory.
+func (m *sliceMemory) Free() { m.buf = nil }
+
+// mmapMemory is one linear memory: reserved is the whole reservation,
+// committed the length made accessible so far.
+type mmapMemory struct {
+	reserved  []byte
+	committed uint64
+	max       uint64
+}
+
+// Reallocate implements experimental.LinearMemory: it returns the memory
+// with size bytes accessible, or nil if it cannot grow that far.
+func (m *mmapMemory) Reallocate(size uint64) []byte {
+	if m.reserved == nil || size > m.max {
+		return nil
+	}
+	if want := roundPage(size); want > m.committed {
+		if err := syscall.Mprotect(m.reserved[m.committed:want], syscall.PROT_READ|syscall.PROT_WRITE); err != nil {
+			return nil
+		}
+		m.committed = want
+	}
+	return m.reserved[:size:size]
+}
+
+// Free implements experimental.LinearMemory.
+func (m *mmapMemory) Free() {
+	if m.reserved != nil {
+		_ = syscall.Munmap(m.reserved)
+		m.reserved, m.committed = nil, 0
+	}
+}
+
+var pageSize = uint64(syscall.Getpagesize())
+
+func roundPage(n uint64) uint64 { return (n + pageSize - 1) &^ (pageSize - 1) }
+
+// withMemoryAllocator returns ctx with the adapter's memory allocator.
+func withMemoryAllocator(ctx context.Context) context.Context {
+	return experimental.WithMemoryAllocator(ctx, mmapAllocator{})
+}
