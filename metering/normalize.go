@@ -15,8 +15,8 @@ import (
 // functions that see the instance's memory) as every other call.
 const StartExport = "__aspect_wasm_start__"
 
-// NormalizedSection is the name of the custom section [Normalize] appends
-// to a module it makes export [StartExport]. It marks the module as
+// NormalizedSection is the name of the custom section [Normalize] puts
+// first in a module it makes export [StartExport]. It marks the module as
 // normalized: Normalize accepts a module that exports StartExport only if
 // it carries this section (it rejects any other with [ErrReservedName]), so
 // normalizing a normalized module returns it unchanged. The section's
@@ -76,11 +76,15 @@ type Normalized struct {
 	// Folded is the number of constant expressions folded to one
 	// instruction.
 	Folded int
+	// DroppedCustom is the number of custom sections removed: name
+	// sections that are malformed or follow another, and custom sections
+	// with an empty payload at the end of the module.
+	DroppedCustom int
 }
 
 // Normalize rewrites a module so that every engine (wasmtime, wazero,
 // wasmer) runs it as the WebAssembly specification says, where engines
-// otherwise disagree. It makes three rewrites, each only when needed:
+// otherwise disagree. It makes four rewrites, each only when needed:
 //
 //   - Start section. A start function runs inside instantiation, where
 //     engines differ about host functions (wasmtime aborts the process when
@@ -90,6 +94,7 @@ type Normalized struct {
 //     instantiation. An imported start function is called through an added
 //     function (a host function called directly by the host would have no
 //     instance to see).
+//
 //   - Active segments. The specification drops active data segments and
 //     active and declarative element segments during instantiation, so
 //     memory.init and table.init from them trap unless they copy nothing
@@ -101,6 +106,7 @@ type Normalized struct {
 //     can observe whether they were dropped. (data.drop needs the data
 //     count section, which memory.init needs too; Normalize adds one only
 //     in the conservative case below.)
+//
 //   - Constant expressions. Extended constant expressions (i32 and i64
 //     add, sub and mul) and global.get of a global the module defines, which
 //     only some engines accept, are folded to a single constant instruction
@@ -109,18 +115,25 @@ type Normalized struct {
 //     values of earlier immutable globals of the module; an expression that
 //     reads an imported global is rejected with [*ImportedGlobalError].
 //
+//   - Custom sections. The specification ignores their content; wazero
+//     decodes the name section trusting its counts (2^32 declared local
+//     names exhaust memory and end the process), rejects a module with two
+//     name sections, and one ending with a custom section whose payload is
+//     empty. Such name sections (malformed, or after the first) and such
+//     trailing custom sections are removed.
+//
 // No function, type, global or segment index moves (an added function or
-// type comes last), so the name section stays valid and is kept as it is.
+// type comes last), so a name section stays valid and is kept as it is.
 //
 // A module needing no rewrite is returned as is (Changed false, Module
 // aliasing wasm) after a scan that reads the section headers, the imports,
-// globals, exports and segments and, only when the module has active
+// globals, exports, segments and name section and, only when the module has active
 // segments, decodes the function bodies that hold the byte 0xfc followed
 // by the sub-opcode of memory.init or table.init: about 0.3 ms for a 3 MB
 // Go-built module, whose active element segment makes it decode the few
 // bodies holding 0xfc 0x0c (BenchmarkNormalize). A body that cannot be
-// decoded (an instruction of a proposal the engines here do not run, such
-// as exceptions or GC) is assumed to name every segment its bytes suggest.
+// decoded (instructions of the exceptions or GC proposals are not known)
+// is assumed to name every segment its bytes suggest.
 //
 // Normalize is not a validator: it checks what it reads and rewrites, and
 // leaves the rest to the engine, so an invalid module stays invalid — but
@@ -193,9 +206,11 @@ type nsection struct {
 	id              byte
 	hdr, start, end int
 	// afterCount is the offset of the first entry for vector sections
-	// (type, function, export, code).
+	// (type, function, export, code), of the payload for custom sections.
 	afterCount int
 	count      uint32
+	// drop is set for a custom section Normalize removes.
+	drop bool
 }
 
 // normScan holds what Normalize reads of a module.
@@ -205,6 +220,9 @@ type normScan struct {
 	idx  [14]int // index in secs of each non-custom section, -1 if absent
 
 	marked bool // has NormalizedSection
+
+	hasNames      bool // has a (kept) name section
+	droppedCustom int  // custom sections to remove
 
 	importFuncTypes    []uint32
 	numImportedGlobals uint32
@@ -287,11 +305,34 @@ func (s *normScan) scan() error {
 			if sr.err != nil {
 				return sr.err
 			}
-			if string(name) == NormalizedSection {
+			sec.afterCount = sr.pos // the payload
+			switch string(name) {
+			case NormalizedSection:
 				s.marked = true
+			case "name":
+				if s.hasNames || !validNameSection(b, sr.pos, sec.end) {
+					sec.drop = true
+					s.droppedCustom++
+				} else {
+					s.hasNames = true
+				}
 			}
 		}
 		s.secs = append(s.secs, sec)
+	}
+	// wazero (with DWARF support, its default) fails on a custom section
+	// with an empty payload at the very end of the module: it reads the
+	// empty payload with Read, which reports EOF there.
+	for i := len(s.secs) - 1; i >= 0; i-- {
+		sec := &s.secs[i]
+		if sec.drop {
+			continue
+		}
+		if sec.id != secCustom || sec.afterCount != sec.end {
+			break
+		}
+		sec.drop = true
+		s.droppedCustom++
 	}
 	for _, id := range [...]byte{secImport, secGlobal, secExport, secStart, secElement, secDataCount, secCode, secData} {
 		sec := s.section(id)
@@ -728,7 +769,7 @@ func (s *normScan) plan() error {
 
 // changes reports whether the module must be rewritten.
 func (s *normScan) changes() bool {
-	return s.hasStart || s.needDrops || len(s.patches) > 0 ||
+	return s.hasStart || s.needDrops || len(s.patches) > 0 || s.droppedCustom > 0 ||
 		s.startExport.found && s.startExport.idx < uint32(len(s.importFuncTypes))
 }
 
@@ -1028,6 +1069,7 @@ func (s *normScan) rewrite(res *Normalized) error {
 	res.Start = exported >= 0
 	res.StartFunc = int(exported)
 	res.RemovedStart = s.hasStart
+	res.DroppedCustom = s.droppedCustom
 
 	content := func(id byte, sec *nsection) []byte {
 		switch id {
@@ -1079,6 +1121,12 @@ func (s *normScan) rewrite(res *Normalized) error {
 
 	out := make([]byte, 0, len(b)+len(body)+64)
 	out = append(out, wasmHeader...)
+	if res.Start && !s.marked {
+		// First: after the last section, wazero would read it as part of
+		// a preceding malformed name section (it tolerates one only at
+		// the end of the module).
+		out = appendSection(out, secCustom, append(appendName(nil, NormalizedSection), 1))
+	}
 	lastNonCustom := -1
 	for i := range s.secs {
 		if s.secs[i].id != secCustom {
@@ -1105,7 +1153,9 @@ func (s *normScan) rewrite(res *Normalized) error {
 	for i := range s.secs {
 		sec := &s.secs[i]
 		if sec.id == secCustom {
-			out = append(out, b[sec.hdr:sec.end]...)
+			if !sec.drop {
+				out = append(out, b[sec.hdr:sec.end]...)
+			}
 			continue
 		}
 		flush(sectionRank[sec.id])
@@ -1115,9 +1165,6 @@ func (s *normScan) rewrite(res *Normalized) error {
 		if i == lastNonCustom {
 			flush(1 << 30)
 		}
-	}
-	if res.Start && !s.marked {
-		out = appendSection(out, secCustom, append(appendName(nil, NormalizedSection), 1))
 	}
 	res.Module, res.Changed = out, true
 	return nil
@@ -1207,4 +1254,51 @@ func (s *normScan) parseFunctions() ([]uint32, error) {
 		return nil, malformed(r.pos, "section size mismatch")
 	}
 	return ts, r.err
+}
+
+// validNameSection reports whether b[pos:end], the content of a name
+// section after its name, is well formed: a sequence of subsections, each
+// within the section, and the module (0), function (1) and local (2) names
+// subsections exactly filled by their content, every count bounded by the
+// bytes left and every name valid UTF-8. wazero decodes these three by
+// reading as many entries as their counts declare, allocating for all of
+// them first, and trusts the subsection sizes to skip the others.
+func validNameSection(b []byte, pos, end int) bool {
+	r := newReader(b, pos, end)
+	for r.pos < r.end && r.err == nil {
+		id := r.byte()
+		size := r.u32()
+		if r.err != nil || int(size) > r.remaining() {
+			return false
+		}
+		sub := newReader(b, r.pos, r.pos+int(size))
+		r.pos = sub.end
+		switch id {
+		case 0:
+			sub.name("module name")
+		case 1:
+			nameMap(&sub)
+		case 2:
+			n := sub.count(2, maxFuncs, "functions")
+			for i := 0; i < n && sub.err == nil; i++ {
+				sub.u32()
+				nameMap(&sub)
+			}
+		default:
+			continue
+		}
+		if sub.err != nil || sub.pos != sub.end {
+			return false
+		}
+	}
+	return r.err == nil
+}
+
+// nameMap reads a name map: a vector of (index, name).
+func nameMap(r *reader) {
+	n := r.count(2, maxFuncs, "names")
+	for i := 0; i < n && r.err == nil; i++ {
+		r.u32()
+		r.name("name")
+	}
 }

@@ -599,6 +599,60 @@ func TestNormalizeNameSection(t *testing.T) {
 	require.Equal(t, "start", names[StartExport])
 }
 
+// TestNormalizeCustomSections checks the custom sections Normalize removes
+// because wazero mishandles them, while the specification ignores their
+// content: a name section declaring more names than it holds (wazero
+// allocates for all of them first: 2^32 local names exhaust memory and end
+// the process), a second name section (wazero rejects the module) and an
+// empty custom section at the end (wazero reads past the end).
+func TestNormalizeCustomSections(t *testing.T) {
+	base := func() *wmod {
+		w := &wmod{}
+		w.export("f", 0, w.fn(w.typ(nil, []byte{i32}), nil, i32c(7)))
+		return w
+	}
+	sub := func(id byte, content ...[]byte) []byte {
+		c := cat(content...)
+		return cat([]byte{id}, u32(uint32(len(c))), c)
+	}
+	names := cat(str("name"), sub(0, str("m")), sub(1, vecOf(cat(u32(0), str("f")))))
+	// Local names of function 0: 2^32-16 of them, declared.
+	hostile := cat(str("name"), sub(2, u32(1), u32(0), u32(0xfffffff0)))
+	cases := []struct {
+		name    string
+		customs [][]byte
+		kept    int // custom sections left
+		wazero  bool
+	}{
+		{"valid name section", [][]byte{names}, 1, true},
+		{"hostile name section", [][]byte{hostile}, 0, false},
+		{"subsection larger than the section", [][]byte{cat(str("name"), []byte{1}, u32(9), u32(1), u32(0))}, 0, false},
+		{"subsection content shorter than its size", [][]byte{cat(str("name"), sub(1, vecOf(cat(u32(0), str("f"))), []byte{0}))}, 0, false},
+		{"second name section", [][]byte{names, names}, 1, false},
+		{"empty custom section at the end", [][]byte{names, str("x"), str("y")}, 1, false},
+		{"empty custom section before another", [][]byte{str("x"), cat(str("y"), []byte{1})}, 2, true},
+	}
+	engs := openEngines(t)
+	for _, c := range cases {
+		w := base()
+		w.customs = c.customs
+		in := w.bytes()
+		res := normalize(t, in)
+		require.Equal(t, len(c.customs)-c.kept, res.DroppedCustom, c.name)
+		require.Equal(t, res.DroppedCustom > 0, res.Changed, c.name)
+		s := &normScan{b: res.Module}
+		require.NoError(t, s.scan(), c.name)
+		require.Len(t, s.secs, 4+c.kept, c.name) // type, function, export, code
+		for _, eng := range engs {
+			if eng.Name() == "wazero" && !c.wazero && c.name != "hostile name section" {
+				_, err := eng.Compile(context.Background(), in, engine.CompileConfig{})
+				require.Error(t, err, "%s: wazero rejects the input", c.name)
+			}
+			require.Equal(t, []string{"f[] = 7"}, run(t, eng, res.Module, false, nil, callStep("f")), "%s on %s", c.name, eng.Name())
+		}
+	}
+}
+
 func TestNormalizeAcceptedDownstream(t *testing.T) {
 	ctx := context.Background()
 	rt := wazero.NewRuntime(ctx)
@@ -672,10 +726,16 @@ func BenchmarkNormalize(b *testing.B) {
 }
 
 // FuzzNormalize checks that Normalize never panics, returns only documented
-// errors, keeps valid modules valid (for wazero's compiler and metering's
-// validator), never makes an invalid module valid unless it added a
-// function, and is idempotent. Seeds: the test modules of this package, the
-// conformance fixtures up to 1 MiB and testdata/fuzz/FuzzNormalize.
+// errors, keeps valid modules valid (for metering's validator and wazero's
+// compiler), makes valid for metering's validator only modules it folded
+// or added a function to, and is idempotent. Seeds: the test modules of
+// this package, the conformance fixtures up to 1 MiB and
+// testdata/fuzz/FuzzNormalize.
+//
+// wazero compiles only outputs of Normalize that metering validated: it
+// trusts vector counts, so a malformed module declaring a billion imports,
+// or a name section declaring a billion local names, makes it allocate
+// until the process dies (Normalize removes such name sections).
 func FuzzNormalize(f *testing.F) {
 	entries, err := os.ReadDir(filepath.Join("testdata", "normalize"))
 	require.NoError(f, err)
@@ -695,12 +755,12 @@ func FuzzNormalize(f *testing.F) {
 	ctx := context.Background()
 	rt := wazero.NewRuntime(ctx)
 	defer rt.Close(ctx)
-	compiles := func(b []byte) bool {
+	compile := func(b []byte) error {
 		cm, err := rt.CompileModule(ctx, b)
 		if err == nil {
 			cm.Close(ctx)
 		}
-		return err == nil
+		return err
 	}
 	validates := func(b []byte) bool {
 		_, err := PrepareSnapshot(b)
@@ -708,32 +768,33 @@ func FuzzNormalize(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		res, err := Normalize(in)
+		inValid := validates(in)
 		if err != nil {
 			var ge *ImportedGlobalError
 			if !isDocumentedError(err) && !errors.As(err, &ge) {
 				t.Fatalf("undocumented error type %T: %v", err, err)
 			}
-			if compiles(in) && !errors.Is(err, ErrReservedName) {
-				t.Fatalf("wazero compiles the input, Normalize fails: %v", err)
+			if inValid && !errors.Is(err, ErrReservedName) {
+				t.Fatalf("metering validates the input, Normalize fails: %v", err)
 			}
 			return
 		}
 		out := res.Module
-		if !res.Changed {
-			if len(in) > 0 && &out[0] != &in[0] {
-				t.Fatal("unchanged module is a copy")
-			}
-			return
+		if !res.Changed && len(in) > 0 && &out[0] != &in[0] {
+			t.Fatal("unchanged module is a copy")
 		}
-		inCompiles := compiles(in)
-		if outCompiles := compiles(out); inCompiles && !outCompiles {
-			t.Fatal("wazero compiles the input but not the output")
-		} else if !inCompiles && outCompiles && res.Folded == 0 && !res.AddedFunc {
-			t.Fatal("wazero compiles the output but not the input")
-		}
-		if validates(in) && !validates(out) {
+		outValid := validates(out)
+		if inValid && !outValid {
 			_, err := PrepareSnapshot(out)
 			t.Fatalf("metering validates the input but not the output: %v", err)
+		}
+		if !inValid && outValid && res.Folded == 0 && !res.AddedFunc {
+			t.Fatal("metering validates the output but not the input")
+		}
+		if outValid {
+			if err := compile(out); err != nil {
+				t.Fatalf("metering validates the output, wazero does not compile it: %v", err)
+			}
 		}
 		again, err := Normalize(out)
 		if err != nil {
