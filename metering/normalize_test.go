@@ -462,6 +462,15 @@ func TestNormalizeReservedExport(t *testing.T) {
 	require.True(t, res.Start)
 	require.Equal(t, 0, res.StartFunc)
 
+	// Marked, but exporting an imported function: it is called through an
+	// added function, so that it runs with the instance as its caller.
+	w2 := &wmod{}
+	w2.export(StartExport, 0, w2.importFunc("env", "f", w2.typ(nil, nil)))
+	res = normalize(t, withCustom(w2.bytes(), NormalizedSection, 1))
+	require.True(t, res.AddedFunc)
+	require.Equal(t, 1, res.StartFunc)
+	require.False(t, normalize(t, res.Module).Changed)
+
 	// A start section besides the export is rejected even when marked.
 	s := uint32(0)
 	w.start = &s
