@@ -37,6 +37,7 @@ func IsolatedCases() []IsolatedCase {
 	cs = append(cs, isolatedPanicCases()...)
 	cs = append(cs, isolatedDeterminismCases()...)
 	cs = append(cs, isolatedMisuseCases()...)
+	cs = append(cs, isolatedCacheCases()...)
 	return cs
 }
 
@@ -715,7 +716,9 @@ func isolatedDeterminismCases() []IsolatedCase {
 			Name: "memory/65535-pages-usable",
 			Want: "grow_almost: 1; size: 65535; touch_last: 42",
 			Run: func(t *testing.T, env *Env) string {
-				rt := mustFixtureRuntime(t, env, "wat/iso_memory_4gib.wasm", nil)
+				// The largest limit: the default (runtime.DefaultMemoryLimitPages)
+				// would refuse the growth.
+				rt := mustFixtureRuntime(t, env, "wat/iso_memory_4gib.wasm", nil, runtime.WithMemoryLimitPages(runtime.MaxMemoryLimitPages))
 				start := time.Now()
 				grow := int32Call(rt, "grow_almost")
 				if d := time.Since(start); d > growQuickly {

@@ -40,7 +40,4 @@ var pendingIsolated = map[string]map[string]string{
 		"wazero":   "the process dies: Go fatal error: runtime: out of memory",
 		"wasmer":   "the process dies of SIGABRT (memory allocation of 34359738248 bytes failed)",
 	},
-	"memory/65535-pages-usable": {
-		"wazero": "growing to 65,535 pages writes the whole 4 GiB (resident set 4.2 GB) and takes 6 to 25 s",
-	},
 }

@@ -49,9 +49,33 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithMemoryLimitPages caps the guest's linear memory at pages of 64 KiB.
-// memory.grow past the limit returns -1 in the guest. Zero means no limit
-// beyond the wasm maximum of 4 GiB. It applies when the module is compiled.
+// DefaultMemoryLimitPages is the memory limit of a module compiled without
+// WithMemoryLimitPages: 1024 pages of 64 KiB, 64 MiB — a Go guest starts
+// at about 3 MiB, an AssemblyScript one at 64 KiB.
+const DefaultMemoryLimitPages = 1024
+
+// MaxMemoryLimitPages is the largest memory limit: 65,535 pages, just under
+// 4 GiB (a memory of exactly 4 GiB does not work on every engine). Pass it
+// to WithMemoryLimitPages to lift the default limit.
+const MaxMemoryLimitPages = 65535
+
+// WithMemoryLimitPages caps the guest's linear memory at pages of 64 KiB
+// (DefaultMemoryLimitPages when not given; at most MaxMemoryLimitPages,
+// which larger values mean). memory.grow past the limit returns -1 in the
+// guest, and a module whose memory's declared minimum is over it fails to
+// compile with ErrCompile; a declared maximum over it is lowered to it. It
+// applies when the module is compiled, the same on every engine.
 func WithMemoryLimitPages(pages uint32) Option {
 	return func(c *config) { c.memoryLimitPages = pages }
+}
+
+// memoryLimit is the effective memory limit in pages.
+func (c *config) memoryLimit() uint32 {
+	switch {
+	case c.memoryLimitPages == 0:
+		return DefaultMemoryLimitPages
+	case c.memoryLimitPages > MaxMemoryLimitPages:
+		return MaxMemoryLimitPages
+	}
+	return c.memoryLimitPages
 }

@@ -41,11 +41,7 @@ func prepare(code []byte, cfg config, nativeInterrupt bool) ([]byte, *preparatio
 	if err := wasmbin.CheckBoundaryTypes(code); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrCompile, err)
 	}
-	limit := uint32(wasmbin.MaxSafePages)
-	if cfg.memoryLimitPages > 0 && cfg.memoryLimitPages < limit {
-		limit = cfg.memoryLimitPages
-	}
-	code, err = wasmbin.ClampMemoryMax(code, limit)
+	code, err = wasmbin.ClampMemoryMax(code, cfg.memoryLimit())
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrCompile, err)
 	}

@@ -104,7 +104,7 @@ func CompileWithEngine(ctx context.Context, engineName string, code []byte, opts
 	if err != nil {
 		return nil, err
 	}
-	mod, err := compileCached(ctx, eng, engineName, prepared, engine.CompileConfig{MemoryLimitPages: cfg.memoryLimitPages}, cfg)
+	mod, err := compileCached(ctx, eng, engineName, prepared, engine.CompileConfig{MemoryLimitPages: cfg.memoryLimit()}, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCompile, err)
 	}

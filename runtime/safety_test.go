@@ -408,3 +408,34 @@ func TestGoexitInHostFunction(t *testing.T) {
 		})
 	}
 }
+
+// TestDefaultMemoryLimit: without WithMemoryLimitPages a guest's memory
+// stops at DefaultMemoryLimitPages on every engine (it used to grow to
+// 4 GiB); the limit can be raised, and a module that starts above it is
+// refused.
+func TestDefaultMemoryLimit(t *testing.T) {
+	ctx := context.Background()
+	code := fixtures.MustBytes("wat/grow.wasm")
+	for _, eng := range runtime.Engines() {
+		t.Run(eng, func(t *testing.T) {
+			for _, c := range []struct {
+				opts []runtime.Option
+				want int32
+			}{
+				{nil, runtime.DefaultMemoryLimitPages},
+				{[]runtime.Option{runtime.WithMemoryLimitPages(2048)}, 2048},
+				{[]runtime.Option{runtime.WithMemoryLimitPages(16)}, 16},
+			} {
+				rt, err := runtime.NewWithEngine(ctx, eng, code, nil, c.opts...)
+				require.NoError(t, err)
+				got, err := runtime.CallAs[int32](ctx, rt, "grow_until_fail")
+				require.NoError(t, err)
+				assert.Equal(t, c.want, got)
+				require.NoError(t, rt.Close(ctx))
+			}
+			// (module (memory 1025))
+			_, err := runtime.CompileWithEngine(ctx, eng, []byte("\x00asm\x01\x00\x00\x00\x05\x04\x01\x00\x81\x08"))
+			require.ErrorIs(t, err, runtime.ErrCompile)
+		})
+	}
+}
