@@ -43,6 +43,7 @@ const (
 	pLoopOpen              // insert the wrapper blocks of loop wraps[val]
 	pLoopEnd               // insert what follows the end of a wrapped loop
 	pLabel                 // replace a label LEB by val
+	pGrow                  // replace table.grow val by a call of its limit helper
 )
 
 type patch struct {
@@ -60,6 +61,11 @@ type numSig struct {
 }
 
 var (
+	// computes marks the one-byte opcodes that compute a value: every
+	// instruction with a result but local.get, local.tee, call,
+	// call_indirect and the control instructions (block, loop, if, else,
+	// end, br_if pass values on); 0xfc instructions are counted apart.
+	computes    [256]bool
 	numSigs     [256]numSig
 	nondetFloat [256]bool
 	singleType  [256][]byte
@@ -119,6 +125,11 @@ func init() {
 		nondetFloat[op] = true
 	}
 
+	for op := range computes {
+		computes[op] = numSigs[op].n != 0 || op >= 0x28 && op <= 0x35 || op >= 0x3f && op <= 0x44 ||
+			op == 0x1b || op == 0x1c || op == 0x23 || op == 0x25 || op >= 0xd0 && op <= 0xd2
+	}
+
 	for _, t := range []byte{tI32, tI64, tF32, tF64, tFuncRef, tExternRef} {
 		singleType[t] = []byte{t}
 	}
@@ -158,6 +169,13 @@ type codePass struct {
 	patches  []patch
 	labels   []uint32
 	tmp      []byte
+	// maxVals is the maximum height of the operand stack in the current
+	// function; nlocals its number of parameters and declared locals;
+	// computed its number of instructions that compute a value (see
+	// computes).
+	maxVals  int
+	nlocals  uint64
+	computed uint64
 
 	fn int // index of the function being processed (original index space)
 	// declStart is the offset of the first local declaration, ndecl their count.
@@ -184,11 +202,14 @@ type codePass struct {
 	oogFunc, cdeFunc       uint32
 	chargeFunc             uint32
 	shift                  uint32
+	// growFunc is the index of the first table.grow limit helper (one per
+	// table, in table order), with Config.MaxTableElements.
+	growFunc uint32
 
 	wrapTypes map[string]uint32 // block types for multi-result wrapper blocks
 	newTypes  [][]byte          // encoded types appended to the type section
 
-	prologue, epilogue []byte
+	depthGet, depthSet []byte
 	cdeCall            []byte
 	gasGet, gasSet     []byte
 	yatGet, yatSet     []byte
@@ -197,6 +218,11 @@ type codePass struct {
 	// lists the current function's wrapped loops.
 	yield bool
 	wraps []loopWrap
+	// gas is set unless Config.LimitsOnly: gas counter, charges, out_of_gas.
+	gas bool
+	// growLimit is set with Config.MaxTableElements: table.grow calls a
+	// helper that checks the limit.
+	growLimit bool
 
 	out    []byte // code section content
 	body   []byte
@@ -211,9 +237,15 @@ func (p *codePass) typeErr(off int, format string, args ...any) error {
 	return p.errf(ErrInvalid, off, "type mismatch: "+format, args...)
 }
 
-func (p *codePass) push(t byte) { p.vals = append(p.vals, t) }
+func (p *codePass) push(t byte) {
+	p.vals = append(p.vals, t)
+	p.maxVals = max(p.maxVals, len(p.vals))
+}
 
-func (p *codePass) pushAll(ts []byte) { p.vals = append(p.vals, ts...) }
+func (p *codePass) pushAll(ts []byte) {
+	p.vals = append(p.vals, ts...)
+	p.maxVals = max(p.maxVals, len(p.vals))
+}
 
 // pop pops an operand; ok is false on stack underflow.
 func (p *codePass) pop() (byte, bool) {
@@ -369,7 +401,7 @@ func (p *codePass) noteState(off int, op string) {
 }
 
 func (p *codePass) addDyn(off int, unit uint32) {
-	if unit != 0 {
+	if unit != 0 && p.gas {
 		p.patches = append(p.patches, patch{off: off, kind: pDyn, val: uint64(unit)})
 		p.usesDyn = true
 	}
@@ -390,7 +422,7 @@ func (p *codePass) function(i int) error {
 	p.runEnds, p.runTypes = p.runEnds[:0], p.runTypes[:0]
 	total := uint64(len(ft.params))
 	limit := uint64(maxLocals - 1) // one more is injected
-	if p.validateOnly {
+	if p.validateOnly || !p.gas {
 		limit = maxLocals
 	} else if p.yield {
 		limit = maxLocals - 2 // two
@@ -424,8 +456,10 @@ func (p *codePass) function(i int) error {
 	}
 	instrStart := r.pos
 	p.gasLocal = uint32(total)
+	p.nlocals = total
 
 	p.vals = p.vals[:0]
+	p.maxVals, p.computed = 0, 0
 	p.ctrls = append(p.ctrls[:0], ctrlFrame{results: ft.results, wrap: -1})
 	p.patches = p.patches[:0]
 	p.wraps = p.wraps[:0]
@@ -807,6 +841,9 @@ func (p *codePass) function(i int) error {
 			if err != nil {
 				return err
 			}
+			if sub <= 7 || sub == 15 || sub == 16 { // trunc_sat, table.grow, table.size
+				p.computed++
+			}
 		default:
 			s := numSigs[op]
 			if s.n == 0 {
@@ -826,6 +863,9 @@ func (p *codePass) function(i int) error {
 		}
 		if !ok {
 			return p.typeErr(off, "operands of %s", opName(op))
+		}
+		if computes[op] {
+			p.computed++
 		}
 		p.curCost += uint64(cost)
 		if boundary {
@@ -945,6 +985,9 @@ func (p *codePass) misc(r *reader, off int, sub uint32) (bool, error) {
 			return false, err
 		}
 		p.addDyn(off, c.tableElem)
+		if p.growLimit {
+			p.patches = append(p.patches, patch{off: off, skip: r.pos - off, kind: pGrow, val: uint64(tbl)})
+		}
 		p.noteState(off, "table.grow")
 		return p.popExpect(tI32) && p.popExpect(m.tables[tbl].elem) && p.push1(tI32), nil
 	case 16: // table.size

@@ -38,13 +38,23 @@ const (
 // is zero.
 const DefaultMaxCallDepth = 1000
 
+// DefaultMaxStackSlots is the stack limit, in value slots, used when
+// Config.MaxStackSlots is zero. It was chosen by measuring how deep each
+// engine recurses before its own stack gives out (README.md, "Choosing the
+// default"; TestNativeStackLimits in metering/limitstest): with it, every
+// frame measured stops at most at 1/2.7 of the depth wasmtime survives
+// with its default 512 KiB stack and 1/21 of what wasmer survives on an
+// 8 MiB thread stack, while the conformance suite's Go guests peak at 1,374
+// slots.
+const DefaultMaxStackSlots = 25000
+
 // MaxUnitCost is the largest accepted per-unit (per page, per byte, per
 // element) dynamic cost: with it, n*unit fits an int64 for any 32-bit n.
 const MaxUnitCost = math.MaxInt32
 
 // Config configures [Instrument]. The zero value is usable: default costs,
-// call depth limit [DefaultMaxCallDepth], no memory cap, no determinism
-// profile.
+// call depth limit [DefaultMaxCallDepth], stack limit
+// [DefaultMaxStackSlots], no memory or table cap, no determinism profile.
 type Config struct {
 	// Costs is the cost table; nil means [DefaultCosts]().
 	Costs *CostTable
@@ -52,6 +62,41 @@ type Config struct {
 	// module's own functions (the host-called export counts as 1). Zero means
 	// DefaultMaxCallDepth. At most math.MaxInt32.
 	MaxCallDepth uint32
+	// MaxStackSlots is the maximum number of value slots the module's
+	// active activations may hold together. Each activation of a function
+	// costs its frame size ([FuncInfo.StackSlots]): its parameters, plus
+	// its declared locals, plus the maximum height of its operand stack (as
+	// the validation algorithm counts it, unreachable code included), plus
+	// one per 8 instructions that compute a value (every instruction with a
+	// result but local.get, local.tee, calls and control instructions:
+	// values an optimizing compiler may keep across a call outside locals
+	// and the operand stack), rounded up. A call that would take the sum
+	// over all active activations past MaxStackSlots fails like one past
+	// MaxCallDepth: the injected import [CallDepthExceededImport] is
+	// called. Unlike the engines' own stack limits, this one is the same on
+	// every engine, and it is reached before any of them overflows its
+	// native stack (which wasmer does not survive). Zero means
+	// DefaultMaxStackSlots. At most math.MaxInt32.
+	MaxStackSlots uint32
+	// MaxTableElements, when non-zero, caps the size of every table of the
+	// module: table.grow returns -1, growing nothing, when the table would
+	// exceed MaxTableElements elements (checked by injected code, the same
+	// on every engine); the declared maximum of every table the module
+	// defines becomes min(declared, MaxTableElements) — MaxTableElements
+	// when none is declared. (Imported tables keep their declared type, so
+	// that linking is unchanged; their growth is checked all the same.) A
+	// module with a table whose declared minimum is larger is rejected with
+	// *TableLimitError.
+	MaxTableElements uint32
+	// LimitsOnly selects the safety-only instrumentation, for modules that
+	// are not metered: only the call-depth and stack limits (MaxCallDepth,
+	// MaxStackSlots), the table limit (MaxTableElements) and the memory cap
+	// (MaxMemoryPages) are injected — no gas counter, no charges, no yield
+	// checkpoints, no aspect.out_of_gas import. Costs, InitialGas and
+	// RecordSegments are ignored; YieldInterval must be zero (checkpoints
+	// need the gas counter). Deterministic still rejects non-deterministic
+	// instructions.
+	LimitsOnly bool
 	// MaxMemoryPages, when non-zero, caps the maximum of the module's memory
 	// (in 64 KiB pages, at most 65536): the memory's declared maximum becomes
 	// min(declared, MaxMemoryPages) — MaxMemoryPages when none is declared —
@@ -171,6 +216,12 @@ func (c *Config) compile() (*costs, error) {
 	}
 	if c.MaxCallDepth > math.MaxInt32 {
 		return nil, fmt.Errorf("%w: MaxCallDepth %d > %d", ErrConfig, c.MaxCallDepth, math.MaxInt32)
+	}
+	if c.MaxStackSlots > math.MaxInt32 {
+		return nil, fmt.Errorf("%w: MaxStackSlots %d > %d", ErrConfig, c.MaxStackSlots, math.MaxInt32)
+	}
+	if c.LimitsOnly && c.YieldInterval != 0 {
+		return nil, fmt.Errorf("%w: YieldInterval with LimitsOnly (yield checkpoints need the gas counter)", ErrConfig)
 	}
 	if c.MaxMemoryPages > 65536 {
 		return nil, fmt.Errorf("%w: MaxMemoryPages %d > 65536", ErrConfig, c.MaxMemoryPages)

@@ -1,8 +1,8 @@
 // Package metering instruments WebAssembly modules for deterministic gas
-// metering, call-depth limiting and memory capping, identical on every
-// engine: the instrumented bytes count their own gas, so wasmtime, wazero and
-// wasmer charge exactly the same gas and stop at exactly the same
-// instruction.
+// metering, call-depth and stack limiting and memory and table capping,
+// identical on every engine: the instrumented bytes count their own gas,
+// so wasmtime, wazero and wasmer charge exactly the same gas and stop at
+// exactly the same instruction.
 //
 // [Instrument] validates a module (WebAssembly 2.0: MVP, sign extension,
 // non-trapping float-to-int, multi-value, bulk memory, reference types;
@@ -17,14 +17,22 @@
 //     counter keeps the gas that could not pay;
 //   - dynamic charges for memory.grow (per page), bulk memory operations (per
 //     byte) and table operations (per element), from their size operand;
-//   - an exported mutable i32 global [CallDepthExport] counting active
-//     activations, with the import [ImportModule].[CallDepthExceededImport]
-//     called when a call would exceed Config.MaxCallDepth;
+//   - an exported mutable i64 global [CallDepthExport] counting active
+//     activations (high 32 bits) and their stack slots (low 32 bits), with
+//     the import [ImportModule].[CallDepthExceededImport] called when a call
+//     would exceed Config.MaxCallDepth or Config.MaxStackSlots (each
+//     activation costs its frame size, [FuncInfo.StackSlots]);
 //   - with Config.YieldInterval, yield checkpoints: the guest calls the
 //     import [ImportModule].[YieldImport] every YieldInterval gas (checked at
 //     function entries and loop headers, against the exported i64 global
 //     [YieldAtExport]), where the host may stop it; they cost no gas;
-//   - the memory maximum capped at Config.MaxMemoryPages.
+//   - the memory maximum capped at Config.MaxMemoryPages;
+//   - with Config.MaxTableElements, table.grow returning -1 past the limit
+//     (through an injected helper per table) and table maxima capped.
+//
+// With Config.LimitsOnly only the limits are injected (the depth and stack
+// check, the table limit, the memory cap): no gas counter, charges or
+// yield checkpoints, for modules that are not metered.
 //
 // The exact rules — where segments start, what each instruction costs, when
 // the counter is synchronized, what memory.grow and bulk operations are

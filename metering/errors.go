@@ -32,6 +32,8 @@ var (
 	ErrNondeterministic = errors.New("metering: non-deterministic instruction")
 	// ErrMemoryLimit is matched by every *MemoryLimitError.
 	ErrMemoryLimit = errors.New("metering: initial memory exceeds the limit")
+	// ErrTableLimit is matched by every *TableLimitError.
+	ErrTableLimit = errors.New("metering: initial table size exceeds the limit")
 	// ErrConfig reports an invalid [Config] (a cost out of range, ...).
 	ErrConfig = errors.New("metering: invalid config")
 )
@@ -122,6 +124,23 @@ func (e *MemoryLimitError) Error() string {
 
 // Unwrap returns [ErrMemoryLimit].
 func (e *MemoryLimitError) Unwrap() error { return ErrMemoryLimit }
+
+// TableLimitError reports a module with a table whose initial size (its
+// declared minimum, in elements) is larger than [Config.MaxTableElements].
+type TableLimitError struct {
+	// Table is the table's index (imported tables first).
+	Table   uint32
+	Initial uint32
+	Limit   uint32
+}
+
+// Error implements the error interface.
+func (e *TableLimitError) Error() string {
+	return fmt.Sprintf("metering: initial size of table %d, %d elements, exceeds the limit of %d elements", e.Table, e.Initial, e.Limit)
+}
+
+// Unwrap returns [ErrTableLimit].
+func (e *TableLimitError) Unwrap() error { return ErrTableLimit }
 
 func malformed(off int, format string, args ...any) error {
 	return &ModuleError{Kind: ErrMalformed, Offset: off, Func: -1, Reason: fmt.Sprintf(format, args...)}

@@ -29,7 +29,19 @@ func FuzzInstrument(f *testing.F) {
 	rt := wazero.NewRuntime(ctx)
 	defer rt.Close(ctx)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		res, err := Instrument(b, Config{MaxMemoryPages: 64, YieldInterval: int64(len(b) % 2 * 1000)})
+		// The input's length picks one of four configurations: metered,
+		// with yield checkpoints, limits only with a table limit, metered
+		// with table and stack limits.
+		cfg := Config{MaxMemoryPages: 64}
+		switch len(b) % 4 {
+		case 1:
+			cfg.YieldInterval = 1000
+		case 2:
+			cfg.LimitsOnly, cfg.MaxTableElements = true, 1000
+		case 3:
+			cfg.MaxTableElements, cfg.MaxStackSlots = 1000, 100
+		}
+		res, err := Instrument(b, cfg)
 		if err != nil {
 			if !isDocumentedError(err) {
 				t.Fatalf("undocumented error type %T: %v", err, err)
@@ -53,10 +65,11 @@ func isDocumentedError(err error) bool {
 	var fe *UnsupportedFeatureError
 	var ne *NondeterministicError
 	var le *MemoryLimitError
+	var te *TableLimitError
 	switch {
 	case errors.As(err, &me):
 		return me.Kind == ErrMalformed || me.Kind == ErrInvalid || me.Kind == ErrTooLarge || me.Kind == ErrReservedName
-	case errors.As(err, &fe), errors.As(err, &ne), errors.As(err, &le):
+	case errors.As(err, &fe), errors.As(err, &ne), errors.As(err, &le), errors.As(err, &te):
 		return true
 	}
 	return false

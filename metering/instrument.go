@@ -1,6 +1,7 @@
 package metering
 
 import (
+	"math"
 	"sort"
 	"strings"
 )
@@ -10,10 +11,11 @@ type Result struct {
 	// Module is the instrumented binary module.
 	Module []byte
 	// GasCounter is the export name of the i64 gas counter global
-	// ([GasCounterExport]).
+	// ([GasCounterExport]), "" with Config.LimitsOnly.
 	GasCounter string
-	// CallDepth is the export name of the i32 call depth global
-	// ([CallDepthExport]).
+	// CallDepth is the export name of the i64 global counting the active
+	// activations and their stack slots ([CallDepthExport]). The host sets
+	// it to 0 before each call.
 	CallDepth string
 	// YieldAt is the export name of the i64 global holding the gas counter
 	// value below which the guest next calls aspect.yield ([YieldAtExport])
@@ -25,6 +27,15 @@ type Result struct {
 	YieldInterval int64
 	// MaxCallDepth is the depth limit compiled into the module.
 	MaxCallDepth uint32
+	// MaxStackSlots is the stack limit, in value slots, compiled into the
+	// module.
+	MaxStackSlots uint32
+	// MaxTableElements is the table size limit compiled into the module, 0
+	// for none.
+	MaxTableElements uint32
+	// LimitsOnly reports the safety-only instrumentation
+	// (Config.LimitsOnly): no gas counter, no charges.
+	LimitsOnly bool
 	// InitialGas is the initial value of the gas counter.
 	InitialGas int64
 	// ImportedFuncs is the number of function imports of the original
@@ -33,7 +44,8 @@ type Result struct {
 	ImportedFuncs uint32
 	// InjectedImports is the number of injected function imports (2:
 	// aspect.out_of_gas then aspect.call_depth_exceeded; 3 with yield
-	// checkpoints: then aspect.yield).
+	// checkpoints: then aspect.yield; 1 with Config.LimitsOnly:
+	// aspect.call_depth_exceeded).
 	InjectedImports uint32
 	// ChargeFunc is the index of the injected, non-exported helper function
 	// that charges dynamic costs, or -1 if the module needs none.
@@ -52,6 +64,12 @@ type FuncInfo struct {
 	// StaticCost is the sum of the costs of all its segments: the static gas
 	// of executing each of its instructions once.
 	StaticCost uint64
+	// StackSlots is the function's frame size, what an activation of it
+	// costs against Config.MaxStackSlots: its parameters, plus its declared
+	// locals, plus the maximum height of its operand stack, plus
+	// ceil(C/8) where C is the number of its instructions that compute a
+	// value (see Config.MaxStackSlots).
+	StackSlots uint64
 	// Segs lists the segments when Config.RecordSegments is set.
 	Segs []Segment
 }
@@ -76,12 +94,13 @@ func (r *Result) FuncIndex(orig uint32) uint32 {
 }
 
 // Instrument validates wasm and returns it instrumented for deterministic
-// gas metering, call depth limiting and memory capping, as described in the
-// package documentation. wasm is not modified and not retained.
+// gas metering, call depth and stack limiting and memory and table capping,
+// as described in the package documentation (with Config.LimitsOnly, for
+// the limits only). wasm is not modified and not retained.
 //
 // Errors: *ModuleError (ErrMalformed, ErrInvalid, ErrTooLarge,
 // ErrReservedName), *UnsupportedFeatureError, *NondeterministicError,
-// *MemoryLimitError, or an ErrConfig error.
+// *MemoryLimitError, *TableLimitError, or an ErrConfig error.
 func Instrument(wasm []byte, cfg Config) (*Result, error) {
 	c, err := cfg.compile()
 	if err != nil {
@@ -90,6 +109,13 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 	if cfg.MaxCallDepth == 0 {
 		cfg.MaxCallDepth = DefaultMaxCallDepth
 	}
+	if cfg.MaxStackSlots == 0 {
+		cfg.MaxStackSlots = DefaultMaxStackSlots
+	}
+	gas := !cfg.LimitsOnly
+	if !gas {
+		cfg.InitialGas, cfg.RecordSegments = 0, false
+	}
 	m, err := parseModule(wasm, false)
 	if err != nil {
 		return nil, err
@@ -97,9 +123,20 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 	if err := m.capMemory(cfg.MaxMemoryPages); err != nil {
 		return nil, err
 	}
-	// Two or three globals, their exports and imports are injected.
+	if err := m.capTables(cfg.MaxTableElements); err != nil {
+		return nil, err
+	}
+	// Up to three globals, their exports and imports are injected.
 	if m.numExports+3 > maxExports || len(m.globals)+3 > maxGlobals || m.numImports+3 > maxImports {
 		return nil, tooLarge(-1, "too many imports, exports or globals once the injected ones are added")
+	}
+	growLimit := cfg.MaxTableElements > 0 && len(m.tables) > 0
+	nGrow := uint32(0)
+	if growLimit {
+		nGrow = uint32(len(m.tables))
+	}
+	if m.numFuncs()+3+nGrow+1 > maxFuncs {
+		return nil, tooLarge(-1, "too many functions once the injected ones are added")
 	}
 
 	injected := uint32(2)
@@ -110,6 +147,8 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 		m:           m,
 		c:           c,
 		cfg:         &cfg,
+		gas:         gas,
+		growLimit:   growLimit,
 		yield:       cfg.YieldInterval > 0,
 		gasGlobal:   uint32(len(m.globals)),
 		depthGlobal: uint32(len(m.globals)) + 1,
@@ -117,33 +156,60 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 		oogFunc:     m.numImportedFuncs,
 		cdeFunc:     m.numImportedFuncs + 1,
 		yieldFunc:   m.numImportedFuncs + 2,
-		chargeFunc:  m.numFuncs() + injected,
-		shift:       injected,
 		wrapTypes:   map[string]uint32{},
 	}
+	if !gas {
+		// Only aspect.call_depth_exceeded and __call_depth__.
+		injected = 1
+		p.depthGlobal, p.cdeFunc = uint32(len(m.globals)), m.numImportedFuncs
+	}
+	p.shift = injected
+	p.growFunc = m.numFuncs() + injected
+	p.chargeFunc = p.growFunc + nGrow
 	res := &Result{
-		GasCounter:      GasCounterExport,
-		CallDepth:       CallDepthExport,
-		MaxCallDepth:    cfg.MaxCallDepth,
-		InitialGas:      cfg.InitialGas,
-		ImportedFuncs:   m.numImportedFuncs,
-		InjectedImports: injected,
-		ChargeFunc:      -1,
-		Functions:       make([]FuncInfo, len(m.code)),
+		CallDepth:        CallDepthExport,
+		MaxCallDepth:     cfg.MaxCallDepth,
+		MaxStackSlots:    cfg.MaxStackSlots,
+		MaxTableElements: cfg.MaxTableElements,
+		LimitsOnly:       !gas,
+		InitialGas:       cfg.InitialGas,
+		ImportedFuncs:    m.numImportedFuncs,
+		InjectedImports:  injected,
+		ChargeFunc:       -1,
+		Functions:        make([]FuncInfo, len(m.code)),
+	}
+	if gas {
+		res.GasCounter = GasCounterExport
 	}
 	p.result = res
 	if p.yield {
 		res.YieldAt, res.YieldInterval = YieldAtExport, cfg.YieldInterval
 	}
-	// Types appended to the type section: () -> () for the imports and
-	// (i32, i64) -> i32 for the charge helper; wrapper block types follow.
+	// Types appended to the type section: () -> () for the imports,
+	// (i32, i64) -> i32 for the charge helper (when metering) and
+	// (funcref|externref, i32) -> i32 for the table.grow helpers; wrapper
+	// block types follow.
 	voidType := uint32(len(m.types))
-	chargeType := voidType + 1
-	p.newTypes = [][]byte{{0x60, 0, 0}, {0x60, 2, tI32, tI64, 1, tI32}}
-	p.buildTemplates(&cfg)
+	p.newTypes = [][]byte{{0x60, 0, 0}}
+	chargeType := uint32(0)
+	if gas {
+		chargeType = voidType + 1
+		p.newTypes = append(p.newTypes, []byte{0x60, 2, tI32, tI64, 1, tI32})
+	}
+	var growTypes [256]uint32
+	if growLimit {
+		for _, t := range m.tables {
+			if growTypes[t.elem] == 0 {
+				growTypes[t.elem] = uint32(len(m.types) + len(p.newTypes))
+				p.newTypes = append(p.newTypes, []byte{0x60, 2, t.elem, tI32, 1, tI32})
+			}
+		}
+	}
+	p.buildTemplates()
 
 	p.out = make([]byte, 0, len(wasm)+len(wasm)/2)
-	p.out = appendU32(p.out, uint32(len(m.code)+1)) // +1 for the helper, fixed below if unused
+	// The function count, +1 for the charge helper, fixed below if unused.
+	p.out = appendU32(p.out, uint32(len(m.code))+nGrow+1)
 	countLen := len(p.out)
 	for i := range m.code {
 		if err := p.function(i); err != nil {
@@ -154,16 +220,28 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 		}
 	}
 	code := p.out
+	if growLimit {
+		for t := range m.tables {
+			code = p.appendGrowFunc(code, uint32(t))
+		}
+	}
 	if p.usesDyn {
 		res.ChargeFunc = int64(p.chargeFunc)
 		code = p.appendChargeFunc(code)
 	} else {
 		// Re-encode the count without the helper.
-		hdr := appendU32(nil, uint32(len(m.code)))
+		hdr := appendU32(nil, uint32(len(m.code))+nGrow)
 		code = append(hdr, code[countLen:]...)
 	}
 
-	out, err := p.assemble(code, voidType, chargeType)
+	var helperTypes []uint32
+	for _, t := range m.tables[:nGrow] {
+		helperTypes = append(helperTypes, growTypes[t.elem])
+	}
+	if p.usesDyn {
+		helperTypes = append(helperTypes, chargeType)
+	}
+	out, err := p.assemble(code, voidType, helperTypes)
 	if err != nil {
 		return nil, err
 	}
@@ -186,38 +264,113 @@ func (m *module) capMemory(limit uint32) error {
 	enc = appendU32(enc, m.memMin)
 	enc = appendU32(enc, limit)
 	m.memMax, m.memHasMax = limit, true
-	f := fixup{start: m.memLimits[0], end: m.memLimits[1], kind: fixBytes, data: enc}
+	m.addFixup(fixup{start: m.memLimits[0], end: m.memLimits[1], kind: fixBytes, data: enc})
+	return nil
+}
+
+// capTables applies Config.MaxTableElements to the module's tables: a
+// minimum over the limit is an error, the maximum of a defined table is
+// lowered to the limit.
+func (m *module) capTables(limit uint32) error {
+	if limit == 0 {
+		return nil
+	}
+	for i := range m.tables {
+		t := &m.tables[i]
+		if t.min > limit {
+			return &TableLimitError{Table: uint32(i), Initial: t.min, Limit: limit}
+		}
+		if i < m.numImportedTables || t.hasMax && t.max <= limit {
+			continue
+		}
+		enc := []byte{0x01}
+		enc = appendU32(enc, t.min)
+		enc = appendU32(enc, limit)
+		t.max, t.hasMax = limit, true
+		m.addFixup(fixup{start: t.limits[0], end: t.limits[1], kind: fixBytes, data: enc})
+	}
+	return nil
+}
+
+// addFixup inserts f into m.fixups, which are sorted by start.
+func (m *module) addFixup(f fixup) {
 	i := sort.Search(len(m.fixups), func(i int) bool { return m.fixups[i].start >= f.start })
 	m.fixups = append(m.fixups, fixup{})
 	copy(m.fixups[i+1:], m.fixups[i:])
 	m.fixups[i] = f
-	return nil
+}
+
+// The call-depth and stack check. __call_depth__ is an i64 holding the
+// number of active activations in its high 32 bits and their stack slots
+// in its low 32 bits. A function of frame size F adds INC = 1<<32 | F on
+// entry and subtracts it on exit. Both limits are checked with one test,
+// by adding a bias that sets bit 63 exactly when the depth would pass
+// MaxCallDepth (D) and bit 31 exactly when the slots would pass
+// MaxStackSlots (S):
+//
+//	BIAS = (2^31-1-D)<<32 | (2^31-1-S)
+//	(__call_depth__ + INC + BIAS) & (1<<63 | 1<<31) == 0   <=> both within
+//
+// No carry crosses from the low half into the high half: with slots <= S
+// and F < 2^31, slots + F + 2^31-1-S < 2^32 (and likewise in the high
+// half). So the prologue is
+//
+//	block                             ;; call_depth_exceeded landing
+//	  global.get $depth; i64.const INC+BIAS; i64.add
+//	  i64.const 1<<63|1<<31; i64.and; i64.eqz; if; else; br 1; end
+//	  global.get $depth; i64.const INC; i64.add; global.set $depth
+//
+// and the epilogue global.get $depth; i64.const INC; i64.sub;
+// global.set $depth.
+
+// depthMask has bit 63 and bit 31 set.
+const depthMask = -1<<63 | 1<<31
+
+// appendPrologue appends the depth and stack check of a function whose
+// frame costs slots, opening the call_depth_exceeded landing block.
+func (p *codePass) appendPrologue(b []byte, slots uint64) []byte {
+	inc := int64(1)<<32 | int64(slots)
+	bias := int64(math.MaxInt32-p.cfg.MaxCallDepth)<<32 | int64(math.MaxInt32-p.cfg.MaxStackSlots)
+	b = append(b, 0x02, 0x40)
+	b = append(b, p.depthGet...)
+	b = append(b, 0x42)
+	b = appendS64(b, inc+bias)
+	b = append(b, 0x7c, 0x42)
+	b = appendS64(b, depthMask)
+	b = append(b, 0x83, 0x50, 0x04, 0x40, 0x05, 0x0c, 0x01, 0x0b) // i64.and; i64.eqz; if; else; br 1; end
+	b = append(b, p.depthGet...)
+	b = append(b, 0x42)
+	b = appendS64(b, inc)
+	b = append(b, 0x7c)
+	return append(b, p.depthSet...)
+}
+
+// appendEpilogue appends the depth and stack release of a function whose
+// frame costs slots.
+func (p *codePass) appendEpilogue(b []byte, slots uint64) []byte {
+	b = append(b, p.depthGet...)
+	b = append(b, 0x42)
+	b = appendS64(b, int64(1)<<32|int64(slots))
+	b = append(b, 0x7d)
+	return append(b, p.depthSet...)
+}
+
+// frameSlots is the stack cost of an activation of a function with nlocals
+// parameters and declared locals, an operand stack of at most maxVals
+// values and computed value-computing instructions (see
+// Config.MaxStackSlots): nlocals + maxVals + ceil(computed/8). It is below
+// 2^31: nlocals <= 50000, and a body of at most maxFuncBodySize bytes
+// pushes fewer values.
+func frameSlots(nlocals uint64, maxVals int, computed uint64) uint64 {
+	return nlocals + uint64(maxVals) + (computed+7)/8
 }
 
 // buildTemplates precomputes the byte sequences injected in every body.
-func (p *codePass) buildTemplates(cfg *Config) {
+func (p *codePass) buildTemplates() {
 	g := appendU32(nil, p.gasGlobal)
-	d := appendU32(nil, p.depthGlobal)
-	cde := appendU32(nil, p.cdeFunc)
-
-	// Depth prologue, opening the call_depth_exceeded landing block:
-	//   block
-	//     global.get $depth; i32.const MAX; i32.lt_u; if; else; br 1; end
-	//     global.get $depth; i32.const 1; i32.add; global.set $depth
-	b := append([]byte{0x02, 0x40, 0x23}, d...)
-	b = append(b, 0x41)
-	b = appendS64(b, int64(cfg.MaxCallDepth))
-	b = append(b, 0x49, 0x04, 0x40, 0x05, 0x0c, 0x01, 0x0b, 0x23)
-	b = append(b, d...)
-	b = append(b, 0x41, 0x01, 0x6a, 0x24)
-	p.prologue = append(b, d...)
-	p.cdeCall = append(append([]byte{0x10}, cde...), 0x00)
-
-	// Depth epilogue: global.get $depth; i32.const 1; i32.sub; global.set $depth
-	b = append([]byte{0x23}, d...)
-	b = append(b, 0x41, 0x01, 0x6b, 0x24)
-	p.epilogue = append(b, d...)
-
+	p.depthGet = appendU32([]byte{0x23}, p.depthGlobal)
+	p.depthSet = appendU32([]byte{0x24}, p.depthGlobal)
+	p.cdeCall = append(appendU32([]byte{0x10}, p.cdeFunc), 0x00)
 	p.gasGet = append([]byte{0x23}, g...)
 	p.gasSet = append([]byte{0x24}, g...)
 	p.yatGet = appendU32([]byte{0x23}, p.yatGlobal)
@@ -393,30 +546,38 @@ func (p *codePass) emit(i int) error {
 	fidx := uint32(i) + m.numImportedFuncs
 	ft := m.types[m.funcs[fidx]]
 	instrStart := p.patches[0].off
+	slots := frameSlots(p.nlocals, p.maxVals, p.computed)
 
-	// Local declarations, plus the i64 local caching the gas counter (and
-	// the one caching __yield_at__).
-	body := appendU32(p.body[:0], uint32(p.ndecl+1))
-	body = append(body, m.b[p.declStart:instrStart]...)
-	if p.yield {
-		body = append(body, 0x02, tI64)
+	var body []byte
+	if p.gas {
+		// Local declarations, plus the i64 local caching the gas counter
+		// (and the one caching __yield_at__).
+		body = appendU32(p.body[:0], uint32(p.ndecl+1))
+		body = append(body, m.b[p.declStart:instrStart]...)
+		if p.yield {
+			body = append(body, 0x02, tI64)
+		} else {
+			body = append(body, 0x01, tI64)
+		}
+		body = p.appendPrologue(body, slots)
+		body = p.appendLoad(body)
+		body = append(body, 0x02, 0x40) // out-of-gas landing block
 	} else {
-		body = append(body, 0x01, tI64)
+		body = append(p.body[:0], m.b[e.start:instrStart]...)
+		body = p.appendPrologue(body, slots)
 	}
-	body = append(body, p.prologue...)
-	body = p.appendLoad(body)
-	body = append(body, 0x02, 0x40) // out-of-gas landing block
-	body = append(body, 0x02)       // wrapper block: the original body's label
+	body = append(body, 0x02) // wrapper block: the original body's label
 	body = p.wrapBlockType(body, ft.results)
 
 	info := &p.result.Functions[i]
 	info.OriginalIndex, info.Index = fidx, fidx+p.shift
+	info.StackSlots = slots
 	pos := instrStart
 	for _, pt := range p.patches {
 		body = append(body, m.b[pos:pt.off]...)
 		switch pt.kind {
 		case pCharge:
-			if pt.val > 0 {
+			if pt.val > 0 && p.gas {
 				body = p.appendCharge(body, pt.val, pt.depth)
 				info.Segments++
 				info.StaticCost += pt.val
@@ -446,23 +607,34 @@ func (p *codePass) emit(i int) error {
 			body = append(body, 0x10)
 			body = appendU32(body, p.chargeFunc)
 			body = p.appendLoad(body)
-		case pStore:
-			body = p.appendStore(body)
-		case pLoad:
-			body = p.appendLoad(body)
-		case pFinalEnd:
-			// end of the wrapper; normal exit: store the counter, decrement
-			// the depth, return. The landing block's end is reached only by
-			// a failed charge: store the (unchanged) counter, call
-			// out_of_gas, trap.
-			body = append(body, 0x0b)
-			body = p.appendStore(body)
-			body = append(body, p.epilogue...)
-			body = append(body, 0x0f, 0x0b)
-			body = p.appendStore(body)
+		case pGrow:
 			body = append(body, 0x10)
-			body = appendU32(body, p.oogFunc)
-			body = append(body, 0x00, 0x0b)
+			body = appendU32(body, p.growFunc+uint32(pt.val))
+		case pStore:
+			if p.gas {
+				body = p.appendStore(body)
+			}
+		case pLoad:
+			if p.gas {
+				body = p.appendLoad(body)
+			}
+		case pFinalEnd:
+			// end of the wrapper; normal exit: store the counter, release
+			// the depth and slots, return. The out-of-gas landing block's
+			// end is reached only by a failed charge: store the (unchanged)
+			// counter, call out_of_gas, trap.
+			body = append(body, 0x0b)
+			if p.gas {
+				body = p.appendStore(body)
+			}
+			body = p.appendEpilogue(body, slots)
+			body = append(body, 0x0f, 0x0b)
+			if p.gas {
+				body = p.appendStore(body)
+				body = append(body, 0x10)
+				body = appendU32(body, p.oogFunc)
+				body = append(body, 0x00, 0x0b)
+			}
 			// End of the call_depth_exceeded landing block.
 			body = append(body, p.cdeCall...)
 			body = append(body, 0x0b)
@@ -477,6 +649,25 @@ func (p *codePass) emit(i int) error {
 	p.out = appendU32(p.out, uint32(len(body)))
 	p.out = append(p.out, body...)
 	return nil
+}
+
+// appendGrowFunc appends the body of the table.grow helper of table t,
+// (param $init reftype) (param $n i32) (result i32):
+//
+//	local.get $n; i64.extend_i32_u; table.size t; i64.extend_i32_u; i64.add
+//	i64.const MaxTableElements; i64.gt_u
+//	if (result i32) i32.const -1
+//	else local.get $init; local.get $n; table.grow t end
+func (p *codePass) appendGrowFunc(code []byte, t uint32) []byte {
+	b := []byte{0x00, 0x20, 0x01, 0xad, 0xfc, 0x10}
+	b = appendU32(b, t)
+	b = append(b, 0xad, 0x7c, 0x42)
+	b = appendS64(b, int64(p.cfg.MaxTableElements))
+	b = append(b, 0x56, 0x04, tI32, 0x41, 0x7f, 0x05, 0x20, 0x00, 0x20, 0x01, 0xfc, 0x0f)
+	b = appendU32(b, t)
+	b = append(b, 0x0b, 0x0b)
+	code = appendU32(code, uint32(len(b)))
+	return append(code, b...)
 }
 
 // appendChargeFunc appends the body of the dynamic charge helper:
@@ -536,7 +727,7 @@ func appendSection(out []byte, id byte, content []byte) []byte {
 }
 
 // assemble builds the output module.
-func (p *codePass) assemble(code []byte, voidType, chargeType uint32) ([]byte, error) {
+func (p *codePass) assemble(code []byte, voidType uint32, helperTypes []uint32) ([]byte, error) {
 	m := p.m
 	out := make([]byte, 0, len(m.b)+len(code)-m.sectionLen(secCode)+256)
 	out = append(out, wasmHeader...)
@@ -549,6 +740,7 @@ func (p *codePass) assemble(code []byte, voidType, chargeType uint32) ([]byte, e
 			s = &m.sections[k]
 		}
 		vec := func(count int, extra ...[]byte) {
+			// nil entries of extra are left out.
 			n := count
 			for _, e := range extra {
 				if e != nil {
@@ -580,43 +772,51 @@ func (p *codePass) assemble(code []byte, voidType, chargeType uint32) ([]byte, e
 				b = append(b, 0x00)
 				return appendU32(b, voidType)
 			}
-			var yield []byte
+			var oog, yield []byte
+			if p.gas {
+				oog = imp(OutOfGasImport)
+			}
 			if p.yield {
 				yield = imp(YieldImport)
 			}
-			vec(m.numImports, imp(OutOfGasImport), imp(CallDepthExceededImport), yield)
+			vec(m.numImports, oog, imp(CallDepthExceededImport), yield)
 		case secFunction:
-			var helper []byte
-			if p.result.ChargeFunc >= 0 {
-				helper = appendU32(nil, chargeType)
+			helpers := make([][]byte, len(helperTypes))
+			for i, t := range helperTypes {
+				helpers[i] = appendU32(nil, t)
 			}
-			vec(len(m.code), helper)
-			if s == nil && helper == nil {
+			vec(len(m.code), helpers...)
+			if s == nil && len(helpers) == 0 {
 				return nil
 			}
 		case secGlobal:
-			g := []byte{tI64, 0x01, 0x42}
-			g = appendS64(g, p.cfg.InitialGas)
-			g = append(g, 0x0b)
-			i32 := []byte{tI32, 0x01, 0x41, 0x00, 0x0b}
-			var yat []byte
+			var g, yat []byte
+			if p.gas {
+				g = []byte{tI64, 0x01, 0x42}
+				g = appendS64(g, p.cfg.InitialGas)
+				g = append(g, 0x0b)
+			}
+			depth := []byte{tI64, 0x01, 0x42, 0x00, 0x0b}
 			if p.yield {
 				yat = []byte{tI64, 0x01, 0x42, 0x00, 0x0b}
 			}
-			vec(len(m.globals)-int(m.numImportedGlobals), g, i32, yat)
+			vec(len(m.globals)-int(m.numImportedGlobals), g, depth, yat)
 		case secExport:
 			exp := func(name string, g uint32) []byte {
 				b := appendName(nil, name)
 				b = append(b, 0x03)
 				return appendU32(b, g)
 			}
-			var yat []byte
+			var g, yat []byte
+			if p.gas {
+				g = exp(GasCounterExport, p.gasGlobal)
+			}
 			if p.yield {
 				yat = exp(YieldAtExport, p.yatGlobal)
 			}
-			vec(m.numExports, exp(GasCounterExport, p.gasGlobal), exp(CallDepthExport, p.depthGlobal), yat)
+			vec(m.numExports, g, exp(CallDepthExport, p.depthGlobal), yat)
 		case secCode:
-			if s == nil && p.result.ChargeFunc < 0 {
+			if s == nil && len(helperTypes) == 0 {
 				return nil
 			}
 			content = append(content, code...)

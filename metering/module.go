@@ -62,6 +62,10 @@ type funcType struct {
 
 type tableType struct {
 	elem byte
+	// min, max and hasMax are the declared limits, limits their input range.
+	min, max uint32
+	hasMax   bool
+	limits   [2]int
 }
 
 type globalType struct {
@@ -415,7 +419,8 @@ func (m *module) tableType(r *reader) {
 		r.fail(badType(off, t))
 		return
 	}
-	m.limits(r, false)
+	loff := r.pos
+	min, max, hasMax := m.limits(r, false)
 	if r.err != nil {
 		return
 	}
@@ -423,7 +428,7 @@ func (m *module) tableType(r *reader) {
 		r.fail(tooLarge(off, "too many tables"))
 		return
 	}
-	m.tables = append(m.tables, tableType{elem: t})
+	m.tables = append(m.tables, tableType{elem: t, min: min, max: max, hasMax: hasMax, limits: [2]int{loff, r.pos}})
 }
 
 func (m *module) memType(r *reader) {

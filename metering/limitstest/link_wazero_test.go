@@ -1,0 +1,3 @@
+package limitstest
+
+import _ "github.com/aspect-rt/aspect-runtime/engines/wazero" // wazero is linked into every build
