@@ -1,6 +1,7 @@
 package metering
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -579,6 +580,45 @@ func TestNormalizeErrors(t *testing.T) {
 	var fe *UnsupportedFeatureError
 	require.ErrorAs(t, err, &fe)
 	require.Equal(t, "gc", fe.Feature)
+}
+
+// TestNormalizeBounds checks that Normalize rejects the vector counts wazero
+// would allocate for before reading (a table count of 2^30 or 2^32 locals
+// exhaust memory and end the process; these inputs are never compiled
+// here), and accepts the largest counts engines agree on.
+func TestNormalizeBounds(t *testing.T) {
+	hdr := func(id byte, content ...[]byte) []byte {
+		return appendSection(append([]byte(nil), wasmHeader...), id, cat(content...))
+	}
+	body := func(locals []byte) []byte {
+		w := &wmod{}
+		w.fn(w.typ(nil, nil), locals)
+		return w.bytes()
+	}
+	for name, b := range map[string][]byte{
+		"types":      hdr(secType, u32(1<<30)),
+		"parameters": hdr(secType, u32(1), []byte{0x60}, u32(1<<30)),
+		"results":    hdr(secType, u32(1), []byte{0x60, 0}, u32(1<<30)),
+		"functions":  hdr(secFunction, u32(1<<30)),
+		"tables":     hdr(secTable, u32(1<<30)),
+		"memories":   hdr(secMemory, u32(1<<30)),
+		"imports":    hdr(secImport, u32(1<<30)),
+		"locals":     body(locals(int(0xfffffff0), i32)),
+		"locals sum": body(locals(40000, i32, 10001, i64)),
+	} {
+		_, err := Normalize(b)
+		var me *ModuleError
+		require.ErrorAs(t, err, &me, name)
+		require.True(t, me.Kind == ErrTooLarge || me.Kind == ErrMalformed, "%s: %v", name, err)
+	}
+	for name, b := range map[string][]byte{
+		"50000 locals":      body(locals(40000, i32, 10000, i64)),
+		"1000 parameters":   hdr(secType, u32(1), []byte{0x60}, u32(1000), bytes.Repeat([]byte{i32}, 1000), u32(0)),
+		"GC types are left": hdr(secType, u32(2), []byte{0x4e, 1, 0x60, 0, 0}, []byte{0x4e, 0}),
+	} {
+		_, err := Normalize(b)
+		require.NoError(t, err, name)
+	}
 }
 
 // TestNormalizeNameSection checks that the name section stays valid and
