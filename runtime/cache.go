@@ -4,40 +4,64 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
+	"strconv"
 
+	"github.com/aspect-rt/aspect-runtime/internal/cachefile"
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
 )
 
 // WithCacheDir keeps compiled code in dir so that a new process compiles a
-// module only once. Entries are keyed by engine, engine version, code hash
-// and compile options, and carry a SHA-256 of their contents: a corrupted,
-// truncated or mismatched entry is detected, removed and recompiled, never
-// loaded. Engines that can serialize modules (wasmtime, wasmer) are cached
-// by the runtime; wazero's compiled code goes through the wazero adapter's
-// own store in the same directory, whose entries carry a SHA-256 checked on
-// every load too.
+// module only once.
+//
+// Each entry carries the key it was stored under — the engine, its version
+// and build, the SHA-256 of the code compiled (after metering and the other
+// rewrites, so the metering configuration is part of it) and the compile
+// options that change the compiled code (the memory limit) — and a SHA-256
+// of its contents. An entry is loaded only if it is a regular file of at
+// most 1 GiB (opened without following a link and without blocking), its
+// key is the key looked up and its checksum matches: another module's
+// entry copied over it, a truncated or corrupted entry, a FIFO, a link, a
+// device, a directory or an oversized file in its place is removed (when it
+// can be) and the module recompiled, with a warning through the logger
+// (WithLogger). So is an entry the engine refuses to load, with an error or
+// a panic. A cache directory that cannot be used (it cannot be created or
+// written to, a file is in its place) is a warning too: the module is
+// compiled without the cache, and the next compilation tries the
+// directory again.
+//
+// This holds on every engine: wasmtime's and wasmer's serialized modules
+// are cached by the runtime, wazero's compiled code by the wazero adapter
+// through wazero's compilation cache, in the same entry format
+// (internal/cachefile) under dir/wazero-VERSION-ARCH-OS.
+//
+// The checksum detects corruption and mix-ups, not forgery: compiled code
+// is native code, and whoever can write to dir can make the process run
+// code of their choosing. Give dir the permissions of the program itself.
 func WithCacheDir(dir string) Option {
 	return func(c *config) { c.cacheDir = dir }
 }
 
-// cacheMagic starts every cache entry: format name and version.
-var cacheMagic = []byte("ASPECTC1")
+// cacheKey returns the key of the entry of code compiled by the named
+// engine of the given version with cc. Every field of engine.CompileConfig
+// must be in it (TestCacheKeyCoversCompileConfig).
+func cacheKey(engineName, version string, code []byte, cc engine.CompileConfig) cachefile.Key {
+	sum := sha256.Sum256(code)
+	return cachefile.Key{
+		{Name: "engine", Value: engineName},
+		{Name: "version", Value: version},
+		{Name: "code-sha256", Value: hex.EncodeToString(sum[:])},
+		{Name: "memory-limit-pages", Value: strconv.FormatUint(uint64(cc.MemoryLimitPages), 10)},
+	}
+}
 
-const cacheHeader = 8 + sha256.Size // magic + payload hash
-
-func cachePath(dir, engineName, version string, code []byte, cc engine.CompileConfig) string {
-	h := sha256.New()
-	h.Write(code)
-	var b [4]byte
-	binary.LittleEndian.PutUint32(b[:], cc.MemoryLimitPages)
-	h.Write(b[:])
-	return filepath.Join(dir, engineName+"-"+sanitize(version), hex.EncodeToString(h.Sum(nil))+".bin")
+// cachePath returns where the entry of key is kept: a directory per engine
+// and version (so that builds sharing dir do not meet each other's
+// entries), a file named after the key.
+func cachePath(dir, engineName, version string, key cachefile.Key) string {
+	return filepath.Join(dir, engineName+"-"+sanitize(version), key.FileName())
 }
 
 func sanitize(s string) string {
@@ -50,75 +74,50 @@ func sanitize(s string) string {
 	}, []byte(s)))
 }
 
-// errCacheEntry marks an entry that failed verification.
-var errCacheEntry = errors.New("invalid cache entry")
-
-// readCacheEntry returns the verified payload of the entry at path.
-func readCacheEntry(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	if len(b) < cacheHeader || !bytes.Equal(b[:8], cacheMagic) {
-		return nil, fmt.Errorf("%w: bad header", errCacheEntry)
-	}
-	payload := b[cacheHeader:]
-	if sum := sha256.Sum256(payload); !bytes.Equal(sum[:], b[8:cacheHeader]) {
-		return nil, fmt.Errorf("%w: checksum mismatch", errCacheEntry)
-	}
-	return payload, nil
-}
-
-// writeCacheEntry stores payload at path atomically (temp file + rename).
-func writeCacheEntry(path string, payload []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	sum := sha256.Sum256(payload)
-	_, err = f.Write(append(append(append([]byte{}, cacheMagic...), sum[:]...), payload...))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
-}
-
-// compileCached compiles code on eng, going through the disk cache when the
-// engine can serialize modules.
+// compileCached compiles code on eng, going through the disk cache of
+// cfg.cacheDir: the runtime's own for engines that serialize modules, the
+// engine's (wazero) for the others, which get the logger through ctx.
 func compileCached(ctx context.Context, eng engine.Engine, name string, code []byte, cc engine.CompileConfig, cfg config) (engine.Module, error) {
 	ser, ok := eng.(engine.Serializer)
 	if cfg.cacheDir == "" || !ok {
+		if cfg.cacheDir != "" {
+			ctx = engine.WithLogger(ctx, cfg.logger)
+		}
 		return eng.Compile(ctx, code, cc)
 	}
-	path := cachePath(cfg.cacheDir, name, ser.Version(), code, cc)
-	if payload, err := readCacheEntry(path); err == nil {
-		if mod, err := ser.Deserialize(ctx, payload, cc); err == nil {
-			return mod, nil
-		} else {
-			cfg.logger.WarnContext(ctx, "aspect: cached module rejected by the engine; recompiling", "path", path, "error", err)
+	key := cacheKey(name, ser.Version(), code, cc)
+	path := cachePath(cfg.cacheDir, name, ser.Version(), key)
+	dirUsable := true
+	if payload, err := cachefile.Read(path, key); err != nil {
+		dirUsable = cachefile.ReportRead(ctx, cfg.logger, name, path, err)
+	} else if mod, err := deserialize(ctx, ser, payload, cc); err != nil {
+		if ctx.Err() == nil { // not the entry's fault otherwise
+			cachefile.ReportRejected(ctx, cfg.logger, name, path, err)
 		}
-		os.Remove(path)
-	} else if !errors.Is(err, os.ErrNotExist) {
-		cfg.logger.WarnContext(ctx, "aspect: invalid compiled-module cache entry; recompiling", "path", path, "error", err)
-		os.Remove(path)
+	} else {
+		return mod, nil
 	}
 	mod, err := eng.Compile(ctx, code, cc)
-	if err != nil {
-		return nil, err
+	if err != nil || !dirUsable {
+		return mod, err
 	}
-	if payload, err := ser.Serialize(mod); err != nil {
-		cfg.logger.WarnContext(ctx, "aspect: cannot serialize module", "error", err)
-	} else if err := writeCacheEntry(path, payload); err != nil {
-		cfg.logger.WarnContext(ctx, "aspect: cannot write compiled-module cache", "path", path, "error", err)
+	payload, err := ser.Serialize(mod)
+	if err == nil {
+		err = cachefile.Write(path, key, payload)
+	} else {
+		err = fmt.Errorf("serializing the module: %w", err)
 	}
+	cachefile.ReportWrite(ctx, cfg.logger, name, path, err)
 	return mod, nil
+}
+
+// deserialize loads a verified payload, turning a panic of the engine into
+// an error (the entry is then removed and the module recompiled).
+func deserialize(ctx context.Context, ser engine.Serializer, payload []byte, cc engine.CompileConfig) (mod engine.Module, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			mod, err = nil, fmt.Errorf("the engine panicked loading the entry: %v", p)
+		}
+	}()
+	return ser.Deserialize(ctx, payload, cc)
 }

@@ -2,57 +2,98 @@ package wazero
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
-	"os"
+	"log/slog"
 	"path/filepath"
 	"reflect"
+	goruntime "runtime"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"unsafe"
 
 	wz "github.com/tetratelabs/wazero"
+
+	"github.com/aspect-rt/aspect-runtime/internal/cachefile"
+	"github.com/aspect-rt/aspect-runtime/runtime/engine"
 )
 
 // The disk cache of compiled code.
 //
 // wazero persists compiled modules through a file cache it does not export
 // (internal/filecache.Cache: Get, Add and Delete of an entry by a 32-byte
-// key), and its own implementation trusts what it reads: it checks a CRC of
-// the machine code, not the metadata around it, and it reads each entry in
-// thousands of small reads. verifiedCache is our implementation of that
-// interface: each entry carries the SHA-256 of its content, checked when the
-// entry is read (a file that fails the check is deleted and reported as a
-// miss, so wazero recompiles and rewrites it), and an entry is read in one
-// piece. wazero gives no way to plug it in, so newVerifiedCache sets it in
-// the unexported field of the cache wazero.NewCompilationCache returns; if
-// wazero's types ever change shape, it reports false and the adapter falls
-// back to wazero's own directory cache guarded by a manifest (diskcache.go).
-// TestVerifiedCacheInstalled fails in that case.
+// key derived from the code), and its own implementation trusts what it
+// reads: it opens whatever is at an entry's path (a FIFO blocks it
+// forever), checks a CRC of the machine code but not the metadata around
+// it (another module's entry is loaded, and panics or runs the other
+// module), and fails the compilation, every time, on an entry it cannot
+// decode. verifiedCache is our implementation of that interface, on the
+// entry format of package cachefile, shared with the runtime's cache of
+// the other engines: each entry carries its key (engine, wazero version
+// and platform, the SHA-256 of the code, wazero's key) and a SHA-256, only
+// regular files of bounded size are opened, never blocking, and a bad
+// entry is removed and reported as a miss, so that wazero recompiles and
+// rewrites it. An entry that passes those checks and that wazero still
+// refuses (an error, or a panic, while loading it) is removed too, and the
+// module compiled again (compileCached).
+//
+// wazero gives no way to plug it in, so newVerifiedCache sets it in the
+// unexported field of the cache wazero.NewCompilationCache returns; if
+// wazero's types ever change shape, the adapter compiles without a disk
+// cache and warns at every compilation (TestVerifiedCacheInstalled fails).
+//
+// wazero calls Get and Add with no context, from inside CompileModule, on
+// the goroutine that called it. To know the code being compiled (part of
+// the key) and the logger of the runtime compiling it (the warnings go
+// there), compileCached registers a compileScope under the calling
+// goroutine's id for the duration of CompileModule; Get and Add find it
+// there. Without a scope (wazero calling from elsewhere), Get misses and
+// Add writes nothing: the cache is then off, never wrong.
 
-// entryMagic starts every entry, followed by the SHA-256 of the rest.
-var entryMagic = []byte("aspect-wazero-cache\x01")
+// msgNotInstalled is the warning logged at every compilation with a cache
+// directory when the verified cache cannot be installed into wazero.
+const msgNotInstalled = "aspect: the verified disk cache does not install into this wazero version; compiling without the cache"
 
 // installVerifiedCache is newVerifiedCache; tests replace it to exercise
-// the fallback.
+// an install that fails.
 var installVerifiedCache = newVerifiedCache
+
+// hitReader returns what Get hands wazero for a verified payload; tests
+// replace it to make wazero fail or panic while loading an entry.
+var hitReader = func(payload []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(payload)) }
 
 // verifiedCache implements wazero's internal filecache.Cache.
 type verifiedCache struct {
-	dir string
+	dir     string // the versioned directory of the entries
+	version string // wazero's version and the platform
+
+	scopes sync.Map // goroutine id -> *compileScope
 }
 
-// newVerifiedCache returns a compilation cache persisting in dir through a
-// verifiedCache, or false if it cannot be installed.
-func newVerifiedCache(dir string) (wz.CompilationCache, bool) {
+// compileScope is what Get and Add need to know about the compilation in
+// progress on a goroutine.
+type compileScope struct {
+	ctx      context.Context
+	logger   *slog.Logger
+	codeHash string // hex SHA-256 of the code being compiled
+
+	hit       string // path of the entry Get returned, if any
+	dirBroken bool   // Get found the directory unusable: Add does not write
+}
+
+// newVerifiedCache returns a compilation cache persisting through vc, or
+// false if it cannot be installed.
+func newVerifiedCache(vc *verifiedCache) (wz.CompilationCache, bool) {
 	c := wz.NewCompilationCache()
 	v := reflect.ValueOf(c)
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
 		return nil, false
 	}
 	f := v.Elem().FieldByName("fileCache")
-	vc := &verifiedCache{dir: dir}
 	if !f.IsValid() || f.Kind() != reflect.Interface || !reflect.TypeOf(vc).Implements(f.Type()) {
 		return nil, false
 	}
@@ -61,10 +102,11 @@ func newVerifiedCache(dir string) (wz.CompilationCache, bool) {
 }
 
 // wazeroVersion returns the version of the wazero module linked in, for the
-// cache directory's name, so that binaries of different wazero versions
-// sharing a cache directory do not evict each other's entries ("unknown"
-// where the build information lacks it, as in test binaries: wazero also
-// records its version in each entry and discards entries of another).
+// cache directory's name and the entries' key, so that binaries of
+// different wazero versions sharing a cache directory do not evict each
+// other's entries ("unknown" where the build information lacks it, as in
+// test binaries: wazero also records its version in each entry and
+// discards entries of another).
 var wazeroVersion = sync.OnceValue(func() string {
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, d := range bi.Deps {
@@ -79,76 +121,174 @@ var wazeroVersion = sync.OnceValue(func() string {
 	return "unknown"
 })
 
-func (c *verifiedCache) path(key [32]byte) string {
-	return filepath.Join(c.dir, hex.EncodeToString(key[:]))
+// newDiskCache returns the verified cache of the cache directory dir.
+func newDiskCache(dir string) *verifiedCache {
+	v := wazeroVersion() + "-" + goruntime.GOARCH + "-" + goruntime.GOOS
+	return &verifiedCache{dir: filepath.Join(dir, "wazero-"+v), version: v}
 }
 
-// Get returns the verified content of the entry of key. An entry that
-// cannot be read or fails verification is a miss (and is deleted): wazero
-// then compiles and adds it again.
-func (c *verifiedCache) Get(key [32]byte) (io.ReadCloser, bool, error) {
-	p := c.path(key)
-	// One read of the whole entry (mapping it instead measured no faster
-	// here: the time goes to wazero copying the code into executable
-	// memory).
-	b, err := os.ReadFile(p)
+// key returns the cache key of wazero's key k for the code of scope s.
+func (c *verifiedCache) key(k [32]byte, s *compileScope) cachefile.Key {
+	return cachefile.Key{
+		{Name: "engine", Value: Name},
+		{Name: "version", Value: c.version},
+		{Name: "code-sha256", Value: s.codeHash},
+		{Name: "wazero-key", Value: hex.EncodeToString(k[:])},
+	}
+}
+
+func (c *verifiedCache) path(key cachefile.Key) string {
+	return filepath.Join(c.dir, key.FileName())
+}
+
+// goroutineID returns the id of the calling goroutine, from the header of
+// its stack trace ("goroutine 42 [running]:"), or 0.
+func goroutineID() uint64 {
+	var buf [64]byte
+	b := buf[:goruntime.Stack(buf[:], false)]
+	b, ok := bytes.CutPrefix(b, []byte("goroutine "))
+	if !ok {
+		return 0
+	}
+	if i := bytes.IndexByte(b, ' '); i > 0 {
+		b = b[:i]
+	}
+	id, err := strconv.ParseUint(string(b), 10, 64)
 	if err != nil {
-		return nil, false, nil
+		return 0
 	}
-	h := len(entryMagic) + sha256.Size
-	if len(b) < h || !bytes.Equal(b[:len(entryMagic)], entryMagic) || !checksumOK(b[len(entryMagic):h], b[h:]) {
-		_ = os.Remove(p)
-		return nil, false, nil
-	}
-	return io.NopCloser(bytes.NewReader(b[h:])), true, nil
+	return id
 }
 
-// checksumOK reports whether sum is the SHA-256 of body.
-func checksumOK(sum, body []byte) bool {
-	got := sha256.Sum256(body)
-	return bytes.Equal(got[:], sum)
+// begin registers the scope of a compilation of code on the calling
+// goroutine; end (deferred) removes it.
+func (c *verifiedCache) begin(ctx context.Context, code []byte) (*compileScope, func()) {
+	sum := sha256.Sum256(code)
+	s := &compileScope{ctx: ctx, logger: engine.Logger(ctx), codeHash: hex.EncodeToString(sum[:])}
+	id := goroutineID()
+	if id == 0 {
+		return s, func() {}
+	}
+	c.scopes.Store(id, s)
+	return s, func() { c.scopes.Delete(id) }
 }
 
-// Add writes the entry of key atomically (a temporary file renamed). A
-// failure to write is not an error of the compilation: the entry is simply
-// not cached.
-func (c *verifiedCache) Add(key [32]byte, content io.Reader) error {
+// scope returns the scope of the calling goroutine, or nil.
+func (c *verifiedCache) scope() *compileScope {
+	if s, ok := c.scopes.Load(goroutineID()); ok {
+		return s.(*compileScope)
+	}
+	return nil
+}
+
+// Get returns the verified payload of the entry of key. A missing entry is
+// a miss; a bad one is removed, reported and a miss: wazero then compiles
+// and adds it again.
+func (c *verifiedCache) Get(k [32]byte) (io.ReadCloser, bool, error) {
+	s := c.scope()
+	if s == nil {
+		return nil, false, nil
+	}
+	key := c.key(k, s)
+	path := c.path(key)
+	payload, err := cachefile.Read(path, key)
+	if err != nil {
+		s.dirBroken = !cachefile.ReportRead(s.ctx, s.logger, Name, path, err)
+		return nil, false, nil
+	}
+	s.hit = path
+	return hitReader(payload), true, nil
+}
+
+// Add writes the entry of key. A failure to write is not an error of the
+// compilation: it is reported and the entry is not cached.
+func (c *verifiedCache) Add(k [32]byte, content io.Reader) error {
+	s := c.scope()
+	if s == nil || s.dirBroken {
+		return nil
+	}
+	key := c.key(k, s)
+	path := c.path(key)
 	body, err := io.ReadAll(content)
-	if err != nil {
-		return nil
-	}
-	sum := sha256.Sum256(body)
-	if err := os.MkdirAll(c.dir, 0o755); err != nil {
-		return nil
-	}
-	f, err := os.CreateTemp(c.dir, ".entry-*")
-	if err != nil {
-		return nil
-	}
-	_, err = f.Write(entryMagic)
 	if err == nil {
-		_, err = f.Write(sum[:])
+		err = cachefile.Write(path, key, body)
 	}
-	if err == nil {
-		_, err = f.Write(body)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), c.path(key))
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
+	cachefile.ReportWrite(s.ctx, s.logger, Name, path, err)
+	return nil
+}
+
+// Delete removes the entry of key (wazero calls it for an entry written by
+// another wazero version).
+func (c *verifiedCache) Delete(k [32]byte) error {
+	if s := c.scope(); s != nil {
+		return cachefile.Remove(c.path(c.key(k, s)))
 	}
 	return nil
 }
 
-// Delete removes the entry of key (wazero calls it for an entry of another
-// wazero version).
-func (c *verifiedCache) Delete(key [32]byte) error {
-	if err := os.Remove(c.path(key)); err != nil && !os.IsNotExist(err) {
-		return err
+// loadPanic is a panic recovered from wazero's CompileModule.
+type loadPanic struct{ value any }
+
+func (p *loadPanic) Error() string { return fmt.Sprintf("wazero panicked: %v", p.value) }
+
+// compileCached compiles wasm in a runtime newRuntime returns, through the
+// disk cache if the engine has one. If wazero refuses an entry the cache
+// verified (CompileModule fails or panics after a cache hit), the entry is
+// removed and reported, and the module compiled again in a new runtime;
+// after a panic, with a new compilation cache (wazero may have kept the
+// bad module in its memory). It returns the runtime the module was
+// compiled in, which the caller closes on error.
+func (e *wazeroEngine) compileCached(ctx context.Context, newRuntime func() wz.Runtime, wasm []byte) (wz.Runtime, wz.CompiledModule, error) {
+	if e.disk == nil {
+		r := newRuntime()
+		cm, err := r.CompileModule(ctx, wasm)
+		return r, cm, err
 	}
-	return nil
+	if !e.diskInstalled {
+		engine.Logger(ctx).WarnContext(ctx, msgNotInstalled, "engine", Name, "dir", e.disk.dir)
+		r := newRuntime()
+		cm, err := r.CompileModule(ctx, wasm)
+		return r, cm, err
+	}
+	s, end := e.disk.begin(ctx, wasm)
+	defer end()
+	for retried := false; ; retried = true {
+		r := newRuntime()
+		cm, err := compileRecovering(ctx, r, wasm)
+		if err == nil || s.hit == "" || retried || ctx.Err() != nil {
+			if p, ok := err.(*loadPanic); ok {
+				err = fmt.Errorf("panic: %v", p.value) // as Compile reports any other panic
+			}
+			return r, cm, err
+		}
+		_ = r.Close(ctx)
+		cachefile.ReportRejected(ctx, s.logger, Name, s.hit, err)
+		s.hit = ""
+		if _, ok := err.(*loadPanic); ok {
+			e.renewCache()
+		}
+	}
+}
+
+// compileRecovering is r.CompileModule, a panic returned as a *loadPanic.
+func compileRecovering(ctx context.Context, r wz.Runtime, wasm []byte) (cm wz.CompiledModule, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			cm, err = nil, &loadPanic{value: p}
+		}
+	}()
+	return r.CompileModule(ctx, wasm)
+}
+
+// renewCache replaces the engine's compilation cache by a new one on the
+// same disk cache; the old one is closed with the engine.
+func (e *wazeroEngine) renewCache() {
+	c, ok := installVerifiedCache(e.disk)
+	if !ok {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.retired = append(e.retired, e.cache)
+	e.cache = c
 }

@@ -285,7 +285,11 @@ func (m *module) trampoline(s int) api.GoModuleFunc {
 }
 
 // Close implements engine.Module. It closes the wazero.Runtime, and with it
-// any instance left open.
+// any instance left open, then the compiled module, which releases its
+// code from the engine's compilation cache once no other module compiled
+// from the same bytes holds it (without it, the code of every module ever
+// compiled stayed in the process-wide engine, and compiling the same bytes
+// again never reached the disk cache).
 func (m *module) Close(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
@@ -293,7 +297,11 @@ func (m *module) Close(ctx context.Context) error {
 	if m.closed.Swap(true) {
 		return nil
 	}
-	return m.r.Close(ctx)
+	err := m.r.Close(ctx)
+	if cerr := m.cm.Close(ctx); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // hostError carries a host function's error through wazero's panic recovery.

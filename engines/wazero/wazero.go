@@ -32,9 +32,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	goruntime "runtime"
 	"sync"
 
 	wz "github.com/tetratelabs/wazero"
@@ -62,39 +59,31 @@ func init() {
 type driver struct{}
 
 // Open implements engine.Driver. With cfg.CacheDir, compiled code persists
-// under CacheDir/wazero-VERSION-GOARCH-GOOS, each entry verified by its
-// SHA-256 when it is read (filecache.go); should that cache not install
-// into wazero, in wazero's own file cache under CacheDir/wazero, guarded
-// by a manifest (diskcache.go).
+// under CacheDir/wazero-VERSION-ARCH-OS, each entry verified when it is read
+// (filecache.go). Open does not touch the directory: each compilation does,
+// so that one that cannot be used is reported (through the runtime's
+// logger) at every compilation, and used as soon as it can be.
 func (driver) Open(cfg engine.Config) (engine.Engine, error) {
 	if cfg.CacheDir == "" {
 		return &wazeroEngine{cache: wz.NewCompilationCache()}, nil
 	}
-	vdir := filepath.Join(cfg.CacheDir, "wazero-"+wazeroVersion()+"-"+goruntime.GOARCH+"-"+goruntime.GOOS)
-	if cache, ok := installVerifiedCache(vdir); ok {
-		if err := os.MkdirAll(vdir, 0o755); err != nil {
-			return nil, fmt.Errorf("wazero: cache dir: %w", err)
-		}
-		return &wazeroEngine{cache: cache}, nil
+	e := &wazeroEngine{disk: newDiskCache(cfg.CacheDir)}
+	e.cache, e.diskInstalled = installVerifiedCache(e.disk)
+	if !e.diskInstalled {
+		e.cache = wz.NewCompilationCache()
 	}
-	dc, err := openDiskCache(filepath.Join(cfg.CacheDir, "wazero"))
-	if err != nil {
-		return nil, err
-	}
-	cache, err := wz.NewCompilationCacheWithDir(dc.dir)
-	if err != nil {
-		return nil, fmt.Errorf("wazero: cache dir: %w", err)
-	}
-	return &wazeroEngine{cache: cache, disk: dc}, nil
+	return e, nil
 }
 
 // wazeroEngine implements engine.Engine.
 type wazeroEngine struct {
-	cache wz.CompilationCache
-	disk  *diskCache // nil without a cache directory
+	disk          *verifiedCache // nil without a cache directory
+	diskInstalled bool           // disk is wazero's file cache
 
-	mu     sync.Mutex
-	closed bool
+	mu      sync.Mutex
+	cache   wz.CompilationCache
+	retired []wz.CompilationCache // replaced by renewCache, closed with the engine
+	closed  bool
 }
 
 // Name implements engine.Engine.
@@ -120,15 +109,22 @@ func (e *wazeroEngine) Compile(ctx context.Context, wasm []byte, cfg engine.Comp
 		return nil, errors.New("wazero: engine closed")
 	}
 
-	rc := newRuntimeConfig().
-		WithCoreFeatures(api.CoreFeaturesV2).
-		WithCompilationCache(e.cache).
-		WithCloseOnContextDone(false)
-	if cfg.MemoryLimitPages != 0 {
-		rc = rc.WithMemoryLimitPages(cfg.MemoryLimitPages)
+	newRuntime := func() wz.Runtime {
+		e.mu.Lock()
+		cache := e.cache
+		e.mu.Unlock()
+		rc := newRuntimeConfig().
+			WithCoreFeatures(api.CoreFeaturesV2).
+			WithCompilationCache(cache).
+			WithCloseOnContextDone(false)
+		if cfg.MemoryLimitPages != 0 {
+			rc = rc.WithMemoryLimitPages(cfg.MemoryLimitPages)
+		}
+		return wz.NewRuntimeWithConfig(ctx, rc)
 	}
 
 	var r wz.Runtime
+	var cm wz.CompiledModule
 	defer func() {
 		// wazero is not expected to panic on malformed input, but a panic
 		// must not escape the adapter.
@@ -138,14 +134,13 @@ func (e *wazeroEngine) Compile(ctx context.Context, wasm []byte, cfg engine.Comp
 		if err != nil && r != nil {
 			_ = r.Close(ctx)
 		}
+		if err != nil && cm != nil {
+			_ = cm.Close(ctx)
+		}
 	}()
-	r = wz.NewRuntimeWithConfig(ctx, rc)
-	cm, err := r.CompileModule(ctx, wasm)
+	r, cm, err = e.compileCached(ctx, newRuntime, wasm)
 	if err != nil {
 		return nil, fmt.Errorf("wazero: compile: %w", err)
-	}
-	if e.disk != nil {
-		e.disk.record()
 	}
 	m, err := newModule(r, cm, wasm)
 	if err != nil {
@@ -165,5 +160,8 @@ func (e *wazeroEngine) Close(ctx context.Context) error {
 		return nil
 	}
 	e.closed = true
+	for _, c := range e.retired {
+		_ = c.Close(ctx)
+	}
 	return e.cache.Close(ctx)
 }
