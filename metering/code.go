@@ -202,9 +202,13 @@ type codePass struct {
 	oogFunc, cdeFunc       uint32
 	chargeFunc             uint32
 	shift                  uint32
-	// growFunc is the index of the first table.grow limit helper (one per
-	// table, in table order), with Config.MaxTableElements.
-	growFunc uint32
+	// growFunc is the index of the first table.grow limit helper, with
+	// Config.MaxTableElements: one per table the code grows, in the order
+	// growOrder lists them; growHelpers maps a table to its position there,
+	// -1 if none.
+	growFunc    uint32
+	growOrder   []uint32
+	growHelpers []int32
 
 	wrapTypes map[string]uint32 // block types for multi-result wrapper blocks
 	newTypes  [][]byte          // encoded types appended to the type section

@@ -131,11 +131,7 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 		return nil, tooLarge(-1, "too many imports, exports or globals once the injected ones are added")
 	}
 	growLimit := cfg.MaxTableElements > 0 && len(m.tables) > 0
-	nGrow := uint32(0)
-	if growLimit {
-		nGrow = uint32(len(m.tables))
-	}
-	if m.numFuncs()+3+nGrow+1 > maxFuncs {
+	if m.numFuncs()+3+1+uint32(len(m.tables)) > maxFuncs {
 		return nil, tooLarge(-1, "too many functions once the injected ones are added")
 	}
 
@@ -163,9 +159,19 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 		injected = 1
 		p.depthGlobal, p.cdeFunc = uint32(len(m.globals)), m.numImportedFuncs
 	}
+	// Injected functions follow the module's: the charge helper (when
+	// metering), then the table.grow helpers of the tables the code grows,
+	// in the order their first table.grow is met.
 	p.shift = injected
-	p.growFunc = m.numFuncs() + injected
-	p.chargeFunc = p.growFunc + nGrow
+	p.chargeFunc = m.numFuncs() + injected
+	p.growFunc = p.chargeFunc
+	if gas {
+		p.growFunc++
+	}
+	p.growHelpers = make([]int32, len(m.tables))
+	for i := range p.growHelpers {
+		p.growHelpers[i] = -1
+	}
 	res := &Result{
 		CallDepth:        CallDepthExport,
 		MaxCallDepth:     cfg.MaxCallDepth,
@@ -185,10 +191,10 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 	if p.yield {
 		res.YieldAt, res.YieldInterval = YieldAtExport, cfg.YieldInterval
 	}
-	// Types appended to the type section: () -> () for the imports,
-	// (i32, i64) -> i32 for the charge helper (when metering) and
-	// (funcref|externref, i32) -> i32 for the table.grow helpers; wrapper
-	// block types follow.
+	// Types appended to the type section: () -> () for the imports and,
+	// when metering, (i32, i64) -> i32 for the charge helper; wrapper block
+	// types follow, then (funcref|externref, i32) -> i32 for the table.grow
+	// helpers.
 	voidType := uint32(len(m.types))
 	p.newTypes = [][]byte{{0x60, 0, 0}}
 	chargeType := uint32(0)
@@ -196,20 +202,12 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 		chargeType = voidType + 1
 		p.newTypes = append(p.newTypes, []byte{0x60, 2, tI32, tI64, 1, tI32})
 	}
-	var growTypes [256]uint32
-	if growLimit {
-		for _, t := range m.tables {
-			if growTypes[t.elem] == 0 {
-				growTypes[t.elem] = uint32(len(m.types) + len(p.newTypes))
-				p.newTypes = append(p.newTypes, []byte{0x60, 2, t.elem, tI32, 1, tI32})
-			}
-		}
-	}
 	p.buildTemplates()
 
 	p.out = make([]byte, 0, len(wasm)+len(wasm)/2)
-	// The function count, +1 for the charge helper, fixed below if unused.
-	p.out = appendU32(p.out, uint32(len(m.code))+nGrow+1)
+	// The function count, +1 for the charge helper, fixed below if wrong.
+	guess := uint32(len(m.code)) + 1
+	p.out = appendU32(p.out, guess)
 	countLen := len(p.out)
 	for i := range m.code {
 		if err := p.function(i); err != nil {
@@ -220,26 +218,27 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 		}
 	}
 	code := p.out
-	if growLimit {
-		for t := range m.tables {
-			code = p.appendGrowFunc(code, uint32(t))
-		}
-	}
-	if p.usesDyn {
+	var helperTypes []uint32
+	if p.gas && (p.usesDyn || len(p.growOrder) > 0) {
+		// The table.grow helpers' indices follow it: kept even if unused.
 		res.ChargeFunc = int64(p.chargeFunc)
 		code = p.appendChargeFunc(code)
-	} else {
-		// Re-encode the count without the helper.
-		hdr := appendU32(nil, uint32(len(m.code))+nGrow)
-		code = append(hdr, code[countLen:]...)
-	}
-
-	var helperTypes []uint32
-	for _, t := range m.tables[:nGrow] {
-		helperTypes = append(helperTypes, growTypes[t.elem])
-	}
-	if p.usesDyn {
 		helperTypes = append(helperTypes, chargeType)
+	}
+	var growTypes [256]uint32
+	for _, t := range p.growOrder {
+		elem := m.tables[t].elem
+		if growTypes[elem] == 0 {
+			growTypes[elem] = uint32(len(m.types) + len(p.newTypes))
+			p.newTypes = append(p.newTypes, []byte{0x60, 2, elem, tI32, 1, tI32})
+		}
+		code = p.appendGrowFunc(code, t)
+		helperTypes = append(helperTypes, growTypes[elem])
+	}
+	if n := uint32(len(m.code) + len(helperTypes)); n != guess {
+		// Re-encode the count.
+		hdr := appendU32(nil, n)
+		code = append(hdr, code[countLen:]...)
 	}
 	out, err := p.assemble(code, voidType, helperTypes)
 	if err != nil {
@@ -609,7 +608,7 @@ func (p *codePass) emit(i int) error {
 			body = p.appendLoad(body)
 		case pGrow:
 			body = append(body, 0x10)
-			body = appendU32(body, p.growFunc+uint32(pt.val))
+			body = appendU32(body, p.growHelper(uint32(pt.val)))
 		case pStore:
 			if p.gas {
 				body = p.appendStore(body)
@@ -649,6 +648,16 @@ func (p *codePass) emit(i int) error {
 	p.out = appendU32(p.out, uint32(len(body)))
 	p.out = append(p.out, body...)
 	return nil
+}
+
+// growHelper returns the function index of the table.grow helper of table
+// t, assigning the next one on first use.
+func (p *codePass) growHelper(t uint32) uint32 {
+	if p.growHelpers[t] < 0 {
+		p.growHelpers[t] = int32(len(p.growOrder))
+		p.growOrder = append(p.growOrder, t)
+	}
+	return p.growFunc + uint32(p.growHelpers[t])
 }
 
 // appendGrowFunc appends the body of the table.grow helper of table t,

@@ -364,3 +364,47 @@ func TestGoModuleStackHeadroom(t *testing.T) {
 		assert.Contains(t, stdout.String(), `"words":["brown","dog","fox"`)
 	}
 }
+
+func TestTableLimitHelpersOnlyForGrownTables(t *testing.T) {
+	// Two tables, only the second one grown: one helper, for it. A
+	// module that grows no table gets none, and stays restorable from a
+	// snapshot (a helper's table.grow would make it look mutable).
+	w := &wmod{}
+	w.tables = append(w.tables, []byte{0x70, 0x00, 0x01}, []byte{0x6f, 0x00, 0x01})
+	tII := w.typ([]byte{i32}, []byte{i32})
+	id := w.fn(tII, nil, lget(0))
+	w.export("grow", 0, w.fn(tII, nil, op(0xd0, 0x6f), lget(0), misc(15), u32(1)))
+	w.export("call", 0, w.fn(tII, nil, lget(0), i32c(0), callInd(tII)))
+	w.elems = append(w.elems, cat([]byte{0}, i32c(0), end, vecOf(u32(id))))
+	for _, limitsOnly := range []bool{false, true} {
+		res := instrument(t, w.bytes(), Config{MaxTableElements: 3, LimitsOnly: limitsOnly})
+		m, err := parseModule(res.Module, true)
+		require.NoError(t, err)
+		helpers := 1 // the table.grow helper of table 1
+		if !limitsOnly {
+			helpers++ // and the charge helper, before it
+			assert.Equal(t, int64(3+2), res.ChargeFunc)
+		}
+		assert.Len(t, m.code, 3+helpers, "limitsOnly=%v", limitsOnly)
+		l := newEnv(t).limited(t, res)
+		out, err := l.call("grow", 2)
+		require.NoError(t, err)
+		assert.Equal(t, []uint64{1}, out)
+		out, err = l.call("grow", 1)
+		require.NoError(t, err)
+		assert.Equal(t, []uint64{0xffffffff}, out)
+		out, err = l.call("call", 7)
+		require.NoError(t, err)
+		assert.Equal(t, []uint64{7}, out)
+	}
+	w.codes, w.funcs, w.exports = w.codes[:1], w.funcs[:1], nil
+	w.export("call", 0, w.fn(tII, nil, lget(0), i32c(0), callInd(tII)))
+	res := instrument(t, w.bytes(), Config{MaxTableElements: 3})
+	assert.Equal(t, int64(-1), res.ChargeFunc)
+	m, err := parseModule(res.Module, true)
+	require.NoError(t, err)
+	assert.Len(t, m.code, 2)
+	snap, err := PrepareSnapshot(res.Module)
+	require.NoError(t, err)
+	assert.True(t, snap.Restorable, snap.Reason)
+}
