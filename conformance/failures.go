@@ -61,7 +61,18 @@ func failureCases() []Case {
 		trapCase("int_overflow", runtime.TrapIntegerOverflow),
 		trapCase("oob_load", runtime.TrapOutOfBoundsMemory),
 		trapCase("bad_conversion", runtime.TrapInvalidConversion),
-		trapCase("stack_overflow", runtime.TrapStackOverflow),
+		// Unbounded recursion ends at the runtime's call-depth and stack
+		// limits, metered or not, on every engine, before any engine's
+		// native stack overflows (runtime.WithTrustedCode lifts them).
+		{Name: "limit/unbounded-recursion", Run: func(t *testing.T, env *Env) string {
+			rt := env.New(t, "wat/traps.wasm", nil)
+			_, err := rt.Call(context.Background(), "stack_overflow")
+			require.ErrorIs(t, err, runtime.ErrCallDepth)
+			var ge *runtime.GasError
+			require.ErrorAs(t, err, &ge)
+			require.Equal(t, "stack_overflow", ge.Func)
+			return ErrorKind(err)
+		}},
 		trapCase("indirect_mismatch", runtime.TrapIndirectCallTypeMismatch),
 		trapCase("table_oob", runtime.TrapOutOfBoundsTable),
 		{Name: "abort/assemblyscript-throw", Run: func(t *testing.T, env *Env) string {

@@ -276,19 +276,19 @@ func isoRecurseFixture(n int) string { return fmt.Sprintf("wat/iso_recurse_%d.wa
 // isoRecurseLocals are the frame sizes of the recursion cases.
 var isoRecurseLocals = []int{700, 2000}
 
-// Item 3: deep recursion with large frames. Unmetered, it is a stack
-// overflow trap, as with small frames (trap/stack_overflow), on every
-// engine — also on wasmer, whose native overflow with frames larger than
-// its guard page is a SIGSEGV. Metered (default MaxCallDepth, 1000), the
-// runtime's deterministic limit stops it first: ErrCallDepth, with the same
-// gas everywhere.
+// Item 3: deep recursion with large frames. Metered or not, the runtime's
+// deterministic call-depth and stack-slot limits stop it before any native
+// stack overflows (wasmer's native overflow with frames larger than its
+// guard page is a SIGSEGV; wasmtime's 512 KiB stack ran out before a
+// call-count limit of 1000): ErrCallDepth, with the same gas everywhere
+// when metered.
 func isolatedRecursionCases() []IsolatedCase {
 	var cs []IsolatedCase
 	for _, n := range isoRecurseLocals {
 		cs = append(cs,
 			IsolatedCase{
 				Name: fmt.Sprintf("recursion/locals-%d/unmetered", n),
-				Want: "ErrTrap|trap=stack overflow",
+				Want: "ErrCallDepth",
 				Run: func(t *testing.T, env *Env) string {
 					rt := mustFixtureRuntime(t, env, isoRecurseFixture(n), nil)
 					out := callKind(context.Background(), rt, "recurse")

@@ -22,22 +22,4 @@ var pendingIsolated = map[string]map[string]string{
 		"wazero": "the process freezes: the GC's stop-the-world waits for a guest Go cannot preempt",
 		"wasmer": "the call hangs: an unmetered guest cannot be interrupted",
 	},
-	"recursion/locals-700/unmetered": {
-		"wasmer": "the process dies of SIGSEGV",
-	},
-	"recursion/locals-700/metered": {
-		"wasmtime": "ErrTrap|trap=stack overflow: the native stack runs out before the call-depth limit",
-	},
-	"recursion/locals-2000/unmetered": {
-		"wasmer": "the process dies of SIGSEGV",
-	},
-	"recursion/locals-2000/metered": {
-		"wasmtime": "ErrTrap|trap=stack overflow: the native stack runs out before the call-depth limit",
-		"wasmer":   "the process dies of SIGSEGV",
-	},
-	"table/grow-huge-returns-minus-one": {
-		"wasmtime": "an untyped error: wasmtime: call: out of memory (failed to allocate 34359738248 bytes)",
-		"wazero":   "the process dies: Go fatal error: runtime: out of memory",
-		"wasmer":   "the process dies of SIGABRT (memory allocation of 34359738248 bytes failed)",
-	},
 }

@@ -56,6 +56,49 @@ func parseOutcomes(text string) map[string]string {
 	return out
 }
 
+// writeOutcomesLocked writes table to testdata/outcomes.golden.
+// outcomesMu is held.
+func writeOutcomesLocked(t *testing.T, path string, table map[string]string) {
+	var lines []string
+	for k, v := range table {
+		lines = append(lines, k+"\t"+strconv.Quote(v))
+	}
+	sort.Strings(lines)
+	var buf bytes.Buffer
+	buf.WriteString("# The outcome of every conformance case, identical on every engine (see conformance/outcomes.go).\n")
+	for _, l := range lines {
+		buf.WriteString(l + "\n")
+	}
+	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
+	outcomesGolden = buf.String()
+}
+
+func outcomesPath() string {
+	_, file, _, _ := goruntime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "testdata", "outcomes.golden")
+}
+
+// pruneOutcomes removes, when updating, the golden entries of cases that
+// no longer exist.
+func pruneOutcomes(t *testing.T, cases []Case) {
+	if os.Getenv(UpdateOutcomesEnv) != "1" {
+		return
+	}
+	outcomesMu.Lock()
+	defer outcomesMu.Unlock()
+	if b, err := os.ReadFile(outcomesPath()); err == nil {
+		outcomesGolden = string(b)
+	}
+	table := parseOutcomes(outcomesGolden)
+	keep := map[string]string{}
+	for _, c := range cases {
+		if v, ok := table[c.Name]; ok {
+			keep[c.Name] = v
+		}
+	}
+	writeOutcomesLocked(t, outcomesPath(), keep)
+}
+
 // checkOutcome compares a case's outcome with the golden table, or records
 // it when updating.
 func checkOutcome(t *testing.T, engine, name, got string) {
@@ -63,25 +106,12 @@ func checkOutcome(t *testing.T, engine, name, got string) {
 	if os.Getenv(UpdateOutcomesEnv) == "1" {
 		outcomesMu.Lock()
 		defer outcomesMu.Unlock()
-		_, file, _, _ := goruntime.Caller(0)
-		path := filepath.Join(filepath.Dir(file), "testdata", "outcomes.golden")
-		if b, err := os.ReadFile(path); err == nil {
+		if b, err := os.ReadFile(outcomesPath()); err == nil {
 			outcomesGolden = string(b)
 		}
 		table := parseOutcomes(outcomesGolden)
 		table[name] = got
-		var lines []string
-		for k, v := range table {
-			lines = append(lines, k+"\t"+strconv.Quote(v))
-		}
-		sort.Strings(lines)
-		var buf bytes.Buffer
-		buf.WriteString("# The outcome of every conformance case, identical on every engine (see conformance/outcomes.go).\n")
-		for _, l := range lines {
-			buf.WriteString(l + "\n")
-		}
-		require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
-		outcomesGolden = buf.String()
+		writeOutcomesLocked(t, outcomesPath(), table)
 		return
 	}
 	want, ok := goldenOutcomes()[name]

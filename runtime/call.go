@@ -55,6 +55,10 @@ type Runtime struct {
 	registry *HostAPIRegistry
 	wasi     *wasiState // the instance's WASI state, with WithWASI (wasi.go)
 	gas      *gasState  // nil unless the module is metered
+	// depth is the call-depth and stack-slot counter of an unmetered
+	// module's safety instrumentation (nil with WithTrustedCode): back to 0
+	// after every call that returns, reset after one that fails.
+	depth engine.Global
 	snap     *snapshot  // the post-start state Reset restores (snapshot.go)
 
 	// lent is set on a handle (see Handle): every other field is unused.
@@ -543,6 +547,9 @@ func (r *Runtime) run(ctx context.Context, method string, e *export, stack []uin
 			ptr, err := r.write(ctx, r.inst, r.buf[r.offs[i]:end])
 			if err != nil {
 				normal = true
+				if r.depth != nil {
+					r.depth.Set(0)
+				}
 				return r.setFault(err) // already classified
 			}
 			stack[i] = uint64(ptr)
@@ -551,6 +558,9 @@ func (r *Runtime) run(ctx context.Context, method string, e *export, stack []uin
 	err = safeCall(ctx, e.fn, stack)
 	normal = true
 	if err != nil {
+		if r.depth != nil {
+			r.depth.Set(0)
+		}
 		return r.setFault(r.wrapCallErr(ctx, method, err))
 	}
 	return nil

@@ -237,7 +237,7 @@ func meteringProvider(r *Runtime, imp engine.Import) (engine.HostFunc, bool, err
 	}
 	return engine.HostFunc{Module: imp.Module, Name: imp.Name, Type: imp.Type,
 		Call: func(ctx context.Context, caller engine.Caller, stack []uint64) error {
-			return r.fail(&GasError{Err: target})
+			return r.fail(&GasError{Err: target, unmetered: r.gas == nil})
 		}}, true, nil
 }
 

@@ -18,6 +18,8 @@ type config struct {
 	metering         *metering.Config
 	startGas         uint64        // see WithStartGas; 0 means DefaultStartGas
 	startTimeout     time.Duration // see WithStartTimeout
+	tableLimitElems  uint32        // see WithTableLimit; 0 means DefaultTableLimit
+	trusted          bool          // see WithTrustedCode
 	// providers satisfy imports outside the host API registry (WASI, the
 	// gas-metering imports); tried in order before the registry.
 	providers []importProvider
@@ -78,4 +80,38 @@ func (c *config) memoryLimit() uint32 {
 		return MaxMemoryLimitPages
 	}
 	return c.memoryLimitPages
+}
+
+// DefaultTableLimit is the table limit of a module compiled without
+// WithTableLimit: 1 M elements per table.
+const DefaultTableLimit = 1 << 20
+
+// WithTableLimit caps every table of the guest at elements entries
+// (DefaultTableLimit when not given): table.grow past it returns -1 in the
+// guest, on every engine, metered or not, and a module whose table starts
+// above it fails to compile with ErrCompile. It applies when the module is
+// compiled.
+func WithTableLimit(elements uint32) Option {
+	return func(c *config) { c.tableLimitElems = elements }
+}
+
+func (c *config) tableLimit() uint32 {
+	if c.tableLimitElems == 0 {
+		return DefaultTableLimit
+	}
+	return c.tableLimitElems
+}
+
+// WithTrustedCode compiles an unmetered module as it is, without the
+// instrumentation that protects the host from hostile code: the call-depth
+// and stack limits (metering.DefaultMaxCallDepth activations,
+// metering.DefaultMaxStackSlots value slots: deep recursion fails with
+// ErrCallDepth on every engine) and the table limit. Calls are then as fast
+// as the engine makes them, deep recursion ends with each engine's own stack
+// overflow (a trap on wasmtime and wazero; wasmer 2.0 may crash the
+// process) and table.grow is bounded only by the engine. Modules using
+// features the instrumenter does not support (SIMD) need it. Use it only
+// for code you trust. It has no effect with WithMetering.
+func WithTrustedCode() Option {
+	return func(c *config) { c.trusted = true }
 }

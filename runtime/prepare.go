@@ -16,6 +16,9 @@ type preparation struct {
 	snapshot *snapshotPlan
 	// gas is the instrumentation result when the module is metered.
 	gas *metering.Result
+	// limits is the safety-only instrumentation result of an unmetered
+	// module (metering.Config.LimitsOnly), unless WithTrustedCode.
+	limits *metering.Result
 	// start: the module exports metering.StartExport, its start function,
 	// which every instance calls first (see metering.Normalize).
 	start bool
@@ -45,15 +48,28 @@ func prepare(code []byte, cfg config, nativeInterrupt bool) ([]byte, *preparatio
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrCompile, err)
 	}
-	if cfg.metering != nil {
+	switch {
+	case cfg.metering != nil:
 		mc := *cfg.metering
 		if !nativeInterrupt && mc.YieldInterval == 0 {
 			mc.YieldInterval = DefaultYieldInterval
+		}
+		if mc.MaxTableElements == 0 {
+			mc.MaxTableElements = cfg.tableLimit()
 		}
 		if prep.gas, err = metering.Instrument(code, mc); err != nil {
 			return nil, nil, fmt.Errorf("%w: metering: %w", ErrCompile, err)
 		}
 		code = prep.gas.Module
+	case !cfg.trusted:
+		// Unmetered, the same limits hold, without gas: the call-depth and
+		// stack limits (deep recursion fails with ErrCallDepth on every
+		// engine, before any native stack could overflow, which wasmer
+		// does not survive) and the table limit.
+		if prep.limits, err = metering.Instrument(code, metering.Config{LimitsOnly: true, MaxTableElements: cfg.tableLimit()}); err != nil {
+			return nil, nil, fmt.Errorf("%w: %w", ErrCompile, err)
+		}
+		code = prep.limits.Module
 	}
 	if code, prep.snapshot, err = prepareSnapshot(code); err != nil {
 		return nil, nil, err
@@ -67,9 +83,12 @@ func (p *preparation) injected(name string) bool {
 	if p == nil {
 		return false
 	}
-	if p.gas != nil {
+	for _, g := range []*metering.Result{p.gas, p.limits} {
+		if g == nil {
+			continue
+		}
 		switch name {
-		case p.gas.GasCounter, p.gas.CallDepth, p.gas.YieldAt:
+		case g.GasCounter, g.CallDepth, g.YieldAt:
 			if name != "" {
 				return true
 			}

@@ -82,7 +82,7 @@ func CompileWithEngine(ctx context.Context, engineName string, code []byte, opts
 		return nil, errNilContext
 	}
 	cfg := newConfig(opts)
-	if cfg.metering != nil {
+	if cfg.metering != nil || !cfg.trusted {
 		cfg.providers = append(cfg.providers[:len(cfg.providers):len(cfg.providers)], meteringProvider)
 	}
 	eng, err := openEngine(engineName, engine.Config{})
@@ -257,6 +257,14 @@ func (r *Runtime) instantiate(ctx context.Context) (err error) {
 		return fmt.Errorf("%w: instantiate: %w", ErrEngine, err)
 	}
 	r.inst, r.mem = inst, inst.Memory()
+	r.depth = nil
+	if l := r.module.prep.limits; l != nil {
+		if r.depth = inst.Global(l.CallDepth); r.depth == nil {
+			_ = inst.Close(ctx)
+			r.inst, r.mem = nil, nil
+			return fmt.Errorf("%w: instantiate: the instrumented module lacks its call-depth counter", ErrEngine)
+		}
+	}
 	if g := r.module.prep.gas; g != nil {
 		r.gas = &gasState{counter: inst.Global(g.GasCounter), depth: inst.Global(g.CallDepth), interval: g.YieldInterval}
 		if g.YieldAt != "" {
