@@ -323,7 +323,7 @@ func againWithCache(t *testing.T, env *Env, dir, rel string) string {
 		return out + " entry=directory"
 	case !after.Mode().IsRegular():
 		return out + " entry=" + after.Mode().Type().String()
-	case before != nil && os.SameFile(before, after):
+	case before != nil && os.SameFile(before, after) && before.ModTime().Equal(after.ModTime()):
 		return out + " entry=kept"
 	}
 	return out + " entry=replaced"

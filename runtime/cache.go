@@ -91,9 +91,10 @@ func compileCached(ctx context.Context, eng engine.Engine, name string, code []b
 	if payload, err := cachefile.Read(path, key); err != nil {
 		dirUsable = cachefile.ReportRead(ctx, cfg.logger, name, path, err)
 	} else if mod, err := deserialize(ctx, ser, payload, cc); err != nil {
-		if ctx.Err() == nil { // not the entry's fault otherwise
-			cachefile.ReportRejected(ctx, cfg.logger, name, path, err)
+		if ctx.Err() != nil {
+			return nil, err // not the entry's fault: it stays
 		}
+		cachefile.ReportRejected(ctx, cfg.logger, name, path, err)
 	} else {
 		return mod, nil
 	}

@@ -203,6 +203,9 @@ func parse(path string, b, want []byte) ([]byte, error) {
 		return nil, bad("not an entry of this format (bad magic)")
 	}
 	r := b[len(Magic):]
+	if len(r) < 4 {
+		return nil, bad("truncated header")
+	}
 	keyLen := binary.LittleEndian.Uint32(r)
 	r = r[4:]
 	if keyLen > MaxKeySize || uint64(keyLen) > uint64(len(r)) {
