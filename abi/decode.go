@@ -44,6 +44,9 @@ func validateAt(data []byte, depth int) error {
 // Unmarshal decodes one encoded value into the value pointed to by v, which
 // must be a non-nil pointer. Conversions follow FORMAT.md section 3.
 func Unmarshal(data []byte, v any) error {
+	if unmarshalFast(data, v) {
+		return nil
+	}
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return &TypeError{Type: typeName(rv), Err: ErrUnsupportedType, Detail: "Unmarshal needs a non-nil pointer"}

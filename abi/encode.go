@@ -19,6 +19,12 @@ func Marshal(v any) ([]byte, error) {
 // Append appends the canonical encoding of v to dst and returns the extended
 // buffer. On error dst's contents up to its original length are unchanged.
 func Append(dst []byte, v any) ([]byte, error) {
+	if out, ok, err := appendFast(dst, v); ok {
+		if err != nil {
+			return dst[:len(dst):len(dst)], err
+		}
+		return out, nil
+	}
 	e := encodeState{buf: dst}
 	if err := e.value(reflect.ValueOf(v), 0); err != nil {
 		return dst[:len(dst):len(dst)], err

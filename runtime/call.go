@@ -51,15 +51,24 @@ type Runtime struct {
 	// withAPIs: the instance imports functions of a HostAPIRegistry, which
 	// may call back into the runtime (see acquire).
 	withAPIs bool
-	host     []engine.HostFunc
-	registry *HostAPIRegistry
-	wasi     *wasiState // the instance's WASI state, with WithWASI (wasi.go)
-	gas      *gasState  // nil unless the module is metered
+	// hostBufs are the host functions' result buffers, one per nesting
+	// level (see hostCaller.call), hostArgs their argument lists.
+	hostBufs [][]byte
+	hostArgs [][][]byte
+	// allocStack is allocate's stack per host nesting level (see write).
+	allocStack [maxHostNesting + 1][1]uint64
+	unlockFn   func() // r.mu.Unlock, for callRaw's callers
+	// lastCallCtx is the last context made for a call (see callContext).
+	lastCallCtx *callContext
+	host        []engine.HostFunc
+	registry    *HostAPIRegistry
+	wasi        *wasiState // the instance's WASI state, with WithWASI (wasi.go)
+	gas         *gasState  // nil unless the module is metered
 	// depth is the call-depth and stack-slot counter of an unmetered
 	// module's safety instrumentation (nil with WithTrustedCode): back to 0
 	// after every call that returns, reset after one that fails.
 	depth engine.Global
-	snap     *snapshot  // the post-start state Reset restores (snapshot.go)
+	snap  *snapshot // the post-start state Reset restores (snapshot.go)
 
 	// lent is set on a handle (see Handle): every other field is unused.
 	lent *handle
@@ -153,6 +162,29 @@ func (c *callContext) Value(key any) any {
 		return c
 	}
 	return c.Context.Value(key)
+}
+
+// callContext returns ctx marked as a call of r, reusing the last one made
+// when ctx is the same context (a callContext never changes once made, so a
+// host function that keeps it sees the same one).
+func (r *Runtime) callContext(ctx context.Context) context.Context {
+	if c := r.lastCallCtx; c != nil && sameContext(c.Context, ctx) {
+		return c
+	}
+	c := &callContext{Context: ctx, rt: r}
+	r.lastCallCtx = c
+	return c
+}
+
+// sameContext reports whether a and b are the same context, without
+// panicking on a context type that is not comparable.
+func sameContext(a, b context.Context) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return a == b
 }
 
 // runningIn reports whether ctx is (derived from) the context of a call r is
@@ -307,7 +339,7 @@ func (r *Runtime) CallInto(ctx context.Context, out any, method string, args ...
 			err = &ArgumentError{Func: method, Index: -1, Err: &PanicError{Value: p, Stack: debug.Stack()}}
 		}
 	}()
-	if err := abi.UnmarshalValue(raw, ov.Elem()); err != nil {
+	if err := abi.Unmarshal(raw, out); err != nil {
 		if !errors.Is(err, abi.ErrMalformed) {
 			// A type mismatch is reported as such only for a well-formed
 			// value: malformed bytes are the guest's fault whatever the type.
@@ -398,7 +430,10 @@ func (r *Runtime) callRaw(ctx context.Context, method string, args []any) (raw [
 		return nil, nil, r.setFault(&ABIError{Func: method, Detail: fmt.Sprintf("result pointer %#x", ptr), Err: err})
 	}
 	locked = false
-	return raw, r.mu.Unlock, nil
+	if r.unlockFn == nil {
+		r.unlockFn = r.mu.Unlock // made once, so that a call does not allocate it
+	}
+	return raw, r.unlockFn, nil
 }
 
 // lost is the error of a call on a runtime whose instance was dropped (a
@@ -521,7 +556,7 @@ func (r *Runtime) run(ctx context.Context, method string, e *export, stack []uin
 		defer func() { err = finish(err) }()
 	}
 	if r.withAPIs {
-		ctx = &callContext{Context: ctx, rt: r}
+		ctx = r.callContext(ctx)
 	}
 	normal := false
 	defer func() {
@@ -646,9 +681,9 @@ func (r *Runtime) write(ctx context.Context, inst engineFuncs, data []byte) (uin
 	if mem == nil {
 		return 0, &ABIError{Func: AllocateFunction, Detail: "the module exports no memory", Err: ErrAllocate}
 	}
-	var st [1]uint64
+	st := r.allocStack[min(r.hostDepth, maxHostNesting)][:]
 	st[0] = uint64(uint32(len(data)))
-	if err := safeCall(ctx, alloc, st[:]); err != nil {
+	if err := safeCall(ctx, alloc, st); err != nil {
 		if ge := r.guestError(ctx, AllocateFunction, err); ge != nil {
 			err = ge
 		}
@@ -736,93 +771,119 @@ func (r *Runtime) fail(err error) error {
 	return err
 }
 
-// hostCall adapts a registered Go function to the engine's raw calling
-// convention: decode argument pointers, call, encode the result.
-func (r *Runtime) hostCall(a *hostAPI) func(ctx context.Context, caller engine.Caller, stack []uint64) error {
-	name := a.namespace + "." + a.method
-	return func(ctx context.Context, caller engine.Caller, stack []uint64) (err error) {
-		if r.hostDepth >= maxHostNesting {
-			return r.fail(&GasError{Func: name, Err: ErrCallDepth, unmetered: r.gas == nil,
-				detail: fmt.Sprintf("more than %d nested host calls", maxHostNesting)})
-		}
-		r.hostDepth++
-		defer func() {
-			r.hostDepth--
-			if p := recover(); p != nil {
-				// A panic outside the Go function itself: its types'
-				// MarshalABI or UnmarshalABI.
-				r.cfg.logger.WarnContext(ctx, "aspect host function panicked", "module", a.module, "function", name, "panic", fmt.Sprint(p))
-				err = r.fail(&HostError{Module: a.module, Namespace: a.namespace, Method: a.method, Err: &PanicError{Value: p, Stack: debug.Stack()}})
-			}
-		}()
-		mem := caller.Memory()
-		if mem == nil && len(a.params) > 0 {
-			return r.fail(&ABIError{Func: name, Detail: "the module exports no memory", Err: abi.ErrOutOfBounds})
-		}
-		in := make([]reflect.Value, 0, len(a.params)+1)
-		if a.withContext {
-			in = append(in, reflect.ValueOf(ctx))
-		}
-		var argBytes uint64
-		for i, pt := range a.params {
-			raw, err := abi.ReadValue(mem, uint32(stack[i]))
-			if err != nil {
-				return r.fail(&ABIError{Func: name, Detail: fmt.Sprintf("argument %d", i), Err: err})
-			}
-			argBytes += uint64(len(raw))
-			v := reflect.New(pt).Elem()
-			if err := abi.UnmarshalValue(raw, v); err != nil {
-				return r.fail(&ABIError{Func: name, Detail: fmt.Sprintf("argument %d", i), Err: err})
-			}
-			in = append(in, v)
-		}
-		if r.gas != nil && a.gas != (GasRule{}) {
-			if err := r.chargeHost(a.gas, argBytes); err != nil {
-				return r.fail(err)
-			}
-		}
-		out, err := r.invoke(ctx, a, in)
-		if err != nil {
-			return r.fail(&HostError{Module: a.module, Namespace: a.namespace, Method: a.method, Err: err})
-		}
-		if !a.hasResult {
-			return nil
-		}
-		res := out[0]
-		if (res.Kind() == reflect.Pointer || res.Kind() == reflect.Interface) && res.IsNil() {
-			stack[0] = 0
-			return nil
-		}
-		enc, err := abi.AppendValue(nil, res)
-		if err != nil {
-			return r.fail(&HostError{Module: a.module, Namespace: a.namespace, Method: a.method, Err: fmt.Errorf("encoding the result: %w", err)})
-		}
-		ptr, err := r.write(ctx, caller, enc)
-		if err != nil {
-			return r.fail(err)
-		}
-		stack[0] = uint64(ptr)
-		return nil
-	}
+// hostCaller adapts a registered Go function to the engine's raw calling
+// convention for one runtime: read the argument pointers, decode, call,
+// encode the result into the guest.
+type hostCaller struct {
+	r    *Runtime
+	a    *hostAPI
+	name string
+	// argBytes is the size of the current call's encoded arguments, for
+	// admit (set before the invoker runs; a nested call of the same
+	// function happens only after admit, while the result is written).
+	argBytes uint64
+	admitFn  func() error
 }
 
-// invoke calls the Go function, recovering a panic into a *PanicError.
-func (r *Runtime) invoke(ctx context.Context, a *hostAPI, in []reflect.Value) (out []reflect.Value, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			pe := &PanicError{Value: p, Stack: debug.Stack()}
-			r.cfg.logger.WarnContext(ctx, "aspect host function panicked", "module", a.module, "function", a.namespace+"."+a.method, "panic", fmt.Sprint(p))
-			out, err = nil, pe
-		}
-	}()
-	out = a.fn.Call(in)
-	if a.hasError {
-		if e := out[len(out)-1].Interface(); e != nil {
-			return nil, e.(error)
+// gasAdmitError marks the error of admit: the call's gas rule failed.
+type gasAdmitError struct{ err error }
+
+func (e *gasAdmitError) Error() string { return e.err.Error() }
+
+// admit charges the function's gas rule before it runs.
+func (h *hostCaller) admit() error {
+	if h.r.gas != nil && h.a.gas != (GasRule{}) {
+		if err := h.r.chargeHost(h.a.gas, h.argBytes); err != nil {
+			return &gasAdmitError{err}
 		}
 	}
-	return out, nil
+	return nil
 }
+
+// hostCall returns the engine.HostFunc call of a for r.
+func (r *Runtime) hostCall(a *hostAPI) func(ctx context.Context, caller engine.Caller, stack []uint64) error {
+	h := &hostCaller{r: r, a: a, name: a.namespace + "." + a.method}
+	h.admitFn = h.admit
+	return h.call
+}
+
+func (h *hostCaller) call(ctx context.Context, caller engine.Caller, stack []uint64) (err error) {
+	r, a := h.r, h.a
+	if r.hostDepth >= maxHostNesting {
+		return r.fail(&GasError{Func: h.name, Err: ErrCallDepth, unmetered: r.gas == nil,
+			detail: fmt.Sprintf("more than %d nested host calls", maxHostNesting)})
+	}
+	depth := r.hostDepth
+	r.hostDepth++
+	defer func() {
+		r.hostDepth--
+		if p := recover(); p != nil {
+			// The Go function, or its types' MarshalABI or UnmarshalABI.
+			r.cfg.logger.WarnContext(ctx, "aspect host function panicked", "module", a.module, "function", h.name, "panic", fmt.Sprint(p))
+			err = r.fail(&HostError{Module: a.module, Namespace: a.namespace, Method: a.method, Err: &PanicError{Value: p, Stack: debug.Stack()}})
+		}
+	}()
+	n := len(a.params)
+	var mem engine.Memory
+	if n > 0 {
+		if mem = caller.Memory(); mem == nil {
+			return r.fail(&ABIError{Func: h.name, Detail: "the module exports no memory", Err: abi.ErrOutOfBounds})
+		}
+	}
+	for len(r.hostArgs) <= depth {
+		r.hostArgs = append(r.hostArgs, nil)
+		r.hostBufs = append(r.hostBufs, nil)
+	}
+	raw := r.hostArgs[depth][:0]
+	defer func() {
+		clear(raw) // no reference to guest memory outlives the call
+		r.hostArgs[depth] = raw[:0]
+	}()
+	var argBytes uint64
+	for i := 0; i < n; i++ {
+		v, err := abi.ReadValue(mem, uint32(stack[i]))
+		if err != nil {
+			return r.fail(&ABIError{Func: h.name, Detail: fmt.Sprintf("argument %d", i), Err: err})
+		}
+		argBytes += uint64(len(v))
+		raw = append(raw, v)
+	}
+	h.argBytes = argBytes
+	// One result buffer per nesting level: a nested host call (from the
+	// allocate that writes this result) must not overwrite it.
+	enc, hasValue, err := a.invoke(ctx, raw, h.admitFn, r.hostBufs[depth][:0])
+	if cap(enc) <= maxKeptHostBuf {
+		r.hostBufs[depth] = enc[:0]
+	}
+	if err != nil {
+		var ge *gasAdmitError
+		var de *argDecodeError
+		switch {
+		case errors.As(err, &ge):
+			return r.fail(ge.err)
+		case errors.As(err, &de):
+			return r.fail(&ABIError{Func: h.name, Detail: fmt.Sprintf("argument %d", de.index), Err: de.err})
+		}
+		return r.fail(&HostError{Module: a.module, Namespace: a.namespace, Method: a.method, Err: err})
+	}
+	if !a.hasResult {
+		return nil
+	}
+	if !hasValue {
+		stack[0] = 0
+		return nil
+	}
+	ptr, err := r.write(ctx, caller, enc)
+	if err != nil {
+		return r.fail(err)
+	}
+	stack[0] = uint64(ptr)
+	return nil
+}
+
+// maxKeptHostBuf bounds the result buffers a runtime keeps between host
+// calls (bytes); a larger result's buffer is dropped after use.
+const maxKeptHostBuf = 64 << 10
 
 // maxAbortString bounds how much of an abort message is read (bytes).
 const maxAbortString = 64 << 10

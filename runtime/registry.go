@@ -35,6 +35,8 @@ type hostAPI struct {
 	hasResult                 bool
 	hasError                  bool
 	gas                       GasRule
+	// invoke decodes, calls and encodes (hostfunc.go).
+	invoke invoker
 }
 
 // APIOption configures one host function.
@@ -59,6 +61,11 @@ var (
 // returned to the guest as "no result" (pointer 0). AddAPI returns an error
 // matching ErrInvalidAPI for any other shape, for empty names, and for a
 // name registered twice.
+//
+// fn may also be a Func built by Func0…Func3 or Proc0…Proc3, whose calls
+// need no reflection at all; common plain shapes (func(string) string,
+// func(context.Context, []byte) ([]byte, error), ...) are recognized and
+// called without reflection too.
 func (r *HostAPIRegistry) AddAPI(module, namespace, method string, fn any, opts ...APIOption) error {
 	api, err := newHostAPI(module, namespace, method, fn)
 	if err != nil {
@@ -106,6 +113,14 @@ func newHostAPI(module, namespace, method string, fn any) (*hostAPI, error) {
 	if strings.Contains(namespace, ".") {
 		return nil, fmt.Errorf("%w: %q: namespace must not contain '.'", ErrInvalidAPI, name)
 	}
+	if f, ok := fn.(Func); ok {
+		return funcHostAPI(module, namespace, method, name, f)
+	}
+	if fn != nil && !reflect.ValueOf(fn).IsZero() {
+		if f, ok := plainFunc(fn); ok {
+			return funcHostAPI(module, namespace, method, name, f)
+		}
+	}
 	v := reflect.ValueOf(fn)
 	if v.Kind() != reflect.Func || v.IsNil() {
 		return nil, fmt.Errorf("%w: %q: %T is not a function", ErrInvalidAPI, name, fn)
@@ -150,5 +165,28 @@ func newHostAPI(module, namespace, method string, fn any) (*hostAPI, error) {
 			return nil, fmt.Errorf("%w: %q: result: %w", ErrInvalidAPI, name, err)
 		}
 	}
+	api.invoke = reflectInvoker(api)
 	return api, nil
+}
+
+// funcHostAPI checks and registers a Func.
+func funcHostAPI(module, namespace, method, name string, f Func) (*hostAPI, error) {
+	if f.invoke == nil {
+		return nil, fmt.Errorf("%w: %q: the Func was not built by Func0…Func3 or Proc0…Proc3", ErrInvalidAPI, name)
+	}
+	for i, p := range f.params {
+		if p == contextType {
+			return nil, fmt.Errorf("%w: %q: context.Context must be the first parameter", ErrInvalidAPI, name)
+		}
+		if err := abi.CheckType(p); err != nil {
+			return nil, fmt.Errorf("%w: %q: parameter %d: %w", ErrInvalidAPI, name, i, err)
+		}
+	}
+	if f.hasResult {
+		if err := abi.CheckType(f.resultT); err != nil {
+			return nil, fmt.Errorf("%w: %q: result: %w", ErrInvalidAPI, name, err)
+		}
+	}
+	return &hostAPI{module: module, namespace: namespace, method: method, params: f.params,
+		hasResult: f.hasResult, invoke: f.invoke}, nil
 }
