@@ -111,3 +111,25 @@ func TestStaleHandleRacesWithNextLease(t *testing.T) {
 		p.PutBack(l2)
 	})
 }
+
+// TestDefaultEngineAndCodeIdentity: an empty engine name is the default
+// engine, like runtime.New; the same code slice passed again is found by
+// identity, and equal code in another slice shares the key.
+func TestDefaultEngineAndCodeIdentity(t *testing.T) {
+	ctx := context.Background()
+	p := pool.New(2)
+	defer p.Close(ctx)
+	l, err := p.Runtime(ctx, "", echoWasm, nil)
+	require.NoError(t, err)
+	assert.Equal(t, runtime.DefaultEngine(), l.Key.Engine)
+	assert.Equal(t, runtime.DefaultEngine(), l.Runtime.Engine())
+	p.PutBack(l)
+	copied := append([]byte(nil), echoWasm...)
+	l2, err := p.Runtime(ctx, runtime.DefaultEngine(), copied, nil)
+	require.NoError(t, err)
+	assert.Equal(t, l.Key, l2.Key)
+	p.PutBack(l2)
+	s := p.Stats()
+	assert.Equal(t, uint64(1), s.Hits)
+	assert.Equal(t, uint64(1), s.Compiles)
+}

@@ -33,6 +33,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/aspect-rt/aspect-runtime/runtime"
 )
@@ -150,6 +151,11 @@ type Pool struct {
 	modLRU  *list.List // of *moduleEntry
 	stats   Stats
 	byCode  map[uint64][]*codeEntry // fast code -> hash lookup
+
+	// byID maps a codeID to its *codeEntry (see codeHash), byIDCount
+	// bounds it.
+	byID      sync.Map
+	byIDCount atomic.Int64
 }
 
 type idleEntry struct {
@@ -203,8 +209,33 @@ func New(capacity int, opts ...Option) *Pool {
 	return p
 }
 
-// codeHash returns the SHA-256 of code, memoized by content.
+// codeID identifies a code slice by its backing array and length.
+type codeID struct {
+	data *byte
+	n    int
+}
+
+// codeHash returns the SHA-256 of code, memoized: by the slice's identity
+// first (the same slice passed again costs a map lookup, whatever its
+// size), then by content.
 func (p *Pool) codeHash(code []byte) [32]byte {
+	id := codeID{unsafe.SliceData(code), len(code)}
+	if e, ok := p.byID.Load(id); ok {
+		return e.(*codeEntry).hash
+	}
+	h := p.codeHashByContent(code)
+	// The entry keeps the slice itself, so that its array cannot be freed
+	// and reused for other code under the same identity.
+	if p.byIDCount.Add(1) > int64(4*p.maxModules) {
+		p.byID.Clear()
+		p.byIDCount.Store(1)
+	}
+	p.byID.Store(id, &codeEntry{code: code, hash: h})
+	return h
+}
+
+// codeHashByContent returns the SHA-256 of code, memoized by content.
+func (p *Pool) codeHashByContent(code []byte) [32]byte {
 	fp := maphash.Bytes(p.seed, code)
 	p.mu.Lock()
 	for _, e := range p.byCode[fp] {
@@ -224,12 +255,17 @@ func (p *Pool) codeHash(code []byte) [32]byte {
 	return h
 }
 
-// Runtime leases an instance of code on engine with reg's host functions,
-// reusing an idle one for the same key when there is one.
+// Runtime leases an instance of code on engine (the default engine if
+// empty, as runtime.New) with reg's host functions, reusing an idle one
+// for the same key when there is one. The pool remembers code by the
+// slice's identity: do not modify code after passing it.
 func (p *Pool) Runtime(ctx context.Context, engine string, code []byte, reg *runtime.HostAPIRegistry, opts ...LeaseOption) (*Lease, error) {
 	var lc leaseConfig
 	for _, o := range opts {
 		o(&lc)
+	}
+	if engine == "" {
+		engine = runtime.DefaultEngine()
 	}
 	key := Key{Engine: engine, CodeHash: p.codeHash(code), Registry: reg}
 
