@@ -23,7 +23,10 @@ const hostTrapMessage = C.ASPECT_WR_HOST_TRAP
 // safe for concurrent use (the runtime serializes calls), but it is
 // re-entrant: host functions may call back into it.
 type wrInstance struct {
-	mod   *wrModule
+	mod *wrModule
+	// gen is the generation of mod the instance belongs to (nil until it is
+	// created, and once closed).
+	gen   *wrGen
 	store *C.wasm_store_t    // nil once closed
 	ptr   *C.wasm_instance_t // nil once closed
 	// exports is the instance's export vector, in the module's export
@@ -134,6 +137,10 @@ func (in *wrInstance) release() {
 	if in.store != nil {
 		C.wasm_store_delete(in.store)
 		in.store = nil
+	}
+	if in.gen != nil {
+		in.gen.live.Add(-1)
+		in.gen = nil
 	}
 }
 

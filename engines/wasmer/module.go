@@ -21,14 +21,23 @@ import (
 type wrModule struct {
 	eng *wrEngine
 
-	// mu guards store, ptr and importVec: RLock to instantiate, Lock to
-	// close.
-	mu    sync.RWMutex
-	store *C.wasm_store_t
-	ptr   *C.wasm_module_t
+	// mu guards wasmEngine, store, ptr and importVec: RLock to instantiate,
+	// Lock to close.
+	mu sync.RWMutex
+	// wasmEngine is the wasm engine the module was compiled in and its
+	// instances' stores are created in: one of its own (newModuleStore),
+	// which Close deletes, so that wasmer frees the module's compiled code.
+	// It is nil for a module loaded into eng's own wasm engine (Deserialize,
+	// in serialize.go) until its first move to a new generation.
+	wasmEngine *C.wasm_engine_t
+	store      *C.wasm_store_t
+	ptr        *C.wasm_module_t
 	// importVec is the module's import types in C memory; instantiation
 	// creates each host function with the function type held here.
 	importVec *C.wasm_importtype_vec_t
+	// gen counts the instances of the current generation: the module's
+	// code in wasmEngine (see generation.go).
+	gen *wrGen
 
 	imports []engine.Import
 	exports []engine.Export
@@ -125,8 +134,10 @@ func numeric(t engine.ValueType) bool {
 	return t == engine.I32 || t == engine.I64 || t == engine.F32 || t == engine.F64
 }
 
-// describe fills imports, exports and importVec from m.ptr.
+// describe fills imports, exports and importVec from m.ptr, and starts the
+// module's first generation.
 func (m *wrModule) describe() {
+	m.gen = &wrGen{}
 	m.importVec = (*C.wasm_importtype_vec_t)(C.calloc(1, C.sizeof_wasm_importtype_vec_t))
 	C.wasm_module_imports(m.ptr, m.importVec)
 	if n := int(m.importVec.size); n > 0 {
@@ -166,7 +177,7 @@ func (m *wrModule) describe() {
 			m.exportIdx[exp.Name] = i
 		}
 	}
-	C.wasm_exporttype_vec_delete(&vec)
+	C.aspect_wr_exporttype_vec_delete(&vec)
 }
 
 // Imports lists the module's imports in declaration order.
@@ -190,6 +201,7 @@ func (m *wrModule) Instantiate(ctx context.Context, host []engine.HostFunc, cfg 
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	m.rotateIfDue()
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if m.ptr == nil {
@@ -214,9 +226,11 @@ func (m *wrModule) Instantiate(ctx context.Context, host []engine.HostFunc, cfg 
 
 	// Each instance has a store of its own: host functions and their traps
 	// are created in it, and nothing in it is shared with other instances.
+	// The store belongs to the module's wasm engine, whose signatures the
+	// host functions must share with the module's imports.
 	m.eng.mu.RLock()
 	if m.eng.ptr != nil {
-		in.store = C.wasm_store_new(m.eng.ptr)
+		in.store = C.wasm_store_new(m.engineLocked())
 	}
 	m.eng.mu.RUnlock()
 	if in.store == nil {
@@ -275,6 +289,8 @@ func (m *wrModule) Instantiate(ctx context.Context, host []engine.HostFunc, cfg 
 	}
 	var trap *C.wasm_trap_t
 	var errText C.aspect_wr_text
+	gen := m.gen
+	gen.created.Add(1)
 	in.enter(ctx)
 	in.ptr = C.aspect_wr_instantiate(in.store, m.ptr, ep, C.size_t(n), &trap, &errText)
 	in.leave()
@@ -296,6 +312,8 @@ func (m *wrModule) Instantiate(ctx context.Context, host []engine.HostFunc, cfg 
 		return nil, fmt.Errorf("wasmer: instance has %d exports, its module %d", int(in.exports.size), len(m.exports))
 	}
 	ok = true
+	in.gen = gen
+	gen.live.Add(1)
 	return in, nil
 }
 
@@ -309,12 +327,23 @@ func findHost(host []engine.HostFunc, imp engine.Import) (engine.HostFunc, bool)
 	return engine.HostFunc{}, false
 }
 
-// Close deletes the compiled module and its store. It is idempotent.
+// engineLocked returns the wasm engine of the module's instances: its own,
+// or eng's shared one. m.mu and m.eng.mu are read-locked, and eng is open.
+func (m *wrModule) engineLocked() *C.wasm_engine_t {
+	if m.wasmEngine != nil {
+		return m.wasmEngine
+	}
+	return m.eng.ptr
+}
+
+// Close deletes the compiled module, its store and its own wasm engine (and
+// with it the module's compiled code; wasmer keeps the engine alive while
+// instances of the module still hold stores of it). It is idempotent.
 func (m *wrModule) Close(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.importVec != nil {
-		C.wasm_importtype_vec_delete(m.importVec)
+		C.aspect_wr_importtype_vec_delete(m.importVec)
 		C.free(unsafe.Pointer(m.importVec))
 		m.importVec = nil
 	}
@@ -325,6 +354,10 @@ func (m *wrModule) Close(ctx context.Context) error {
 	if m.store != nil {
 		C.wasm_store_delete(m.store)
 		m.store = nil
+	}
+	if m.wasmEngine != nil {
+		C.wasm_engine_delete(m.wasmEngine)
+		m.wasmEngine = nil
 	}
 	return nil
 }

@@ -81,6 +81,57 @@ static int numeric(wasm_valkind_t k) {
   return k == WASM_I32 || k == WASM_I64 || k == WASM_F32 || k == WASM_F64;
 }
 
+// free_functype_vecs frees the param and result vectors a function type
+// owns; wasm_functype_delete (and the destructors of the import and export
+// types that hold one) leave them allocated in wasmer 2.0.0. The vectors
+// are left empty, so a destructor that did free them would find nothing.
+static void free_functype_vecs(const wasm_functype_t *ft) {
+  if (ft == NULL) {
+    return;
+  }
+  wasm_valtype_vec_delete((wasm_valtype_vec_t *)wasm_functype_params(ft));
+  wasm_valtype_vec_delete((wasm_valtype_vec_t *)wasm_functype_results(ft));
+}
+
+// free_externtype_vecs frees the vectors an extern type owns: only function
+// types have any (global, memory and table types hold plain values and
+// boxes, which wasmer frees).
+static void free_externtype_vecs(const wasm_externtype_t *et) {
+  if (et != NULL && wasm_externtype_kind(et) == WASM_EXTERN_FUNC) {
+    free_functype_vecs(wasm_externtype_as_functype_const(et));
+  }
+}
+
+void aspect_wr_importtype_vec_delete(wasm_importtype_vec_t *v) {
+  for (size_t i = 0; i < v->size; i++) {
+    const wasm_importtype_t *it = v->data[i];
+    if (it == NULL) {
+      continue;
+    }
+    wasm_byte_vec_delete((wasm_name_t *)wasm_importtype_module(it));
+    wasm_byte_vec_delete((wasm_name_t *)wasm_importtype_name(it));
+    free_externtype_vecs(wasm_importtype_type(it));
+  }
+  wasm_importtype_vec_delete(v);
+}
+
+void aspect_wr_exporttype_vec_delete(wasm_exporttype_vec_t *v) {
+  for (size_t i = 0; i < v->size; i++) {
+    const wasm_exporttype_t *et = v->data[i];
+    if (et == NULL) {
+      continue;
+    }
+    wasm_byte_vec_delete((wasm_name_t *)wasm_exporttype_name(et));
+    free_externtype_vecs(wasm_exporttype_type(et));
+  }
+  wasm_exporttype_vec_delete(v);
+}
+
+void aspect_wr_functype_delete(wasm_functype_t *ft) {
+  free_functype_vecs(ft);
+  wasm_functype_delete(ft);
+}
+
 aspect_wr_fn *aspect_wr_fn_new(wasm_func_t *func) {
   wasm_functype_t *ft = wasm_func_type(func);
   if (ft == NULL) {
@@ -91,7 +142,7 @@ aspect_wr_fn *aspect_wr_fn_new(wasm_func_t *func) {
   size_t np = params->size, nr = results->size;
   aspect_wr_fn *fn = malloc(sizeof(aspect_wr_fn) + np + nr);
   if (fn == NULL) {
-    wasm_functype_delete(ft);
+    aspect_wr_functype_delete(ft);
     return NULL;
   }
   fn->func = func;
@@ -106,7 +157,7 @@ aspect_wr_fn *aspect_wr_fn_new(wasm_func_t *func) {
     fn->kinds[np + i] = wasm_valtype_kind(results->data[i]);
     ok = ok && numeric(fn->kinds[np + i]);
   }
-  wasm_functype_delete(ft);
+  aspect_wr_functype_delete(ft);
   if (!ok) {
     free(fn);
     return NULL;

@@ -76,6 +76,26 @@ wasm_func_t *aspect_wr_func_new(wasm_store_t *store, const wasm_functype_t *ft, 
 wasm_instance_t *aspect_wr_instantiate(wasm_store_t *store, const wasm_module_t *module, wasm_extern_t **imports,
                                        size_t n, wasm_trap_t **trap, aspect_wr_text *err);
 
+// Type descriptions. wasmer 2.0.0's destructors of type objects free the
+// objects but not the vectors inside them: a wasm_name_t (wasm_byte_vec_t)
+// and a function type's param and result wasm_valtype_vec_t have no
+// destructor of their own there. These helpers free those vectors with
+// wasmer's vector destructors (which empty them), then call wasmer's own
+// destructor. They rely on the exact library version, which the identity
+// check pins.
+
+// aspect_wr_importtype_vec_delete deletes the vector wasm_module_imports
+// filled, and everything its import types own.
+void aspect_wr_importtype_vec_delete(wasm_importtype_vec_t *v);
+
+// aspect_wr_exporttype_vec_delete deletes the vector wasm_module_exports
+// filled, and everything its export types own.
+void aspect_wr_exporttype_vec_delete(wasm_exporttype_vec_t *v);
+
+// aspect_wr_functype_delete deletes a function type returned as owned (by
+// wasm_func_type), with its param and result vectors.
+void aspect_wr_functype_delete(wasm_functype_t *ft);
+
 // aspect_wr_import_functype returns the function type of import i, or NULL.
 // Borrowed from imports.
 const wasm_functype_t *aspect_wr_import_functype(const wasm_importtype_vec_t *imports, size_t i);
