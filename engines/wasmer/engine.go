@@ -46,9 +46,8 @@
 //   - Compiled code is freed only with the wasm engine that compiled it,
 //     never with its module: about 37 KB per compile of a 19 KB
 //     AssemblyScript module. Hence a wasm engine per module
-//     (newModuleStore), deleted by the module's Close. Deserialize
-//     (serialize.go) still loads modules into the engine's shared wasm
-//     engine, whose code stays until the engine is closed.
+//     (newModuleStore), deleted by the module's Close; Deserialize does
+//     the same.
 //   - The destructors of import, export and function types free the
 //     objects but not the vectors inside them (names, param and result
 //     types): about 110 bytes per function type the adapter reads. The

@@ -106,21 +106,23 @@ func (e *wrEngine) Deserialize(ctx context.Context, data []byte, cfg engine.Comp
 	if e.ptr == nil {
 		return nil, errEngineClosed
 	}
-	store := C.wasm_store_new(e.ptr)
-	if store == nil {
-		return nil, errors.New("wasmer: cannot create store")
+	// A wasm engine of the module's own, as Compile does: wasmer frees a
+	// module's code only with the engine that holds it.
+	wasmEngine, store, err := newModuleStore()
+	if err != nil {
+		return nil, err
 	}
 	var errText C.aspect_wr_text
 	ptr := C.aspect_wr_module_deserialize(store, (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(code))), C.size_t(len(code)), &errText)
 	msg := takeText(errText)
 	if ptr == nil {
-		C.wasm_store_delete(store)
+		dropModuleStore(wasmEngine, store)
 		if msg == "" {
 			msg = "invalid serialized module"
 		}
 		return nil, fmt.Errorf("wasmer: deserialize: %s", msg)
 	}
-	m := &wrModule{eng: e, store: store, ptr: ptr, memLimit: limit}
+	m := &wrModule{eng: e, wasmEngine: wasmEngine, store: store, ptr: ptr, memLimit: limit}
 	m.describe()
 	return m, nil
 }
