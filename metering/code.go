@@ -189,6 +189,10 @@ type codePass struct {
 	// validateOnly is set by PrepareSnapshot: bodies are validated, not
 	// instrumented (no local is injected).
 	validateOnly bool
+	// insp, set by ModuleInfo.InspectCode (with validateOnly), is told
+	// about local declarations, blocks, br_table sizes and instructions
+	// (inspect.go) and may refuse the function.
+	insp *inspector
 	// stateOp names the first instruction found that changes state a
 	// snapshot of memory and globals cannot restore (tables, dropped
 	// segments), "" if none; stateOff is its offset and stateFunc its
@@ -441,6 +445,11 @@ func (p *codePass) function(i int) error {
 			break
 		}
 		total += uint64(n)
+		if p.insp != nil {
+			if err := p.insp.local(p, off, total, t); err != nil {
+				return err
+			}
+		}
 		if total > limit {
 			return p.errf(ErrTooLarge, off, "too many locals")
 		}
@@ -580,6 +589,11 @@ func (p *codePass) function(i int) error {
 			}
 		case 0x0e: // br_table
 			n := r.count(1, maxBrTableLabels, "br_table labels")
+			if p.insp != nil && r.err == nil {
+				if err := p.insp.brTable(p, off, n); err != nil {
+					return err
+				}
+			}
 			p.labels = p.labels[:0]
 			for j := 0; j <= n && r.err == nil; j++ {
 				loff := r.pos
@@ -867,6 +881,11 @@ func (p *codePass) function(i int) error {
 		}
 		if !ok {
 			return p.typeErr(off, "operands of %s", opName(op))
+		}
+		if p.insp != nil {
+			if err := p.insp.instr(p, op, off, r.pos); err != nil {
+				return err
+			}
 		}
 		if computes[op] {
 			p.computed++

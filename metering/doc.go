@@ -42,4 +42,10 @@
 // and mutable globals, reporting whether they are the whole state of an
 // instance, so that a runtime can reset instances by restoring a snapshot
 // of them instead of instantiating again.
+//
+// [InspectModule] and [ModuleInfo.InspectCode] parse and validate a module
+// the same way, without rewriting it, and report its structure and, to a
+// visitor, what its code holds (blocks with their nesting and loop depth,
+// br_table sizes, local declarations, uses of the 2.0 proposals), for
+// checks made before anything compiles it: package validate's profiles.
 package metering

@@ -6,6 +6,7 @@ import (
 
 	"github.com/aspect-rt/aspect-runtime/metering"
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
+	"github.com/aspect-rt/aspect-runtime/validate"
 )
 
 // Option configures a Runtime or Module.
@@ -20,6 +21,7 @@ type config struct {
 	startTimeout     time.Duration // see WithStartTimeout
 	tableLimitElems  uint32        // see WithTableLimit; 0 means DefaultTableLimit
 	trusted          bool          // see WithTrustedCode
+	validation       validation    // see WithProfile, WithLimits (validate.go)
 	// providers satisfy imports outside the host API registry (WASI, the
 	// gas-metering imports); tried in order before the registry.
 	providers []importProvider
@@ -114,4 +116,41 @@ func (c *config) tableLimit() uint32 {
 // for code you trust. It has no effect with WithMetering.
 func WithTrustedCode() Option {
 	return func(c *config) { c.trusted = true }
+}
+
+// WithProfile makes Compile and New (and so the pool) check the module
+// against p (package validate) before anything else, instead of
+// validate.DefaultProfile. A module that does not satisfy it fails with
+// an error matching ErrCompile and validate.ErrValidation, a
+// *validate.ValidationError saying which rule it broke and where. The
+// check never involves the engine, so every engine refuses the same
+// modules for the same reason. It applies with WithTrustedCode too
+// (which, without it, applies no profile: trusted code may use what no
+// profile allows, such as SIMD).
+//
+// To restrict a guest's imports to what a runtime provides, set
+// p.RestrictImports and p.Imports from HostAPIRegistry.Imports (which
+// includes env.abort) and, with WithWASI, WASIImports.
+func WithProfile(p validate.Profile) Option {
+	return func(c *config) {
+		c.validation.profile = &p
+	}
+}
+
+// WithLimits replaces the structural limits of the profile Compile and New
+// apply (validate.DefaultProfile, or WithProfile's): pass
+// validate.DefaultLimits() with fields changed to loosen or tighten them,
+// a zero field for no limit.
+//
+// Without WithLimits or WithProfile, the default profile's limits are
+// validate.DefaultLimits() with the memory and table limits of the runtime:
+// its initial memory limit is the memory limit (WithMemoryLimitPages) and
+// its table size limit the table limit (WithTableLimit), so those options
+// alone decide what memory and tables a module may start with. With
+// WithTrustedCode and without WithProfile no profile applies, and so no
+// limit.
+func WithLimits(l validate.Limits) Option {
+	return func(c *config) {
+		c.validation.limits = &l
+	}
 }

@@ -31,6 +31,11 @@ type preparation struct {
 // checkpoints (metering.Config.YieldInterval), which cost time but no gas.
 func prepare(code []byte, cfg config, nativeInterrupt bool) ([]byte, *preparation, error) {
 	prep := &preparation{}
+	// The profile (WithProfile, validate.DefaultProfile) first: its limits
+	// refuse compile-time bombs before any other pass or engine sees them.
+	if err := cfg.validate(code); err != nil {
+		return nil, nil, err
+	}
 	// What some engine cannot handle safely is refused, or normalized,
 	// before any engine sees it, the same way on every engine: a start
 	// section becomes an export the runtime calls after instantiation (see

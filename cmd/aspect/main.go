@@ -5,6 +5,7 @@
 //	aspect run [--engine NAME] [--gas N] [--timeout D] [--wasi] MODULE.wasm FUNCTION [ARG...]
 //	aspect bench [--engine NAME] [--gas N] [--runs N] [--warmup N] [--duration D] MODULE.wasm FUNCTION [ARG...]
 //	aspect engines
+//	aspect validate [--profile NAME] [--entry FUNCTION]... MODULE.wasm
 //
 // Arguments are typed literals, TYPE:VALUE:
 //
@@ -46,6 +47,7 @@ const usage = `usage:
   aspect run [--engine NAME] [--gas N] [--timeout D] [--wasi] MODULE.wasm FUNCTION [ARG...]
   aspect bench [--engine NAME] [--gas N] [--runs N] [--warmup N] [--duration D] MODULE.wasm FUNCTION [ARG...]
   aspect engines
+  aspect validate [--profile NAME] [--entry FUNCTION]... MODULE.wasm
 
 ARG is TYPE:VALUE with TYPE one of s, hex, i8, i16, i32, i64, u8, u16, u32,
 u64, b, f32, f64; or nil. Example: aspect run echo.wasm greet s:world
@@ -74,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 			fmt.Fprintf(stdout, "%s%s\n", e, mark)
 		}
+	case "validate":
+		err = validateCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
