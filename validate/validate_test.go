@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aspect-rt/aspect-runtime/metering"
+	"github.com/aspect-rt/aspect-runtime/pool"
 	"github.com/aspect-rt/aspect-runtime/runtime"
 	"github.com/aspect-rt/aspect-runtime/validate"
 )
@@ -68,6 +69,26 @@ func TestBombsRefusedOnEveryEngine(t *testing.T) {
 			}
 			refusal(t, err, b.rule)
 			t.Logf("%-8s %-38s metered=%-5v refused in %8v", eng, b.name, b.metered, d.Round(time.Microsecond))
+		}
+	}
+}
+
+// TestPoolRefusesBombs: the pool compiles through runtime.Compile, so it
+// refuses the bombs too, on every engine.
+func TestPoolRefusesBombs(t *testing.T) {
+	ctx := context.Background()
+	p := pool.New(4)
+	defer p.Close(ctx)
+	for _, eng := range runtime.Engines() {
+		for _, b := range bombs()[:3] {
+			lease, err := p.Runtime(ctx, eng, b.code(), nil)
+			if lease != nil {
+				p.PutBack(lease)
+			}
+			if !errors.Is(err, runtime.ErrCompile) {
+				t.Fatalf("%s on %s: got %v, want ErrCompile", b.name, eng, err)
+			}
+			refusal(t, err, b.rule)
 		}
 	}
 }
