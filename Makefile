@@ -30,7 +30,7 @@ test-wazero:
 # engine-neutral ones, and the wazero adapter, are the same code as in the
 # builds above). The race detector works with wasmer but triples the time:
 # it covers the wasmer adapter (with the conformance suite) and the pool.
-WASMER_PKGS = ./runtime/... ./conformance/... ./engines/wasmer ./pool ./cmd/... ./wasi/... ./bench/...
+WASMER_PKGS = ./runtime/... ./conformance/... ./engines/wasmer ./pool ./cmd/... ./wasi/... ./bench/... ./validate
 test-wasmer:
 	$(GO) build -tags wasmer ./...
 	$(GO) test -tags wasmer -count=1 -timeout $(TEST_TIMEOUT) $(WASMER_PKGS)
