@@ -38,6 +38,7 @@ func IsolatedCases() []IsolatedCase {
 	cs = append(cs, isolatedDeterminismCases()...)
 	cs = append(cs, isolatedMisuseCases()...)
 	cs = append(cs, isolatedCacheCases()...)
+	cs = append(cs, isolatedBombCases()...)
 	return cs
 }
 
