@@ -20,22 +20,6 @@ type externRef struct {
 	kind   engine.ExternKind
 }
 
-// skipLimits skips a limits entry (memory or table), including the threads
-// (shared) and memory64 encodings.
-func skipLimits(r *wasmbin.Reader) error {
-	flags, err := r.Byte()
-	if err != nil {
-		return err
-	}
-	if _, err = r.ULEB(); err != nil {
-		return err
-	}
-	if flags&1 != 0 {
-		_, err = r.ULEB()
-	}
-	return err
-}
-
 // skipType skips a value or reference type. Under the core features the
 // adapter enables, every such type is one byte.
 func skipType(r *wasmbin.Reader) error {
@@ -92,10 +76,10 @@ func readImports(r *wasmbin.Reader) ([]externRef, error) {
 			_, err = r.U32() // type index
 		case byte(engine.ExternTable):
 			if err = skipType(r); err == nil {
-				err = skipLimits(r)
+				err = wasmbin.SkipLimits(r)
 			}
 		case byte(engine.ExternMemory):
-			err = skipLimits(r)
+			err = wasmbin.SkipLimits(r)
 		case byte(engine.ExternGlobal):
 			if err = skipType(r); err == nil {
 				_, err = r.Byte() // mutability

@@ -71,11 +71,11 @@ func CheckBoundaryTypes(wasm []byte) error {
 						return fmt.Errorf("%w: imported function %s.%s has a v128 parameter or result", ErrBoundaryType, mod, name)
 					}
 				case 1: // table
-					if _, err := r.Byte(); err != nil || skipLimits(r) != nil {
+					if _, err := r.Byte(); err != nil || SkipLimits(r) != nil {
 						return nil
 					}
 				case 2: // memory
-					if skipLimits(r) != nil {
+					if SkipLimits(r) != nil {
 						return nil
 					}
 				case 3: // global
@@ -184,9 +184,9 @@ func readTypes(r *Reader) ([][]byte, error) {
 	return out, nil
 }
 
-// skipLimits skips a limits entry (memory or table), including the threads
+// SkipLimits skips a limits entry (memory or table), including the threads
 // (shared) and memory64 encodings.
-func skipLimits(r *Reader) error {
+func SkipLimits(r *Reader) error {
 	flags, err := r.Byte()
 	if err != nil {
 		return err
@@ -250,8 +250,8 @@ var ErrMemoryTooLarge = errors.New("memory minimum over the limit")
 // declared), so memory.grow past limit returns -1 in the guest. A memory
 // whose declared minimum exceeds limit is an error wrapping
 // ErrMemoryTooLarge. wasm itself is returned when nothing changes; a module
-// it cannot read, or a memory64/unknown encoding, gives wasm and nil (the
-// engine decides).
+// it cannot read, or a memory64 or unknown encoding, gives wasm and
+// nil (the engine decides).
 func ClampMemoryMax(wasm []byte, limit uint32) ([]byte, error) {
 	secs, err := Sections(wasm)
 	if err != nil {
@@ -261,39 +261,15 @@ func ClampMemoryMax(wasm []byte, limit uint32) ([]byte, error) {
 		if s.ID != SectionMemory {
 			continue
 		}
-		r := Reader{B: s.Body}
-		n, err := r.ULEB()
-		if err != nil {
-			return wasm, nil
-		}
-		body := AppendULEB(make([]byte, 0, len(s.Body)+8), n)
-		changed := false
-		for i := uint64(0); i < n; i++ {
-			flags, err := r.Byte()
-			if err != nil || flags&^0x01 != 0 { // shared, memory64, unknown: not ours
-				return wasm, nil
-			}
-			minPages, err := r.ULEB()
-			if err != nil {
-				return wasm, nil
-			}
-			maxPages := uint64(limit)
-			if flags&1 != 0 {
-				if maxPages, err = r.ULEB(); err != nil {
-					return wasm, nil
+		if mems, err := Memories(wasm); err == nil {
+			for i, m := range mems {
+				if m.Min > uint64(limit) {
+					return nil, fmt.Errorf("%w: memory[%d] has a minimum of %d pages, more than the %d allowed", ErrMemoryTooLarge, i, m.Min, limit)
 				}
 			}
-			if minPages > uint64(limit) {
-				return nil, fmt.Errorf("%w: memory[%d] has a minimum of %d pages, more than the %d allowed", ErrMemoryTooLarge, i, minPages, limit)
-			}
-			if flags&1 == 0 || maxPages > uint64(limit) {
-				maxPages, changed = uint64(limit), true
-			}
-			body = append(body, 1)
-			body = AppendULEB(body, minPages)
-			body = AppendULEB(body, maxPages)
 		}
-		if r.Off != len(s.Body) || !changed {
+		body, changed, err := limitMemories(s.Body, limit, true)
+		if err != nil || !changed {
 			return wasm, nil
 		}
 		out := make([]byte, 0, len(wasm)+16)

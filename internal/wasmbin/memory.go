@@ -97,7 +97,7 @@ func SetMemoryMax(wasm []byte, limit uint32) ([]byte, error) {
 		if s.ID != SectionMemory {
 			continue
 		}
-		body, err := limitMemories(s.Body, limit)
+		body, _, err := limitMemories(s.Body, limit, false)
 		if err != nil {
 			return nil, err
 		}
@@ -111,41 +111,49 @@ func SetMemoryMax(wasm []byte, limit uint32) ([]byte, error) {
 	return wasm, nil
 }
 
-// limitMemories rewrites the body of a memory section.
-func limitMemories(body []byte, limit uint32) ([]byte, error) {
+// limitMemories rewrites the body of a memory section with limit as every
+// memory's maximum. A declared maximum over limit is an error, or lowered
+// to it with clamp (changed reports whether any maximum was set or
+// lowered); a minimum over limit is an error.
+func limitMemories(body []byte, limit uint32, clamp bool) (out []byte, changed bool, err error) {
 	r := Reader{B: body}
 	n, err := r.ULEB()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	out := AppendULEB(make([]byte, 0, len(body)+8), n)
+	out = AppendULEB(make([]byte, 0, len(body)+8), n)
 	for i := uint64(0); i < n; i++ {
 		flags, err := r.Byte()
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if flags&^0x03 != 0 { // memory64 or an unknown flag: not for us to rewrite
-			return nil, fmt.Errorf("%w: memory[%d] has limits flags %#x", ErrMalformed, i, flags)
+			return nil, false, fmt.Errorf("%w: memory[%d] has limits flags %#x", ErrMalformed, i, flags)
 		}
 		m := Memory{Max: uint64(limit)}
 		if m.Min, err = r.ULEB(); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if flags&1 != 0 {
 			m.HasMax = true
 			if m.Max, err = r.ULEB(); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 		}
+		if clamp && m.Max > uint64(limit) {
+			m.Max = uint64(limit)
+			changed = true
+		}
+		changed = changed || !m.HasMax
 		if err := m.check(int(i), limit); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		out = append(out, flags|1)
 		out = AppendULEB(out, m.Min)
 		out = AppendULEB(out, m.Max)
 	}
 	if r.Off != len(body) {
-		return nil, fmt.Errorf("%w: memory section has %d trailing bytes", ErrMalformed, len(body)-r.Off)
+		return nil, false, fmt.Errorf("%w: memory section has %d trailing bytes", ErrMalformed, len(body)-r.Off)
 	}
-	return out, nil
+	return out, changed, nil
 }
