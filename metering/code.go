@@ -21,12 +21,39 @@ type ctrlFrame struct {
 	syn uint32
 	// wrap is the index in codePass.wraps of a wrapped loop, -1 otherwise.
 	wrap int
+	// cp is, for yield checkpoints without gas (codePass.countdown), the
+	// index in codePass.patches of the checkpoint that owns the frame's
+	// instructions: its loop's header, or the function entry.
+	cp int
+	// cdLoop is the index in codePass.cdLoops of a loop with a countdown
+	// checkpoint, -1 otherwise.
+	cdLoop int
 }
+
+// cdLoop is a loop with a countdown checkpoint (yield checkpoints without
+// gas).
+type cdLoop struct {
+	// cp is the index of its checkpoint patch.
+	cp int
+	// sets is where its body's writes start in codePass.sets, then
+	// copies[0:2] where the locals its cold path copies are in
+	// codePass.copyBuf.
+	sets   int
+	copies [2]int
+	// params are the loop's parameter types.
+	params []byte
+}
+
+// maxCopies is the most locals the cold path of a countdown checkpoint
+// copies.
+const maxCopies = 64
 
 // loopWrap is a loop wrapped for yield checkpoints.
 type loopWrap struct {
 	bt     []byte // the loop's block type, as encoded
 	params []byte
+	cp     int // the loop header's checkpoint patch, without gas
+	cdLoop int // the loop's index in codePass.cdLoops, without gas
 }
 
 // Patch kinds applied when a body is re-emitted.
@@ -38,8 +65,8 @@ const (
 	pFinalEnd              // replace the body's final end: end, depth epilogue, end
 	pStore                 // insert local.get $g; global.set $gas
 	pLoad                  // insert global.get $gas; local.set $g
-	pYield                 // insert the yield check of a loop header
-	pYEntry                // insert the yield checkpoint of a function entry
+	pYield                 // insert the yield check of a loop header (without gas: of weight val, of loop cdLoops[depth])
+	pYEntry                // insert the yield checkpoint of a function entry (without gas: of weight val)
 	pLoopOpen              // insert the wrapper blocks of loop wraps[val]
 	pLoopEnd               // insert what follows the end of a wrapped loop
 	pLabel                 // replace a label LEB by val
@@ -226,6 +253,23 @@ type codePass struct {
 	// lists the current function's wrapped loops.
 	yield bool
 	wraps []loopWrap
+	// countdown is set with yield checkpoints without gas (Config.LimitsOnly
+	// and Config.YieldInterval): they count instructions down in the global
+	// __yield_countdown__ (gasGlobal). nloops counts the current function's
+	// loops; cdLocal is set, while emitting a function, when it works on a
+	// local copy of the countdown (gasLocal): when it has a loop and room
+	// for one more local.
+	countdown bool
+	nloops    int
+	cdLocal   bool
+	// cdLoops lists the current function's loops with countdown
+	// checkpoints; sets the locals written inside loops, in order; copyBuf
+	// the locals copied by their cold paths; seen and gen deduplicate them.
+	cdLoops []cdLoop
+	sets    []uint32
+	copyBuf []uint32
+	seen    []uint32
+	gen     uint32
 	// gas is set unless Config.LimitsOnly: gas counter, charges, out_of_gas.
 	gas bool
 	// growLimit is set with Config.MaxTableElements: table.grow calls a
@@ -473,12 +517,15 @@ func (p *codePass) function(i int) error {
 
 	p.vals = p.vals[:0]
 	p.maxVals, p.computed = 0, 0
-	p.ctrls = append(p.ctrls[:0], ctrlFrame{results: ft.results, wrap: -1})
+	p.ctrls = append(p.ctrls[:0], ctrlFrame{results: ft.results, wrap: -1, cdLoop: -1})
 	p.patches = p.patches[:0]
 	p.wraps = p.wraps[:0]
 	p.curCost = 0
+	p.nloops = 0
+	p.cdLoops, p.sets, p.copyBuf = p.cdLoops[:0], p.sets[:0], p.copyBuf[:0]
 	if p.yield {
-		// The yield checkpoint of the entry, before the first charge.
+		// The yield checkpoint of the entry, before the first charge
+		// (without gas, patch 0 owns the instructions outside loops).
 		p.patches = append(p.patches, patch{off: instrStart, kind: pYEntry})
 	}
 	p.openSegment(instrStart)
@@ -492,6 +539,10 @@ func (p *codePass) function(i int) error {
 		op := r.b[r.pos]
 		r.pos++
 		cost := c.op[op]
+		if p.countdown {
+			// The instruction's weight goes to the checkpoint owning it.
+			p.patches[p.ctrls[len(p.ctrls)-1].cp].val++
+		}
 		boundary := false
 		ok := true
 
@@ -514,12 +565,26 @@ func (p *codePass) function(i int) error {
 				return p.typeErr(off, "block parameters")
 			}
 			f := ctrlFrame{params: params, results: results, height: len(p.vals), op: op,
-				syn: p.ctrls[len(p.ctrls)-1].syn, wrap: -1}
+				syn: p.ctrls[len(p.ctrls)-1].syn, wrap: -1, cp: p.ctrls[len(p.ctrls)-1].cp, cdLoop: -1}
 			if op == 0x03 && p.yield {
-				f.syn += 3
-				f.wrap = len(p.wraps)
-				p.wraps = append(p.wraps, loopWrap{bt: m.b[btStart:r.pos], params: params})
-				p.patches = append(p.patches, patch{off: off, kind: pLoopOpen, val: uint64(f.wrap)})
+				p.nloops++
+				{
+					f.syn += 3
+					f.wrap = len(p.wraps)
+					p.wraps = append(p.wraps, loopWrap{bt: m.b[btStart:r.pos], params: params, cp: -1})
+					p.patches = append(p.patches, patch{off: off, kind: pLoopOpen, val: uint64(f.wrap)})
+				}
+				if p.countdown {
+					// The loop header's checkpoint, weighed as the loop's
+					// instructions are read.
+					f.cp = len(p.patches)
+					f.cdLoop = len(p.cdLoops)
+					p.cdLoops = append(p.cdLoops, cdLoop{cp: f.cp, sets: len(p.sets), params: params})
+					p.patches = append(p.patches, patch{off: r.pos, kind: pYield, depth: uint32(f.cdLoop)})
+					if f.wrap >= 0 {
+						p.wraps[f.wrap].cp, p.wraps[f.wrap].cdLoop = f.cp, f.cdLoop
+					}
+				}
 			}
 			p.ctrls = append(p.ctrls, f)
 			p.pushAll(params)
@@ -546,7 +611,10 @@ func (p *codePass) function(i int) error {
 			}
 			fop, targeted, results := f.op, f.targeted, f.results
 			if f.wrap >= 0 {
-				p.patches = append(p.patches, patch{off: r.pos, kind: pLoopEnd})
+				p.patches = append(p.patches, patch{off: r.pos, kind: pLoopEnd, val: uint64(f.wrap)})
+			}
+			if f.cdLoop >= 0 {
+				p.loopCopies(&p.cdLoops[f.cdLoop])
 			}
 			p.ctrls = p.ctrls[:len(p.ctrls)-1]
 			if len(p.ctrls) == 0 {
@@ -735,6 +803,9 @@ func (p *codePass) function(i int) error {
 			if op != 0x20 {
 				ok = p.popExpect(t)
 			}
+			if op != 0x20 && p.countdown && p.ctrls[len(p.ctrls)-1].cp != 0 { // inside a loop
+				p.sets = append(p.sets, l)
+			}
 			if op != 0x21 {
 				p.push(t)
 			}
@@ -893,7 +964,7 @@ func (p *codePass) function(i int) error {
 		p.curCost += uint64(cost)
 		if boundary {
 			p.closeSegment()
-			if op == 0x03 && p.yield {
+			if op == 0x03 && p.yield && p.gas {
 				// Loop header: the yield check, then the charge.
 				p.patches = append(p.patches, patch{off: r.pos, kind: pYield})
 			}
@@ -1028,6 +1099,38 @@ func (p *codePass) misc(r *reader, off int, sub uint32) (bool, error) {
 		p.noteState(off, "table.fill")
 		return p.popExpect(tI32) && p.popExpect(m.tables[tbl].elem) && p.popExpect(tI32), nil
 	}
+}
+
+// loopCopies records the locals the cold path of loop l copies before it
+// calls aspect.yield: those its body writes, at most maxCopies of them, of
+// a numeric type. A local written in a loop is, in an engine's SSA form, a
+// value defined on every iteration; if it is live across the call, wazero
+// stores it to the stack after each of those definitions, on every
+// iteration. Copied first (x | 0, or copysign(x, x) for floats), only the
+// copy is live across the call, and it is defined on the cold path.
+func (p *codePass) loopCopies(l *cdLoop) {
+	p.gen++
+	if p.gen == 0 { // wrapped around: forget every stamp
+		clear(p.seen)
+		p.gen = 1
+	}
+	start := len(p.copyBuf)
+	for _, x := range p.sets[l.sets:] {
+		if len(p.copyBuf)-start == maxCopies {
+			break
+		}
+		if int(x) >= len(p.seen) {
+			p.seen = append(p.seen, make([]uint32, int(x)+1-len(p.seen))...)
+		}
+		if p.seen[x] == p.gen {
+			continue
+		}
+		p.seen[x] = p.gen
+		if t := p.localType(x); t == tI32 || t == tI64 || t == tF32 || t == tF64 {
+			p.copyBuf = append(p.copyBuf, x)
+		}
+	}
+	l.copies = [2]int{start, len(p.copyBuf)}
 }
 
 // localType returns the type of local l, or 0 if there is none.

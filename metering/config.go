@@ -18,6 +18,12 @@ const (
 	// the guest next calls [YieldImport]. The name is reserved whether or
 	// not it is injected.
 	YieldAtExport = "__yield_at__"
+	// YieldCountdownExport is the export name of the mutable i64 global
+	// injected with [Config.LimitsOnly] and [Config.YieldInterval]: the
+	// instructions the guest may still run before it next calls
+	// [YieldImport] (see Config.YieldInterval). The name is reserved
+	// whether or not it is injected.
+	YieldCountdownExport = "__yield_countdown__"
 	// ImportModule is the module name of the injected imports.
 	ImportModule = "aspect"
 	// OutOfGasImport is the field name of the injected import (type () -> ())
@@ -92,9 +98,10 @@ type Config struct {
 	// are not metered: only the call-depth and stack limits (MaxCallDepth,
 	// MaxStackSlots), the table limit (MaxTableElements) and the memory cap
 	// (MaxMemoryPages) are injected — no gas counter, no charges, no yield
-	// checkpoints, no aspect.out_of_gas import. Costs, InitialGas and
-	// RecordSegments are ignored; YieldInterval must be zero (checkpoints
-	// need the gas counter). Deterministic still rejects non-deterministic
+	// checkpoints unless YieldInterval is set, no aspect.out_of_gas
+	// import. Costs, InitialGas and RecordSegments are ignored; with
+	// YieldInterval the checkpoints count instructions instead of gas (see
+	// YieldInterval). Deterministic still rejects non-deterministic
 	// instructions.
 	LimitsOnly bool
 	// MaxMemoryPages, when non-zero, caps the maximum of the module's memory
@@ -124,6 +131,23 @@ type Config struct {
 	// point. Checkpoints cost time, not gas: the gas a module uses is the
 	// same with or without them. Enable them for engines that cannot
 	// interrupt a guest otherwise. Zero disables them; negative is an error.
+	//
+	// With LimitsOnly there is no gas: the checkpoints count instructions.
+	// The injected global [YieldCountdownExport] (initially YieldInterval)
+	// is the countdown. Every function entry and every loop header (each
+	// iteration) is a checkpoint, and each checkpoint owns the instructions
+	// of its function or loop body outside nested loops (the loop header
+	// the instructions of its loop, up to and with its end, the function
+	// entry those outside any loop): on reaching a checkpoint owning w
+	// instructions the guest subtracts w from the countdown, and if the
+	// result is 0 or less, it sets the countdown back to YieldInterval and
+	// calls [YieldImport] before running what the checkpoint owns. So a
+	// loop whose body has w instructions outside nested loops yields every
+	// ceil(YieldInterval/w) iterations, and between two yields the guest
+	// runs at most YieldInterval plus one loop body's or function body's
+	// instructions (besides host calls and bulk memory and table
+	// operations). README.md, "Yield checkpoints without gas", has the
+	// details.
 	YieldInterval int64
 }
 
@@ -219,9 +243,6 @@ func (c *Config) compile() (*costs, error) {
 	}
 	if c.MaxStackSlots > math.MaxInt32 {
 		return nil, fmt.Errorf("%w: MaxStackSlots %d > %d", ErrConfig, c.MaxStackSlots, math.MaxInt32)
-	}
-	if c.LimitsOnly && c.YieldInterval != 0 {
-		return nil, fmt.Errorf("%w: YieldInterval with LimitsOnly (yield checkpoints need the gas counter)", ErrConfig)
 	}
 	if c.MaxMemoryPages > 65536 {
 		return nil, fmt.Errorf("%w: MaxMemoryPages %d > 65536", ErrConfig, c.MaxMemoryPages)

@@ -31,8 +31,13 @@
 //     (through an injected helper per table) and table maxima capped.
 //
 // With Config.LimitsOnly only the limits are injected (the depth and stack
-// check, the table limit, the memory cap): no gas counter, charges or
-// yield checkpoints, for modules that are not metered.
+// check, the table limit, the memory cap): no gas counter and no charges,
+// for modules that are not metered. With Config.YieldInterval as well, the
+// yield checkpoints count instructions instead of gas: every function
+// entry and loop header subtracts the instructions it leads to from the
+// exported i64 global [YieldCountdownExport] and calls
+// [ImportModule].[YieldImport] when it runs out (see Config.YieldInterval),
+// so that a host can stop any guest, metered or not.
 //
 // The exact rules — where segments start, what each instruction costs, when
 // the counter is synchronized, what memory.grow and bulk operations are

@@ -29,17 +29,20 @@ func FuzzInstrument(f *testing.F) {
 	rt := wazero.NewRuntime(ctx)
 	defer rt.Close(ctx)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		// The input's length picks one of four configurations: metered,
+		// The input's length picks one of five configurations: metered,
 		// with yield checkpoints, limits only with a table limit, metered
-		// with table and stack limits.
+		// with table and stack limits, limits only with yield checkpoints
+		// (counting instructions).
 		cfg := Config{MaxMemoryPages: 64}
-		switch len(b) % 4 {
+		switch len(b) % 5 {
 		case 1:
 			cfg.YieldInterval = 1000
 		case 2:
 			cfg.LimitsOnly, cfg.MaxTableElements = true, 1000
 		case 3:
 			cfg.MaxTableElements, cfg.MaxStackSlots = 1000, 100
+		case 4:
+			cfg.LimitsOnly, cfg.YieldInterval, cfg.MaxTableElements = true, 1000, 1000
 		}
 		res, err := Instrument(b, cfg)
 		if err != nil {

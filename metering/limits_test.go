@@ -192,11 +192,9 @@ func TestLimitsOnly(t *testing.T) {
 		assert.Equal(t, []uint64{c.want}, out, c.name)
 	}
 
-	// Names stay reserved; yield checkpoints need the gas counter.
+	// Names stay reserved.
 	_, err = Instrument(instrument(t, recModule(), Config{}).Module, Config{LimitsOnly: true})
 	assert.ErrorIs(t, err, ErrReservedName)
-	_, err = Instrument(recModule(), Config{LimitsOnly: true, YieldInterval: 10})
-	assert.ErrorIs(t, err, ErrConfig)
 	// A limits-only module can be instrumented no further either.
 	_, err = Instrument(instrument(t, recModule(), Config{LimitsOnly: true}).Module, Config{})
 	assert.ErrorIs(t, err, ErrReservedName)
@@ -335,8 +333,7 @@ func TestTableLimitImportedTable(t *testing.T) {
 }
 
 func TestLimitConfigErrors(t *testing.T) {
-	for _, cfg := range []Config{{MaxStackSlots: math.MaxInt32 + 1}, {LimitsOnly: true, YieldInterval: 1},
-		{LimitsOnly: true, YieldInterval: -1}} {
+	for _, cfg := range []Config{{MaxStackSlots: math.MaxInt32 + 1}, {LimitsOnly: true, YieldInterval: -1}} {
 		_, err := Instrument(recModule(), cfg)
 		assert.ErrorIs(t, err, ErrConfig, "%+v", cfg)
 	}

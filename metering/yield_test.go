@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tetratelabs/wazero/api"
 )
 
 var errStopped = errors.New("test: stopped at a yield checkpoint")
@@ -18,17 +19,28 @@ type yieldKey struct{}
 
 // yieldCounter is what the aspect.yield host function of newEnv reports to,
 // through the call's context: every call is counted, and the guest is
-// stopped (the host function fails) once stop is set.
+// stopped (the host function fails) once stop is set, or at the stopAt-th
+// call if it is positive. With record set, each call also appends the
+// value of the calling module's exported global record (a guest's own
+// progress counter) to seen, and that of __yield_countdown__ to countdown.
 type yieldCounter struct {
-	calls atomic.Int64
-	stop  atomic.Bool
+	calls     atomic.Int64
+	stop      atomic.Bool
+	stopAt    int64
+	record    string
+	seen      []uint64
+	countdown []uint64
 }
 
 // onYield implements aspect.yield for newEnv.
-func onYield(ctx context.Context) {
+func onYield(ctx context.Context, m api.Module) {
 	if y, ok := ctx.Value(yieldKey{}).(*yieldCounter); ok {
-		y.calls.Add(1)
-		if y.stop.Load() {
+		n := y.calls.Add(1)
+		if y.record != "" {
+			y.seen = append(y.seen, m.ExportedGlobal(y.record).Get())
+			y.countdown = append(y.countdown, m.ExportedGlobal(YieldCountdownExport).Get())
+		}
+		if y.stop.Load() || n == y.stopAt {
 			panic(errStopped)
 		}
 	}

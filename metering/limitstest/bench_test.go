@@ -19,14 +19,22 @@ import (
 // callsModule's export.
 const benchCalls = 100000
 
+// benchYieldInterval is the yield interval of the limitsYield variant:
+// the runtime's default (runtime.DefaultYieldInterval).
+const benchYieldInterval = 1 << 16
+
 // instrumentations are the variants of a module compared by the
-// benchmarks: uninstrumented, with the limits only, and metered.
+// benchmarks: uninstrumented, with the limits only, with the limits and
+// yield checkpoints (as the runtime instruments unmetered modules for
+// wazero and wasmer; the host's aspect.yield returns at once), and
+// metered.
 var instrumentations = []struct {
 	name string
 	cfg  *metering.Config
 }{
 	{"plain", nil},
 	{"limitsOnly", &metering.Config{LimitsOnly: true}},
+	{"limitsYield", &metering.Config{LimitsOnly: true, YieldInterval: benchYieldInterval}},
 	{"metered", &metering.Config{}},
 }
 
@@ -60,8 +68,8 @@ func prepared(b *testing.B, e engine.Engine, wasm []byte, cfg *metering.Config, 
 
 // BenchmarkLimitsOnlyCalls measures what the call-depth and stack check
 // costs where it costs most, a loop of calls of a tiny function
-// (callsModule, benchCalls calls per op), on every linked engine:
-// uninstrumented, with Config.LimitsOnly and metered. The interleaved
+// (callsModule, benchCalls calls per op), on every linked engine, in each
+// variant of instrumentations. The interleaved
 // variant alternates the three in every iteration, so that load on a
 // shared machine affects them alike, and reports the median ns per inner
 // call of each and the ratios to the uninstrumented module.
@@ -142,5 +150,97 @@ func TestInstrumentedSizes(t *testing.T) {
 			line += fmt.Sprintf("  %s %8d (+%.1f%%)", v.name, len(res.Module), 100*float64(len(res.Module)-len(wasm))/float64(len(wasm)))
 		}
 		t.Log(line)
+	}
+}
+
+// loopPads is the number of placements of the loop's code that
+// BenchmarkLimitsOnlyLoop runs (the pad argument of loopModule and
+// mixModule).
+const loopPads = 16
+
+// BenchmarkLimitsOnlyLoop measures the checkpoints where they cost most, in
+// loops, on every linked engine, in each variant of instrumentations:
+// "sum", a loop of about one machine cycle per iteration (loopModule's
+// sum_to, 100,000 iterations per op), and "mix", a xorshift64* loop of a
+// few cycles (mixModule, 20,000 rounds per op). A loop that tight runs up
+// to twice as fast or slow depending on where its code lands, which the
+// instrumentation moves, so each variant runs at loopPads placements,
+// interleaved: the benchmark reports, per variant, the geometric mean over
+// the placements of the ratio of its median time per iteration to the
+// uninstrumented module's at the same placement, and the smallest and
+// largest such ratio.
+func BenchmarkLimitsOnlyLoop(b *testing.B) {
+	plainMix := func(n uint64) uint64 {
+		x, acc := uint64(0x9e3779b97f4a7c15), uint64(0)
+		for ; n > 0; n-- {
+			x ^= x >> 12
+			x ^= x << 25
+			x ^= x >> 27
+			acc = acc<<5 | acc>>59
+			acc += x * 0x2545f4914f6cdd1d
+		}
+		return acc
+	}
+	for _, c := range []struct {
+		name   string
+		module func(pad int) []byte
+		export string
+		n      uint64
+		want   uint64
+	}{
+		{"sum", loopModule, "sum_to", 100000, 100000 * 100001 / 2},
+		{"mix", mixModule, "mix", 20000, plainMix(20000)},
+	} {
+		for _, eng := range engines(b) {
+			b.Run(c.name+"/"+eng, func(b *testing.B) {
+				benchLoop(b, eng, c.module, c.export, c.n, c.want)
+			})
+		}
+	}
+}
+
+func benchLoop(b *testing.B, eng string, module func(pad int) []byte, export string, n, want uint64) {
+	e := openEngine(b, eng)
+	fs := make([][]func(uint64) uint64, len(instrumentations))
+	for i, v := range instrumentations {
+		for pad := range loopPads {
+			fs[i] = append(fs[i], prepared(b, e, module(pad), v.cfg, export))
+		}
+	}
+	ts := make([][][]float64, len(instrumentations))
+	for i := range ts {
+		ts[i] = make([][]float64, loopPads)
+	}
+	for b.Loop() {
+		for pad := range loopPads {
+			for i := range instrumentations {
+				t0 := time.Now()
+				if got := fs[i][pad](n); got != want {
+					b.Fatalf("%s: %s(%d) = %d, want %d", instrumentations[i].name, export, n, got, want)
+				}
+				ts[i][pad] = append(ts[i][pad], float64(time.Since(t0).Nanoseconds())/float64(n))
+			}
+		}
+	}
+	median := func(v []float64) float64 {
+		sort.Float64s(v)
+		return v[len(v)/2]
+	}
+	base := make([]float64, loopPads)
+	for pad := range loopPads {
+		base[pad] = median(ts[0][pad])
+	}
+	b.ReportMetric(median(append([]float64(nil), base...)), "plain-ns/iter")
+	for i := 1; i < len(instrumentations); i++ {
+		logSum, lo, hi := 0.0, math.Inf(1), 0.0
+		for pad := range loopPads {
+			r := median(ts[i][pad]) / base[pad]
+			logSum += math.Log(r)
+			lo, hi = min(lo, r), max(hi, r)
+		}
+		name := instrumentations[i].name
+		b.ReportMetric(math.Exp(logSum/loopPads), name+"/plain")
+		b.ReportMetric(lo, name+"/plain-min")
+		b.ReportMetric(hi, name+"/plain-max")
 	}
 }

@@ -51,10 +51,10 @@ func section(id byte, content []byte) []byte {
 }
 
 // module is a minimal module builder: no imports, one memory, defined
-// functions, function exports, tables.
+// functions, function and global exports, tables, i64 globals.
 type module struct {
-	types, funcs, tables, exports, codes [][]byte
-	memPages                             uint32
+	types, funcs, tables, globals, exports, codes [][]byte
+	memPages                                      uint32
 }
 
 func (m *module) typ(params, results []byte) uint32 {
@@ -74,6 +74,14 @@ func (m *module) export(n string, f uint32) {
 	m.exports = append(m.exports, cat(name(n), []byte{0}, u32(f)))
 }
 
+// global adds an exported mutable i64 global, initially 0.
+func (m *module) global(n string) uint32 {
+	g := uint32(len(m.globals))
+	m.globals = append(m.globals, []byte{tI64, 0x01, 0x42, 0x00, 0x0b})
+	m.exports = append(m.exports, cat(name(n), []byte{3}, u32(g)))
+	return g
+}
+
 func (m *module) bytes() []byte {
 	out := []byte{0, 'a', 's', 'm', 1, 0, 0, 0}
 	out = append(out, section(1, vec(m.types...))...)
@@ -83,6 +91,9 @@ func (m *module) bytes() []byte {
 	}
 	if m.memPages > 0 {
 		out = append(out, section(5, vec(cat([]byte{0}, u32(m.memPages))))...)
+	}
+	if len(m.globals) > 0 {
+		out = append(out, section(6, vec(m.globals...))...)
 	}
 	out = append(out, section(7, vec(m.exports...))...)
 	var codes [][]byte
@@ -254,5 +265,107 @@ func callsModule() []byte {
 	)
 	f := m.fn(leafT, cat(u32(1), u32(1), []byte{tI32}), body)
 	m.export("calls", f)
+	return m.bytes()
+}
+
+// loopModule exports sum_to(n i64) -> i64, 1 + 2 + ... + n in a loop of
+// about one machine cycle per iteration (raw.wasm's sum_to: the worst case
+// for a check at every loop header). How fast a loop this tight runs
+// depends on where its code lands, so the code before the loop depends on
+// pad (0 to 15): 4*(pad/4) loads of zeroed memory, and a constant of 0 to 8
+// bytes (by pad%4) added to the sum before the loop and subtracted after.
+func loopModule(pad int) []byte {
+	m := &module{memPages: 1}
+	t := m.typ([]byte{tI64}, []byte{tI64})
+	c := []int64{0, 100, 1 << 20, 1 << 40}[pad%4]
+	// (local $i i64) (local $acc i64)
+	// local.get $acc; (i32.const 0; i64.load offset=8k; i64.add)*loads
+	// i64.const c; i64.add; local.set $acc
+	// i64.const 1; local.set $i
+	// block; loop
+	//   local.get $i; local.get $n; i64.gt_s; br_if 1
+	//   local.get $acc; local.get $i; i64.add; local.set $acc
+	//   local.get $i; i64.const 1; i64.add; local.set $i; br 0
+	// end; end; local.get $acc; i64.const c; i64.sub
+	body := []byte{0x20, 0x02}
+	for k := 0; k < 4*(pad/4); k++ {
+		body = append(body, 0x41, 0x00, 0x29, 0x03)
+		body = append(body, u32(uint32(8*k))...)
+		body = append(body, 0x7c)
+	}
+	if c != 0 {
+		body = append(append(append(body, 0x42), s64(c)...), 0x7c)
+	}
+	body = append(body, 0x21, 0x02, 0x42, 0x01, 0x21, 0x01, 0x02, 0x40, 0x03, 0x40,
+		0x20, 0x01, 0x20, 0x00, 0x55, 0x0d, 0x01,
+		0x20, 0x02, 0x20, 0x01, 0x7c, 0x21, 0x02,
+		0x20, 0x01, 0x42, 0x01, 0x7c, 0x21, 0x01, 0x0c, 0x00,
+		0x0b, 0x0b, 0x20, 0x02)
+	if c != 0 {
+		body = append(append(append(body, 0x42), s64(c)...), 0x7d)
+	}
+	m.export("sum_to", m.fn(t, cat(u32(1), u32(2), []byte{tI64}), body))
+	return m.bytes()
+}
+
+// mixModule exports mix(n i64) -> i64, n rounds of xorshift64* mixed into
+// an accumulator (bench's mix_abi: shifts, xors, a multiplication and a
+// rotation per round, a more typical compute loop than loopModule's), after
+// the same pad code as loopModule.
+func mixModule(pad int) []byte {
+	m := &module{memPages: 1}
+	t := m.typ([]byte{tI64}, []byte{tI64})
+	c := []int64{0, 100, 1 << 20, 1 << 40}[pad%4]
+	// (local $x i64) (local $acc i64) (local $p i64)
+	// pad as in loopModule, into $p
+	// $x = 0x9e3779b97f4a7c15
+	// block; loop
+	//   local.get $n; i64.eqz; br_if 1
+	//   $x ^= $x >> 12; $x ^= $x << 25; $x ^= $x >> 27
+	//   $acc = rotl($acc, 5) + $x * 0x2545f4914f6cdd1d
+	//   $n -= 1; br 0
+	// end; end; local.get $acc; local.get $p; i64.add; i64.const c; i64.sub
+	body := []byte{0x20, 0x03}
+	for k := 0; k < 4*(pad/4); k++ {
+		body = append(body, 0x41, 0x00, 0x29, 0x03)
+		body = append(body, u32(uint32(8*k))...)
+		body = append(body, 0x7c)
+	}
+	body = append(append(append(body, 0x42), s64(c)...), 0x7c, 0x21, 0x03)
+	body = append(append(append(body, 0x42), s64(-7046029254386353131)...), 0x21, 0x01) // 0x9e3779b97f4a7c15
+	xorShift := func(op byte, k int64) []byte {
+		return []byte{0x20, 0x01, 0x20, 0x01, 0x42, byte(k), op, 0x85, 0x21, 0x01}
+	}
+	body = append(body, 0x02, 0x40, 0x03, 0x40, 0x20, 0x00, 0x50, 0x0d, 0x01)
+	body = append(body, xorShift(0x88, 12)...) // i64.shr_u
+	body = append(body, xorShift(0x86, 25)...) // i64.shl
+	body = append(body, xorShift(0x88, 27)...)
+	body = append(body, 0x20, 0x02, 0x42, 0x05, 0x89, 0x20, 0x01, 0x42) // rotl(acc, 5); x; i64.const
+	body = append(body, s64(0x2545f4914f6cdd1d)...)
+	body = append(body, 0x7e, 0x7c, 0x21, 0x02, // i64.mul; i64.add; local.set $acc
+		0x20, 0x00, 0x42, 0x01, 0x7d, 0x21, 0x00, 0x0c, 0x00, 0x0b, 0x0b,
+		0x20, 0x02, 0x20, 0x03, 0x7c, 0x42)
+	body = append(append(body, s64(c)...), 0x7d)
+	m.export("mix", m.fn(t, cat(u32(1), u32(3), []byte{tI64}), body))
+	return m.bytes()
+}
+
+// spinModule exports spin(), a loop that increments the exported global
+// iters forever: spin's entry owns 2 instructions (loop and the final
+// end), its loop header 6 (global.get, i64.const, i64.add, global.set, br,
+// end). With callInc the loop calls inc, which increments iters (its entry
+// owns 5: global.get, i64.const, i64.add, global.set, end), and the loop
+// header owns 3 (call, br, end).
+func spinModule(callInc bool) []byte {
+	m := &module{}
+	v := m.typ(nil, nil)
+	g := m.global("iters")
+	incr := cat([]byte{0x23}, u32(g), []byte{0x42, 0x01, 0x7c, 0x24}, u32(g))
+	if !callInc {
+		m.export("spin", m.fn(v, []byte{0}, cat([]byte{0x03, 0x40}, incr, []byte{0x0c, 0x00, 0x0b})))
+		return m.bytes()
+	}
+	inc := m.fn(v, []byte{0}, incr)
+	m.export("spin", m.fn(v, []byte{0}, cat([]byte{0x03, 0x40, 0x10}, u32(inc), []byte{0x0c, 0x00, 0x0b})))
 	return m.bytes()
 }

@@ -221,7 +221,9 @@ func probeChild(t *testing.T, arg string) {
 }
 
 // TestStackLimitDefaults checks the default limits (DefaultMaxCallDepth,
-// DefaultMaxStackSlots) on every engine, metered and with LimitsOnly, for
+// DefaultMaxStackSlots) on every engine, metered, with LimitsOnly and with
+// LimitsOnly and yield checkpoints (an interval of 1: a yield at every
+// function entry), for
 // every frame of frames(): the deepest recursion they allow returns
 // normally, one activation more and unbounded recursion fail with
 // call_depth_exceeded — never with the engine's own stack overflow, never
@@ -242,9 +244,9 @@ func TestStackLimitDefaults(t *testing.T) {
 func defaultsChild(t *testing.T, eng string) {
 	e := openEngine(t, eng)
 	for _, f := range frames() {
-		for _, limitsOnly := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s/%d-%s/limitsOnly=%v", eng, f.n, f.kind, limitsOnly), func(t *testing.T) {
-				res, err := metering.Instrument(recursionModule(f.n, f.kind), metering.Config{LimitsOnly: limitsOnly})
+		for _, cfg := range []metering.Config{{}, {LimitsOnly: true}, {LimitsOnly: true, YieldInterval: 1}} {
+			t.Run(fmt.Sprintf("%s/%d-%s/limitsOnly=%v/yield=%d", eng, f.n, f.kind, cfg.LimitsOnly, cfg.YieldInterval), func(t *testing.T) {
+				res, err := metering.Instrument(recursionModule(f.n, f.kind), cfg)
 				require.NoError(t, err)
 				slots := res.Functions[0].StackSlots
 				allowed := min(uint64(metering.DefaultMaxCallDepth), metering.DefaultMaxStackSlots/slots)
