@@ -56,18 +56,17 @@ func (e *GasError) Unwrap() error { return e.Err }
 // metered with an effectively unlimited budget (math.MaxInt64), so it still
 // counts but never runs out.
 //
-// WithMetering is also what makes calls interruptible on engines that cannot
-// stop a running guest themselves (wazero, wasmer: their
-// engine.Capabilities report Interrupt false): the module gets yield
+// On engines that cannot stop a running guest themselves (wazero, wasmer:
+// their engine.Capabilities report Interrupt false) the module gets yield
 // checkpoints (metering.Config.YieldInterval, DefaultYieldInterval unless
 // set): every so much gas, at a function entry or loop header, the guest
 // calls the host, which stops it with an *InterruptError (ErrInterrupted
-// and the context's error) once the call's context is done — within about
-// 50 µs of computation. The checkpoints cost no gas. wasmtime
-// interrupts every call natively, metered or not, and its modules get no
-// checkpoints. On wazero and wasmer a call of an unmetered module cannot be
-// interrupted: it runs to completion (a context already done is still
-// refused before the guest is entered).
+// and the context's error) once the call's context is done. The
+// checkpoints cost no gas. Without WithMetering a module gets checkpoints
+// too on those engines, counting instructions instead of gas (unless
+// WithTrustedCode), so that a deadline stops every call on every engine.
+// wasmtime interrupts every call natively, metered or not, and its modules
+// get no checkpoints.
 //
 // An interrupted call is billed its whole budget, like a trap: where it
 // stopped depends on timing, not on the code.
@@ -183,18 +182,21 @@ func WithStartGas(gas uint64) Option {
 
 // WithStartTimeout gives start code (see WithStartGas) a deadline of d when
 // the context that creates the instance has none. It stops start code on
-// every engine for metered modules, and on wasmtime for any module (an
-// unmetered guest on wazero or wasmer cannot be interrupted). Zero, the
+// every engine, metered or not (with WithTrustedCode, on wasmtime only: a
+// trusted guest on wazero or wasmer cannot be interrupted). Zero, the
 // default, adds none; package pool sets one for the instances it resets.
 func WithStartTimeout(d time.Duration) Option {
 	return func(c *config) { c.startTimeout = d }
 }
 
-// DefaultYieldInterval is the gas between two yield checkpoints of a
-// metered module on an engine without native interruption (see
-// WithMetering): some 50 µs of compiled guest code (a few milliseconds on
-// wazero's interpreter), so a checkpoint, one host call, costs about 0.1%
-// and an interrupted call stops promptly.
+// DefaultYieldInterval is what runs between two yield checkpoints on an
+// engine without native interruption (see WithMetering): gas for a metered
+// module, instructions for an unmetered one (each instruction counts 1,
+// as under metering's default costs; see metering.Config.YieldInterval).
+// 65,536 instructions take from about 1 µs (a loop of one machine cycle
+// per iteration) to a few hundred µs of compiled guest code (a few
+// milliseconds on wazero's interpreter); a checkpoint, one host call, costs
+// some 50-100 ns, and an interrupted call stops promptly.
 const DefaultYieldInterval = 1 << 16
 
 // gasState is the per-instance metering state.
@@ -225,7 +227,8 @@ func meteringProvider(r *Runtime, imp engine.Import) (engine.HostFunc, bool, err
 		return engine.HostFunc{}, false, fmt.Errorf("%s.%s must be () -> ()", imp.Module, imp.Name)
 	}
 	if target == nil {
-		// A yield checkpoint: stop the guest if the call's context is done.
+		// A yield checkpoint, of a metered module or not (r.gas is nil
+		// then): stop the guest if the call's context is done.
 		return engine.HostFunc{Module: imp.Module, Name: imp.Name, Type: imp.Type,
 			Call: func(ctx context.Context, caller engine.Caller, stack []uint64) error {
 				if ctx.Done() == nil || ctx.Err() == nil {

@@ -27,8 +27,9 @@ type preparation struct {
 // prepare rewrites code before compilation: gas metering when configured,
 // then the rewrite that makes snapshots possible. The result is what the
 // engine compiles (and what the disk cache is keyed by). nativeInterrupt is
-// the engine's Capabilities().Interrupt: without it, metered code gets yield
-// checkpoints (metering.Config.YieldInterval), which cost time but no gas.
+// the engine's Capabilities().Interrupt: without it, code gets yield
+// checkpoints (metering.Config.YieldInterval), metered or not (unless
+// WithTrustedCode), which cost time but no gas.
 func prepare(code []byte, cfg config, nativeInterrupt bool) ([]byte, *preparation, error) {
 	prep := &preparation{}
 	// The profile (WithProfile, validate.DefaultProfile) first: its limits
@@ -70,8 +71,16 @@ func prepare(code []byte, cfg config, nativeInterrupt bool) ([]byte, *preparatio
 		// Unmetered, the same limits hold, without gas: the call-depth and
 		// stack limits (deep recursion fails with ErrCallDepth on every
 		// engine, before any native stack could overflow, which wasmer
-		// does not survive) and the table limit.
-		if prep.limits, err = metering.Instrument(code, metering.Config{LimitsOnly: true, MaxTableElements: cfg.tableLimit()}); err != nil {
+		// does not survive) and the table limit; and, on an engine that
+		// cannot interrupt a guest itself, yield checkpoints counting
+		// instructions, so that a deadline stops any guest there too and,
+		// on wazero, the guest returns to Go regularly (a guest Go cannot
+		// preempt would hold up every stop-the-world of the GC).
+		lc := metering.Config{LimitsOnly: true, MaxTableElements: cfg.tableLimit()}
+		if !nativeInterrupt {
+			lc.YieldInterval = DefaultYieldInterval
+		}
+		if prep.limits, err = metering.Instrument(code, lc); err != nil {
 			return nil, nil, fmt.Errorf("%w: %w", ErrCompile, err)
 		}
 		code = prep.limits.Module
@@ -93,7 +102,7 @@ func (p *preparation) injected(name string) bool {
 			continue
 		}
 		switch name {
-		case g.GasCounter, g.CallDepth, g.YieldAt:
+		case g.GasCounter, g.CallDepth, g.YieldAt, g.YieldCountdown:
 			if name != "" {
 				return true
 			}

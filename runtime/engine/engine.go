@@ -139,10 +139,12 @@ type Export struct {
 type Capabilities struct {
 	// Interrupt: Function.Call stops a running guest when its context is
 	// cancelled or its deadline passes, returning a Trap with TrapInterrupted.
-	// Without it, the runtime stops the calls of metered modules itself, at
-	// the yield checkpoints the metering instrumentation adds (a host call
-	// every so much gas, at a function entry or loop header); a call of an
-	// unmetered module then cannot be interrupted once the guest runs.
+	// Without it, the runtime stops calls itself, at the yield checkpoints
+	// the metering instrumentation adds (a host call at a function entry or
+	// loop header every so much gas, or, for an unmetered module, every so
+	// many instructions); only a module compiled with WithTrustedCode, which
+	// gets no instrumentation, then cannot be interrupted once the guest
+	// runs.
 	Interrupt bool
 	// MemoryLimit: CompileConfig.MemoryLimitPages is enforced; memory.grow past
 	// the limit returns -1 inside the guest.
