@@ -108,12 +108,16 @@ func (c *config) tableLimit() uint32 {
 // instrumentation that protects the host from hostile code: the call-depth
 // and stack limits (metering.DefaultMaxCallDepth activations,
 // metering.DefaultMaxStackSlots value slots: deep recursion fails with
-// ErrCallDepth on every engine) and the table limit. Calls are then as fast
-// as the engine makes them, deep recursion ends with each engine's own stack
+// ErrCallDepth on every engine), the table limit, the yield checkpoints
+// that let a deadline stop the guest on wazero and wasmer, and the default
+// validation profile (unless WithProfile). Calls are then as fast as the
+// engine makes them, deep recursion ends with each engine's own stack
 // overflow (a trap on wasmtime and wazero; wasmer 2.0 may crash the
-// process) and table.grow is bounded only by the engine. Modules using
-// features the instrumenter does not support (SIMD) need it. Use it only
-// for code you trust. It has no effect with WithMetering.
+// process), table.grow is bounded only by the engine, and on wazero and
+// wasmer a running call cannot be interrupted (on wazero a guest that never
+// returns also blocks the garbage collector, and with it the process).
+// Modules using features the instrumenter does not support (SIMD) need it.
+// Use it only for code you trust. It has no effect with WithMetering.
 func WithTrustedCode() Option {
 	return func(c *config) { c.trusted = true }
 }

@@ -20,12 +20,15 @@
 // guest is entered). wazero's own WithCloseOnContextDone starts a goroutine
 // per call, leaves compiled code for Go at every loop iteration and closes
 // the instance it interrupts, so it stays off; the runtime instead stops
-// metered modules at the yield checkpoints of the metering instrumentation
-// (host calls every so much gas). Those also matter for another reason:
-// Go cannot preempt a goroutine running wazero's compiled code, so a guest
-// that never calls the host holds up every stop-the-world of the garbage
-// collector — and with it the whole process — until it returns; a metered
-// guest returns to Go at least every runtime.DefaultYieldInterval gas.
+// every module, metered or not, at the yield checkpoints of the metering
+// instrumentation (host calls every so much gas, or for an unmetered module
+// every so many instructions' worth of function entries and loop
+// iterations). Those also matter for another reason: Go cannot preempt a
+// goroutine running wazero's compiled code, so a guest that never calls the
+// host holds up every stop-the-world of the garbage collector — and with it
+// the whole process — until it returns; with the checkpoints a guest
+// returns to Go at least every runtime.DefaultYieldInterval units. Only a
+// module compiled with runtime.WithTrustedCode has none.
 package wazero
 
 import (
