@@ -34,7 +34,7 @@ func isolatedBombCases() []IsolatedCase {
 				closeKind(rt)
 				limit := int64(runtime.DefaultMemoryLimitPages) * 65536
 				verdict := "rss under 2x the limit"
-				if grew >= 2*limit {
+				if grew >= 2*limit*raceFactor {
 					verdict = fmt.Sprintf("rss grew by %d bytes, the limit is %d", grew, limit)
 				}
 				return fmt.Sprintf("pages %d; %s", int32(res[0]), verdict)
@@ -43,9 +43,13 @@ func isolatedBombCases() []IsolatedCase {
 		{
 			// 16 grows of 16 M elements (2 GiB of RSS on wasmtime and
 			// wasmer, 7 GiB on wazero) and then small grows: stopped at
-			// runtime.DefaultTableLimit.
+			// runtime.DefaultTableLimit. The table at the limit is 8 MiB
+			// of references; measured peak RSS growth: wasmtime 4.3 MB,
+			// wasmer 8.5 MB, wazero 27 MB (its tables are Go slices grown
+			// by copying, whose garbage the GC frees later), so the bound
+			// is 4x the table's size.
 			Name: "bombs/table-grow-to-the-default-limit",
-			Want: fmt.Sprintf("size %d; rss under 64 MiB", runtime.DefaultTableLimit),
+			Want: fmt.Sprintf("size %d; rss under 4x the table", runtime.DefaultTableLimit),
 			Run: func(t *testing.T, env *Env) string {
 				rt := mustFixtureRuntime(t, env, "wat/iso_bombs.wasm", nil)
 				base := peakRSS(t)
@@ -55,9 +59,9 @@ func isolatedBombCases() []IsolatedCase {
 				}
 				grew := peakRSS(t) - base
 				closeKind(rt)
-				verdict := "rss under 64 MiB"
-				if grew >= 64<<20 {
-					verdict = fmt.Sprintf("rss grew by %d bytes", grew)
+				verdict := "rss under 4x the table"
+				if table := int64(runtime.DefaultTableLimit) * 8; grew >= 4*table*raceFactor {
+					verdict = fmt.Sprintf("rss grew by %d bytes, the table is %d", grew, table)
 				}
 				return fmt.Sprintf("size %d; %s", int32(res[0]), verdict)
 			},
