@@ -1,20 +1,14 @@
 package conformance
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	_ "embed"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
-	goruntime "runtime"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -50,51 +44,20 @@ func goWASI() wasi.Config {
 // then agree, which the cross-engine test checks).
 //
 //go:embed testdata/gas.golden
-var gasGolden string
+var gasGoldenText string
 
-var goldenMu sync.Mutex
-
-func golden() map[string]string {
-	out := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(gasGolden))
-	for sc.Scan() {
-		name, val, ok := strings.Cut(sc.Text(), " ")
-		if ok && !strings.HasPrefix(name, "#") {
-			out[name] = val
-		}
-	}
-	return out
-}
+var gasGolden = &goldenTable{file: "gas.golden", text: gasGoldenText,
+	header: "# Gas used per conformance case, identical on every engine (see conformance/gas.go)."}
 
 // checkGolden compares a case's gas outcome with the committed table, or
 // records it when updating.
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
 	if os.Getenv("ASPECT_UPDATE_GAS_GOLDEN") == "1" {
-		goldenMu.Lock()
-		defer goldenMu.Unlock()
-		_, file, _, _ := goruntime.Caller(0)
-		path := filepath.Join(filepath.Dir(file), "testdata", "gas.golden")
-		table := map[string]string{}
-		if b, err := os.ReadFile(path); err == nil {
-			gasGolden = string(b)
-			table = golden()
-		}
-		table[name] = got
-		var lines []string
-		for k, v := range table {
-			lines = append(lines, k+" "+v)
-		}
-		sort.Strings(lines)
-		var buf bytes.Buffer
-		buf.WriteString("# Gas used per conformance case, identical on every engine (see conformance/gas.go).\n")
-		for _, l := range lines {
-			buf.WriteString(l + "\n")
-		}
-		require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
+		gasGolden.record(t, name, got)
 		return
 	}
-	want, ok := golden()[name]
+	want, ok := gasGolden.entries()[name]
 	require.True(t, ok, "case %s has no golden gas value: run with ASPECT_UPDATE_GAS_GOLDEN=1", name)
 	require.Equal(t, want, got, "gas of %s differs from the golden table", name)
 }
