@@ -47,3 +47,26 @@ func ExampleCallAs() {
 	fmt.Printf("%+v %v\n", p, err)
 	// Output: {Name:Ann Age:30} <nil>
 }
+
+// A typed host function: its calls decode the argument and encode the
+// result without reflection, and it receives the context of the call.
+func ExampleFunc1() {
+	ctx := context.Background()
+	reg := runtime.NewHostAPIRegistry()
+	hello := runtime.Func1(func(ctx context.Context, name string) (string, error) {
+		return "greet to " + name, nil
+	})
+	if err := reg.AddAPI("index", "test", "hello", hello); err != nil {
+		panic(err)
+	}
+	rt, err := runtime.New(ctx, fixtures.MustBytes("as/greet.wasm"), reg)
+	if err != nil {
+		fmt.Println("instantiate:", err)
+		return
+	}
+	defer rt.Close(ctx)
+
+	out, err := runtime.CallAs[string](ctx, rt, "greet", "typed")
+	fmt.Println(out, err)
+	// Output: greet to typed <nil>
+}
