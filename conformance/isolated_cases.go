@@ -403,6 +403,25 @@ func isolatedDeadlineCases() []IsolatedCase {
 		startDeadline("aspect-start/loop/metered-deadline", "wat/iso_aspect_start_loop.wasm", true),
 		noMeter("aspect-start/loop/metered-default-budget", "wat/iso_aspect_start_loop.wasm"),
 		{
+			// runtime.WithStartGas sets the start code's own budget.
+			Name: "aspect-start/loop/metered-start-gas",
+			Want: "New: ErrOutOfGas",
+			Run: func(t *testing.T, env *Env) string {
+				return newFailure(newFixture(context.Background(), env, "wat/iso_aspect_start_loop.wasm", nil,
+					runtime.WithMetering(meteringConfig), runtime.WithStartGas(1_000_000)))
+			},
+		},
+		{
+			// runtime.WithStartTimeout gives start code a deadline when the
+			// context has none (what the pool does for PutBack).
+			Name: "aspect-start/loop/start-timeout",
+			Want: "New: ErrInterrupted|context.DeadlineExceeded",
+			Run: func(t *testing.T, env *Env) string {
+				return newFailure(newFixture(context.Background(), env, "wat/iso_aspect_start_loop.wasm", nil,
+					runtime.WithStartTimeout(50*time.Millisecond)))
+			},
+		},
+		{
 			// What `aspect run --gas 100000` does to a looping
 			// __aspect_start__: the Meter in New's context pays for the
 			// start code and runs out.

@@ -2,14 +2,11 @@ package runtime_test
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	goruntime "runtime"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -278,133 +275,6 @@ func TestModuleCloseWhileInstancesLive(t *testing.T) {
 			require.NoError(t, rt.Close(ctx))
 			_, err = rt.Call(ctx, "greet", "x")
 			require.ErrorIs(t, err, runtime.ErrClosed)
-		})
-	}
-}
-
-// TestReentrantAllocateIsBounded: an allocate that calls a host function
-// with a result recurses guest -> host -> guest without end; the chain is
-// cut with ErrCallDepth on every engine, with a message that says so once.
-func TestReentrantAllocateIsBounded(t *testing.T) {
-	ctx := context.Background()
-	for _, eng := range runtime.Engines() {
-		for _, metered := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s/metered=%v", eng, metered), func(t *testing.T) {
-				reg := runtime.NewHostAPIRegistry()
-				calls := 0
-				require.NoError(t, reg.AddAPI("index", "test", "get", func() string { calls++; return "x" }))
-				var opts []runtime.Option
-				if metered {
-					opts = append(opts, runtime.WithMetering(metering.Config{}))
-				}
-				rt, err := runtime.NewWithEngine(ctx, eng, fixtures.MustBytes("wat/reenter_alloc.wasm"), reg, opts...)
-				require.NoError(t, err)
-				defer rt.Close(ctx)
-				_, err = rt.Call(ctx, "f")
-				require.ErrorIs(t, err, runtime.ErrCallDepth)
-				assert.LessOrEqual(t, calls, 65)
-				assert.LessOrEqual(t, strings.Count(err.Error(), "guest allocation failed"), 1, "%v", err)
-				assert.Less(t, len(err.Error()), 400, "%v", err)
-				require.NoError(t, rt.Reset(ctx))
-				_, err = rt.Call(ctx, "f")
-				require.ErrorIs(t, err, runtime.ErrCallDepth)
-			})
-		}
-	}
-}
-
-// TestRefusedBeforeTheEngine: what some engine cannot handle safely (wasmer
-// aborts the process on a v128 in an import or export signature and on a
-// 4 GiB minimum memory) is refused with ErrCompile on every engine, before
-// the engine sees it.
-func TestRefusedBeforeTheEngine(t *testing.T) {
-	ctx := context.Background()
-	for name, h := range map[string]string{
-		// (module (func (export "f") (param v128)))
-		"v128-export": "0061736d0100000001050160017b0003020100070501016600000a040102000b",
-		// (module (global (export "g") v128 (v128.const i64x2 0 0)))
-		"v128-global": "0061736d010000000616017b00fd0c000000000000000000000000000000000b07050101670300",
-		// (module (memory 65536))
-		"memory-4GiB-minimum": "0061736d0100000005050100808004",
-	} {
-		code, err := hex.DecodeString(h)
-		require.NoError(t, err)
-		for _, eng := range runtime.Engines() {
-			t.Run(name+"/"+eng, func(t *testing.T) {
-				_, err := runtime.CompileWithEngine(ctx, eng, code)
-				require.ErrorIs(t, err, runtime.ErrCompile)
-			})
-		}
-	}
-}
-
-// TestStartCodeIsBounded: start code that never ends fails the
-// instantiation on every engine, metered: out of its gas (the default start
-// budget, or the Meter in the context), or at the context's deadline.
-func TestStartCodeIsBounded(t *testing.T) {
-	code := fixtures.MustBytes("wat/start_loop.wasm")
-	metered := runtime.WithMetering(metering.Config{})
-	for _, eng := range runtime.Engines() {
-		t.Run(eng, func(t *testing.T) {
-			ctx := context.Background()
-			_, err := runtime.NewWithEngine(ctx, eng, code, nil, metered, runtime.WithStartGas(1_000_000))
-			require.ErrorIs(t, err, runtime.ErrOutOfGas)
-
-			m := runtime.NewMeter(5_000)
-			_, err = runtime.NewWithEngine(runtime.WithMeter(ctx, m), eng, code, nil, metered)
-			require.ErrorIs(t, err, runtime.ErrOutOfGas)
-			assert.Equal(t, uint64(0), m.Left(), "the start code spent the meter's gas")
-
-			dctx, cancel := context.WithTimeout(runtime.WithMeter(ctx, runtime.NewMeter(1<<60)), 50*time.Millisecond)
-			defer cancel()
-			_, err = runtime.NewWithEngine(dctx, eng, code, nil, metered)
-			require.ErrorIs(t, err, runtime.ErrInterrupted)
-			require.ErrorIs(t, err, context.DeadlineExceeded)
-
-			// WithStartTimeout gives a deadline to a context without one.
-			_, err = runtime.NewWithEngine(runtime.WithMeter(ctx, runtime.NewMeter(1<<60)), eng, code, nil, metered,
-				runtime.WithStartTimeout(50*time.Millisecond))
-			require.ErrorIs(t, err, runtime.ErrInterrupted)
-		})
-	}
-}
-
-// TestGoexitInHostFunction: runtime.Goexit in a host function (t.FailNow in
-// a test's host function does it) ends the calling goroutine, as Goexit
-// does, but leaves the runtime usable: it used to stay locked forever. The
-// instance it unwound is dropped: calls fail with ErrClosed saying why, and
-// Reset starts over.
-func TestGoexitInHostFunction(t *testing.T) {
-	ctx := context.Background()
-	for _, eng := range runtime.Engines() {
-		t.Run(eng, func(t *testing.T) {
-			exit := true
-			reg := hostcallsRegistry(t, func(ctx context.Context, s string) (string, error) {
-				if exit {
-					goruntime.Goexit()
-				}
-				return "hi " + s, nil
-			})
-			rt, err := runtime.NewWithEngine(ctx, eng, fixtures.MustBytes("as/hostcalls.wasm"), reg)
-			require.NoError(t, err)
-			defer rt.Close(ctx)
-			returned := false
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				_, _ = rt.Call(ctx, "greetHost", "x")
-				returned = true
-			}()
-			<-done
-			require.False(t, returned, "Goexit ends the calling goroutine")
-			_, err = rt.Call(ctx, "greetHost", "x")
-			require.ErrorIs(t, err, runtime.ErrClosed)
-			require.ErrorContains(t, err, "Goexit")
-			exit = false
-			require.NoError(t, rt.Reset(ctx))
-			out, err := runtime.CallAs[string](ctx, rt, "greetHost", "y")
-			require.NoError(t, err)
-			assert.Equal(t, "hi y", out)
 		})
 	}
 }
