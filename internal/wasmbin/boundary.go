@@ -272,12 +272,7 @@ func ClampMemoryMax(wasm []byte, limit uint32) ([]byte, error) {
 		if err != nil || !changed {
 			return wasm, nil
 		}
-		out := make([]byte, 0, len(wasm)+16)
-		out = append(out, wasm[:s.Start]...)
-		out = append(out, SectionMemory)
-		out = AppendULEB(out, uint64(len(body)))
-		out = append(out, body...)
-		return append(out, wasm[s.End:]...), nil
+		return replaceSection(wasm, s, body), nil
 	}
 	return wasm, nil
 }

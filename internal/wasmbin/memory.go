@@ -101,12 +101,7 @@ func SetMemoryMax(wasm []byte, limit uint32) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := make([]byte, 0, len(wasm)+16)
-		out = append(out, wasm[:s.Start]...)
-		out = append(out, SectionMemory)
-		out = AppendULEB(out, uint64(len(body)))
-		out = append(out, body...)
-		return append(out, wasm[s.End:]...), nil
+		return replaceSection(wasm, s, body), nil
 	}
 	return wasm, nil
 }
@@ -156,4 +151,14 @@ func limitMemories(body []byte, limit uint32, clamp bool) (out []byte, changed b
 		return nil, false, fmt.Errorf("%w: memory section has %d trailing bytes", ErrMalformed, len(body)-r.Off)
 	}
 	return out, changed, nil
+}
+
+// replaceSection returns a copy of wasm with section s's body replaced.
+func replaceSection(wasm []byte, s Section, body []byte) []byte {
+	out := make([]byte, 0, len(wasm)-len(s.Body)+len(body)+8)
+	out = append(out, wasm[:s.Start]...)
+	out = append(out, s.ID)
+	out = AppendULEB(out, uint64(len(body)))
+	out = append(out, body...)
+	return append(out, wasm[s.End:]...)
 }
