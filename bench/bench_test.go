@@ -202,9 +202,10 @@ func BenchmarkAdd(b *testing.B) {
 	})
 }
 
-func BenchmarkEcho64B(b *testing.B)  { benchEcho(b, 64) }
-func BenchmarkEcho4KiB(b *testing.B) { benchEcho(b, 4<<10) }
-func BenchmarkEcho1MiB(b *testing.B) { benchEcho(b, 1<<20) }
+func BenchmarkEcho64B(b *testing.B)   { benchEcho(b, 64) }
+func BenchmarkEcho4KiB(b *testing.B)  { benchEcho(b, 4<<10) }
+func BenchmarkEcho64KiB(b *testing.B) { benchEcho(b, 64<<10) }
+func BenchmarkEcho1MiB(b *testing.B)  { benchEcho(b, 1<<20) }
 
 // benchEcho: echo(String) of size bytes on wat/raw.wasm, whose echo returns
 // its argument's pointer, so only the host side of an ABI call is measured.
@@ -446,10 +447,38 @@ func handGreet(in handInstance) (string, error) {
 }
 
 // BenchmarkInstantiate: a new instance of as/greet.wasm from a compiled
-// module (host imports resolved, start code run), then closed.
+// module (host imports resolved, start code run), then closed; and the
+// same with one greet call before the close (runtime-call: what a peer
+// without reset pays for a clean instance per call).
 func BenchmarkInstantiate(b *testing.B) {
 	forEachEngine(b, func(b *testing.B, eng string) {
 		b.Run("runtime", func(b *testing.B) { benchReinstantiate(b, eng) })
+		b.Run("runtime-call", func(b *testing.B) {
+			m, err := runtime.CompileWithEngine(bg, eng, greetWasm)
+			require.NoError(b, err)
+			defer m.Close(bg)
+			reg := helloRegistry(b)
+			once := func() error {
+				rt, err := m.Instantiate(bg, reg)
+				if err != nil {
+					return err
+				}
+				out, err := rt.Call(bg, "greet", "world")
+				if err == nil && out != "greet to world" {
+					err = fmt.Errorf("greet returned %v", out)
+				}
+				if cerr := rt.Close(bg); err == nil {
+					err = cerr
+				}
+				return err
+			}
+			warm(b, once)
+			for b.Loop() {
+				if err := once(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 		b.Run("baseline", func(b *testing.B) {
 			hm := openHand(b, eng, greetWasm)
 			warm(b, func() error {

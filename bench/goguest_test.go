@@ -1,0 +1,113 @@
+package bench
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/aspect-rt/aspect-runtime/conformance/fixtures"
+	"github.com/aspect-rt/aspect-runtime/pool"
+	"github.com/aspect-rt/aspect-runtime/runtime"
+	"github.com/aspect-rt/aspect-runtime/wasi"
+)
+
+// The PooledGoGreet scenario: greet("world") of conformance/fixtures/go/
+// echo.wasm, a 3 MB Go-built WASI reactor whose memory is megabytes, leased
+// from a pool (reset on put back, or WithKeepState) and on one warm
+// instance. What a pooled call costs beyond a call, for a real module.
+
+var goEchoWasm = fixtures.MustBytes("go/echo.wasm")
+
+const wantGoGreet = "hello, world"
+
+// goGreetOpts are the runtime options of the Go guest: WASI (it imports
+// wasi_snapshot_preview1 and exports _initialize).
+func goGreetOpts() []runtime.Option { return []runtime.Option{runtime.WithWASI(wasi.Config{})} }
+
+// goGreetState keeps the compiled Go guest, its warm instance and its
+// pools across the -count runs of a benchmark process: compiling 3 MB
+// takes seconds on some engines, once per engine is enough. They live as
+// long as the benchmark process.
+var goGreetState = struct {
+	sync.Mutex
+	warm  map[string]*runtime.Runtime
+	pools map[string]*pool.Pool // engine + "/" + variant
+}{warm: map[string]*runtime.Runtime{}, pools: map[string]*pool.Pool{}}
+
+func goWarmRuntime(b *testing.B, eng string) *runtime.Runtime {
+	goGreetState.Lock()
+	defer goGreetState.Unlock()
+	rt := goGreetState.warm[eng]
+	if rt == nil {
+		var err error
+		if rt, err = runtime.NewWithEngine(bg, eng, goEchoWasm, nil, goGreetOpts()...); err != nil {
+			b.Fatal(err)
+		}
+		goGreetState.warm[eng] = rt
+	}
+	return rt
+}
+
+func goPool(eng, variant string) *pool.Pool {
+	goGreetState.Lock()
+	defer goGreetState.Unlock()
+	p := goGreetState.pools[eng+"/"+variant]
+	if p == nil {
+		opts := []pool.Option{pool.WithRuntimeOptions(goGreetOpts()...)}
+		if variant == "pool-keep-state" {
+			opts = append(opts, pool.WithKeepState())
+		}
+		p = pool.New(4, opts...)
+		goGreetState.pools[eng+"/"+variant] = p
+	}
+	return p
+}
+
+// goGreet calls greet("world") on rt and checks the answer.
+func goGreet(rt *runtime.Runtime) error {
+	out, err := rt.Call(bg, "greet", "world")
+	if err == nil && out != wantGoGreet {
+		err = fmt.Errorf("greet returned %v, want %q", out, wantGoGreet)
+	}
+	return err
+}
+
+// pooledGoGreet is one pooled call of the Go guest: lease, greet, put back.
+func pooledGoGreet(p *pool.Pool, eng string) error {
+	l, err := p.Runtime(bg, eng, goEchoWasm, nil)
+	if err != nil {
+		return err
+	}
+	defer p.PutBack(l)
+	return goGreet(l.Runtime)
+}
+
+// BenchmarkPooledGoGreet: lease + greet("world") + put back of
+// go/echo.wasm through pool.Pool (reset on put back, the default, or
+// WithKeepState), and greet on one warm instance (Runtime.Call). The first
+// lease of a pool (compile, instantiate) and the first call of the warm
+// instance are untimed.
+func BenchmarkPooledGoGreet(b *testing.B) {
+	forEachEngine(b, func(b *testing.B, eng string) {
+		for _, variant := range []string{"pool", "pool-keep-state"} {
+			b.Run(variant, func(b *testing.B) {
+				p := goPool(eng, variant)
+				warm(b, func() error { return pooledGoGreet(p, eng) })
+				for b.Loop() {
+					if err := pooledGoGreet(p, eng); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+		b.Run("warm", func(b *testing.B) {
+			rt := goWarmRuntime(b, eng)
+			warm(b, func() error { return goGreet(rt) })
+			for b.Loop() {
+				if err := goGreet(rt); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
+}
