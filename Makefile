@@ -95,12 +95,20 @@ fuzz-engines:
 # BENCHMARKS.md and docs/bench/*.png from the raw outputs in
 # $(BENCH_RAW)/ (internal/cmd/benchreport). Every benchmark runs
 # BENCH_COUNT times for BENCH_TIME; a build that fails is reported as not
-# built and the others still run.
+# built and the others still run. The peers (wapc-go in bench/peers/wapc,
+# the Extism Go SDK in bench/peers/extism: Go modules of their own, so the
+# library's go.mod never depends on them) run in the same builds, each on
+# the engines it has there; their figures are extra rows of the matching
+# scenarios. wasmtime-go v1.0.0 (wapc-go's) links an object without a
+# .note.GNU-stack section: PEER_LDFLAGS asks for a non-executable stack,
+# which also keeps ld's warning, a "# package" line the report would take
+# for a failed build, out of the raw output.
 .PHONY: bench
 BENCH_COUNT ?= 10
 BENCH_TIME ?= 200ms
 BENCH_RAW ?= docs/bench/raw
 BENCH_FLAGS = -run '^$$' -count $(BENCH_COUNT) -benchtime $(BENCH_TIME) -benchmem -timeout 30m
+PEER_LDFLAGS := -ldflags=-extldflags=-Wl,-z,noexecstack
 # $(call bench-go,BUILD,ENV AND FLAGS,PATTERN,PACKAGE): one go test -bench
 # run, appended to $(BENCH_RAW)/BUILD.txt and recorded in meta.txt.
 define bench-go
@@ -120,14 +128,37 @@ bench:
 	$(call bench-go,default,,,/wasmtime,./bench)
 	$(call bench-go,default,,,ColdStart/wasmtime,./runtime)
 	$(call bench-go,default,,,^BenchmarkAdd$$/^(adapter|c-unchecked-per-cgo-call)$$,./engines/wasmtime)
+	$(call bench-go,default,,-C bench/peers/wapc $(PEER_LDFLAGS),/wasmtime,.)
 	$(call bench-mark,build wazero)
 	$(call bench-go,wazero,CGO_ENABLED=0,-tags wazero,/wazero,./bench)
 	$(call bench-go,wazero,CGO_ENABLED=0,-tags wazero,ColdStart/wazero,./runtime)
 	$(call bench-go,wazero,CGO_ENABLED=0,-tags wazero,InstrumentGo,./metering)
+	$(call bench-go,wazero,CGO_ENABLED=0,-C bench/peers/wapc -tags wazero,/wazero,.)
+	$(call bench-go,wazero,CGO_ENABLED=0,-C bench/peers/extism -tags wazero,/wazero,.)
 	$(call bench-mark,build wasmer)
 	$(call bench-go,wasmer,,-tags wasmer,/wasmer,./bench)
 	$(call bench-go,wasmer,,-tags wasmer,ColdStart/wasmer,./runtime)
+	$(call bench-go,wasmer,,-C bench/peers/wapc -tags wasmer,/wasmer,.)
 	$(call bench-mark,end)
 	$(GO) run ./internal/cmd/benchreport -raw $(BENCH_RAW) -out BENCHMARKS.md -charts docs/bench
 
 include conformance/fixtures.mk
+
+# The peer benchmarks' guests (bench/peers/*/testdata/*.wat, assembled with
+# the wabt pinned in bench/peers/package-lock.json): rebuilt by `make
+# fixtures`, checked against the committed .wasm files by `make
+# fixtures-check` like the conformance fixtures.
+.PHONY: peer-guests peer-guests-check
+peer-guests:
+	bench/peers/build-guests.sh
+peer-guests-check: peer-guests
+	@changes="$$(git status --porcelain -- 'bench/peers/*/testdata')"; \
+	if [ -n "$$changes" ]; then \
+		echo "fixtures-check: the peer guests in bench/peers do not match their sources:" >&2; \
+		echo "$$changes" >&2; \
+		echo "fixtures-check: run 'make fixtures' and commit the sources together with the rebuilt .wasm files." >&2; \
+		exit 1; \
+	fi; \
+	echo "fixtures-check: every committed peer guest matches its source"
+fixtures: peer-guests
+fixtures-check: peer-guests-check
