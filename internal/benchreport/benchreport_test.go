@@ -265,3 +265,78 @@ func TestWriteReport(t *testing.T) {
 		assert.Greater(t, info.Size(), int64(1000), c.Path)
 	}
 }
+
+// sampleWazeroPeers is a wazero build's output with the peers' packages
+// (bench/peers) after the suite's.
+const sampleWazeroPeers = `pkg: github.com/aspect-rt/aspect-runtime/bench
+BenchmarkEcho64B/wazero/runtime-2               	 1000	       300.0 ns/op
+BenchmarkEcho64B/wazero/baseline-2              	 1000	       250.0 ns/op
+BenchmarkHostCallback/wazero/runtime-2          	 1000	      1000 ns/op
+BenchmarkHostCallback/wazero/baseline-2         	 1000	       500.0 ns/op
+BenchmarkPooledGreet/wazero/pool-2              	 1000	      2500 ns/op
+BenchmarkPooledGreet/wazero/pool-keep-state-2   	 1000	      1500 ns/op
+BenchmarkPooledGoGreet/wazero/pool-2            	 1000	     30000 ns/op
+BenchmarkPooledGoGreet/wazero/warm-2            	 1000	      5000 ns/op
+BenchmarkThroughputG1/wazero/pool-2             	 1000	      4000 ns/op
+BenchmarkThroughputG1/wazero/baseline-2         	 1000	       300.0 ns/op
+BenchmarkThroughputG2/wazero/pool-2             	 1000	      2000 ns/op
+BenchmarkThroughputG2/wazero/baseline-2         	 1000	       200.0 ns/op
+pkg: github.com/aspect-rt/aspect-runtime/bench/peers/wapc
+BenchmarkEcho64B/wazero/wapc-2                  	 1000	       400.0 ns/op
+BenchmarkHostCallback/wazero/wapc-2             	 1000	       600.0 ns/op
+BenchmarkPooledGreet/wazero/wapc-pool-2         	 1000	       700.0 ns/op
+pkg: github.com/aspect-rt/aspect-runtime/bench/peers/extism
+BenchmarkEcho64B/wazero/extism-2                	  100	     40000 ns/op
+BenchmarkHostCallback/wazero/extism-2           	  100	     45000 ns/op
+`
+
+func TestPeersAndIssue14(t *testing.T) {
+	wz, err := Parse(strings.NewReader(sampleWazeroPeers), "wazero")
+	require.NoError(t, err)
+	require.NotNil(t, wz.Lookup("bench/peers/wapc", "BenchmarkHostCallback/wazero/wapc"), "peer packages are keyed by their path under the module")
+	rep := &Report{Builds: map[string]*Build{"wazero": wz}, Machine: Machine{Cores: 2}}
+
+	for _, c := range []struct {
+		engine, text string
+		status       Status
+		ratio        float64
+	}{
+		{"wazero", "host callback faster than wapc-go on wazero", Fail, 1000.0 / 600},
+		{"wazero", "host callback faster than Extism", Pass, 1000.0 / 45000},
+		{"wazero", "host callback within 1.5x", Fail, 2},
+		{"wazero", "64-byte string echo faster than wapc-go on wazero", Pass, 0.75},
+		{"wazero", "64-byte string echo faster than Extism", Pass, 300.0 / 40000},
+		{"wazero", "64-byte string echo within 1.5x", Pass, 1.2},
+		{"wazero", "faster than wapc-go's pool", Fail, 1500.0 / 700},
+		{"wazero", "pooled call (keep state) within 2x", Pass, 1.5},
+		{"wazero", "reset on put back (the default) within 3x", Pass, 2.5},
+		{"wazero", "3 MB Go guest", Fail, 6},
+		{"wazero", "2 goroutines at least 1.6x", Pass, 2},
+		{"wazero", "at least the hand-written baseline's", Pass, 2 / 1.5},
+	} {
+		o := outcome(t, rep, 14, c.engine, c.text)
+		assert.Equal(t, c.status, o.Status, c.text)
+		assert.InDelta(t, c.ratio, o.Ratio, 1e-9, c.text)
+	}
+	o := outcome(t, rep, 14, "wasmtime", "host callback faster than wapc-go's wasmtime engine")
+	assert.Equal(t, NotMeasured, o.Status)
+	assert.Equal(t, "wasmtime: not run", o.Why)
+
+	// A scaling figure whose 2-goroutine side is missing is not measured.
+	delete(wz.index, Key("bench", "BenchmarkThroughputG2/wazero/baseline"))
+	o = outcome(t, rep, 14, "wazero", "at least the hand-written baseline's")
+	assert.Equal(t, NotMeasured, o.Status)
+	assert.Contains(t, o.Why, "BenchmarkThroughputG2/wazero/baseline")
+
+	var buf bytes.Buffer
+	require.NoError(t, rep.Write(&buf))
+	md := buf.String()
+	assert.Contains(t, md, "| peer: wapc-go v0.7.0 | not run | 600 ns | not run |")
+	assert.Contains(t, md, "| peer: Extism Go SDK v1.7.1 | — | 45.0 µs | — |", "Extism runs on wazero only")
+	assert.Contains(t, md, "| **runtime / wapc-go** | — | **1.67x** | — |")
+	assert.Contains(t, md, "| **pool, WithKeepState / wapc-go pool** | — | **2.14x** | — |")
+	assert.Contains(t, md, "| **pool / warm call** | — | **2.5x** | — |")
+	assert.Contains(t, md, "| **pool scaling, 1 → 2 goroutines** | — | **2x** | — |")
+	assert.Contains(t, md, "| pool scaling 2x / 1x | 2x (2-goroutine / 1-goroutine throughput) | ≥ 1.6x | **PASS** |")
+	assert.Contains(t, md, "### Pooled greet on a 3 MB Go guest")
+}

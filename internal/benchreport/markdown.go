@@ -242,7 +242,7 @@ func (rep *Report) writeTargets(p func(string, ...any)) {
 			nm++
 		}
 	}
-	p("## Targets\n\n%d targets from issues 3 (wasmtime), 4 (wasmer), 5 (pool), 7 (gas metering) and 8 (this suite): %d pass, %d fail, %d not measured yet.\n\n", len(outs), pass, fail, nm)
+	p("## Targets\n\n%d targets from issues 3 (wasmtime), 4 (wasmer), 5 (pool), 7 (gas metering), 8 (this suite) and 14 (host and pooled calls ahead of the peers: wapc-go and Extism, `bench/peers`): %d pass, %d fail, %d not measured yet.\n\n", len(outs), pass, fail, nm)
 	p("| issue | target | engine | measured | ratio | limit | result |\n|---|---|---|---|---|---|---|\n")
 	for _, o := range outs {
 		eng := o.Engine
@@ -274,6 +274,8 @@ func (rep *Report) refText(r Ref, v float64) string {
 	switch {
 	case r.Meta == "elapsed":
 		val = (time.Duration(v * float64(time.Second))).Round(time.Second).String()
+	case r.Over != nil:
+		val = FormatRatio(v)
 	case r.Name == "":
 		return label
 	default:

@@ -100,6 +100,34 @@ const (
 	baselineLabel = "hand-written, engine's own Go API"
 )
 
+// The peers: other Go plugin libraries doing the same work with guests
+// written in their own protocol (bench/peers). Their rows are extra rows of
+// the matching scenarios; each runs on the engines it has (Extism: wazero
+// only).
+const (
+	wapcPkg     = "bench/peers/wapc"
+	extismPkg   = "bench/peers/extism"
+	wapcLabel   = "peer: wapc-go v0.7.0"
+	extismLabel = "peer: Extism Go SDK v1.7.1"
+)
+
+// peerRows are the rows of wapc-go's variant wapc and Extism's variant
+// extism, with what label adds to their labels.
+func peerRows(wapc, extism, label string) []Row {
+	return []Row{
+		{Label: wapcLabel + label, Variant: wapc, Pkg: wapcPkg},
+		{Label: extismLabel + label, Variant: extism, Pkg: extismPkg, Only: "wazero"},
+	}
+}
+
+// peerRatios compare the library's variant num with the peers' rows.
+func peerRatios(num, label string) []Ratio {
+	return []Ratio{
+		{Label: label + " / wapc-go", Num: num, Den: "wapc"},
+		{Label: label + " / Extism", Num: num, Den: "extism"},
+	}
+}
+
 func libraryRows(adapter bool) []Row {
 	rows := []Row{{Label: runtimeLabel, Variant: "runtime", Library: true}}
 	if adapter {
@@ -118,6 +146,16 @@ func echoScenario(bench, size string) Scenario {
 			{Label: "adapter / baseline", Num: "adapter", Den: "baseline"},
 		},
 	}
+}
+
+// peerEchoScenario is echoScenario with the peers' echo of the same size
+// (bench/peers: a guest that answers its payload where the host wrote it).
+func peerEchoScenario(bench, size string) Scenario {
+	s := echoScenario(bench, size)
+	s.What += " Peers: wapc-go's `Instance.Invoke(ctx, \"echo\", payload)` (on wazero it returns a view of the guest's memory, not a copy) and Extism's `Plugin.Call(\"echo\", payload)` (the output is the input block: `output_set(input_offset(), input_length())`), each on one warm instance."
+	s.Rows = append(s.Rows, peerRows("wapc", "extism", "")...)
+	s.Ratios = append(s.Ratios, peerRatios("runtime", "runtime")...)
+	return s
 }
 
 // Scenarios are the report's tables, in order.
@@ -144,8 +182,9 @@ var Scenarios = []Scenario{
 			{Label: "adapter / C API", Num: "adapter", Den: "c-unchecked"},
 		},
 	},
-	echoScenario("BenchmarkEcho64B", "64 B"),
+	peerEchoScenario("BenchmarkEcho64B", "64 B"),
 	echoScenario("BenchmarkEcho4KiB", "4 KiB"),
+	peerEchoScenario("BenchmarkEcho64KiB", "64 KiB"),
 	echoScenario("BenchmarkEcho1MiB", "1 MiB"),
 	{
 		Bench: "BenchmarkStruct", Title: "Struct round trip", Short: "struct",
@@ -157,32 +196,58 @@ var Scenarios = []Scenario{
 	},
 	{
 		Bench: "BenchmarkHostCallback", Title: "Guest → host callback round trip", Short: "host callback",
-		What: "`greet(String)` of `as/greet.wasm` on a warm instance: the guest calls the host's `test.hello`, which reads its argument and allocates its answer in the guest.",
-		Rows: libraryRows(false),
-		Ratios: []Ratio{
-			{Label: "runtime / baseline", Num: "runtime", Den: "baseline"},
-		},
+		What:   "`greet(String)` of `as/greet.wasm` on a warm instance: the guest calls the host's `test.hello`, which reads its argument and allocates its answer in the guest. Peers: a guest in their protocol that calls the host function once with the payload (string in, string out) and answers the host's answer: wapc-go's `Invoke(ctx, \"greet\", payload)` (`__host_call` to `test.hello`) and Extism's `Plugin.Call(\"greet\", payload)` (the host function `hello` of `extism:host/user`).",
+		Rows:   append(libraryRows(false), peerRows("wapc", "extism", "")...),
+		Ratios: append([]Ratio{{Label: "runtime / baseline", Num: "runtime", Den: "baseline"}}, peerRatios("runtime", "runtime")...),
 	},
 	{
 		Bench: "BenchmarkInstantiate", Title: "Instantiate from a cached compiled module", Short: "instantiate",
-		What: "A new instance of `as/greet.wasm` from a compiled module, host imports resolved and start code (`__aspect_start__`) run, then closed: `Module.Instantiate` + `Close`.",
-		Rows: libraryRows(false),
+		What: "A new instance of `as/greet.wasm` from a compiled module, host imports resolved and start code (`__aspect_start__`) run, then closed: `Module.Instantiate` + `Close`; and the same with one `greet` call before the close, beside the peers' instantiate + greet + close (wapc-go: `Module.Instantiate` + `Invoke` + `Instance.Close`, its wasmtime engine keeping every instance in the module's store, so the benchmark takes a new module every 1000 instances, untimed; Extism: `CompiledPlugin.Instance` + `Call` + `Close`).",
+		Rows: []Row{
+			{Label: runtimeLabel, Variant: "runtime", Library: true},
+			{Label: baselineLabel, Variant: "baseline", Baseline: true},
+			{Label: "library: instantiate + greet + close", Variant: "runtime-call"},
+			{Label: wapcLabel + ", instantiate + greet + close", Variant: "wapc-call", Pkg: wapcPkg},
+			{Label: extismLabel + ", instantiate + greet + close", Variant: "extism-call", Pkg: extismPkg, Only: "wazero"},
+		},
 		Ratios: []Ratio{
 			{Label: "runtime / baseline", Num: "runtime", Den: "baseline"},
+			{Label: "instantiate + greet + close / wapc-go", Num: "runtime-call", Den: "wapc-call"},
+			{Label: "instantiate + greet + close / Extism", Num: "runtime-call", Den: "extism-call"},
 		},
 	},
 	{
 		Bench: "BenchmarkPooledGreet", Title: "Pooled greet with a host callback", Short: "pooled greet",
-		What: "Lease + `greet(\"world\")` (one host callback) + put back through `pool.Pool` (default policy: reset on put back; or `WithKeepState`), a fresh runtime per call (compile + instantiate + call + close), and the hand-written greet on one warm instance.",
+		What: "Lease + `greet(\"world\")` (one host callback) + put back through `pool.Pool` (default policy: reset on put back; or `WithKeepState`), a fresh runtime per call (compile + instantiate + call + close), and the hand-written greet on one warm instance. The warm call row is the library's `Runtime.Call` of the host callback table. Peers: wapc-go's `wapc.Pool` (`Get` + `Invoke` + `Return`; it never resets an instance, like `WithKeepState`), and Extism, which has no pool: one plugin kept and called again.",
 		Rows: []Row{
 			{Label: "library: pool (reset on put back)", Variant: "pool", Library: true},
 			{Label: "library: pool, WithKeepState", Variant: "pool-keep-state"},
 			{Label: "library: fresh runtime per call", Variant: "fresh-runtime"},
 			{Label: baselineLabel + ", warm instance", Variant: "baseline", Baseline: true},
+			{Label: "library: warm call (`Runtime.Call`, host callback table)", Variant: "warm", Name: "BenchmarkHostCallback/{engine}/runtime"},
+			{Label: wapcLabel + ", pool (no reset)", Variant: "wapc-pool", Pkg: wapcPkg},
+			{Label: extismLabel + ", plugin kept (no pool)", Variant: "extism", Pkg: extismPkg, Only: "wazero"},
 		},
 		Ratios: []Ratio{
 			{Label: "pool / baseline", Num: "pool", Den: "baseline"},
 			{Label: "fresh runtime / pool", Num: "fresh-runtime", Den: "pool"},
+			{Label: "pool / warm call", Num: "pool", Den: "warm"},
+			{Label: "pool, WithKeepState / warm call", Num: "pool-keep-state", Den: "warm"},
+			{Label: "pool, WithKeepState / wapc-go pool", Num: "pool-keep-state", Den: "wapc-pool"},
+			{Label: "pool, WithKeepState / Extism", Num: "pool-keep-state", Den: "extism"},
+		},
+	},
+	{
+		Bench: "BenchmarkPooledGoGreet", Title: "Pooled greet on a 3 MB Go guest", Short: "pooled Go greet",
+		What: "Lease + `greet(\"world\")` + put back of `go/echo.wasm` (a 3 MB Go-built WASI reactor with megabytes of memory) through `pool.Pool`, with reset on put back (the default) or `WithKeepState`, and the same `greet` on one warm instance (`Runtime.Call`): what a pooled call costs beyond a call for a real module.",
+		Rows: []Row{
+			{Label: "library: pool (reset on put back)", Variant: "pool", Library: true},
+			{Label: "library: pool, WithKeepState", Variant: "pool-keep-state"},
+			{Label: "library: warm instance", Variant: "warm", Baseline: true},
+		},
+		Ratios: []Ratio{
+			{Label: "pool / warm call", Num: "pool", Den: "warm"},
+			{Label: "pool, WithKeepState / warm call", Num: "pool-keep-state", Den: "warm"},
 		},
 	},
 	{
@@ -221,14 +286,20 @@ var Scenarios = []Scenario{
 	},
 	{
 		Bench: "BenchmarkThroughputG2", Title: "Throughput through the pool, 2 goroutines", Short: "pool, 2 goroutines",
-		What: "Pooled greet calls from two goroutines sharing one pool (wall time per call: half the per-goroutine latency when they scale), and two goroutines calling greet by hand on an instance each.",
+		What: "Pooled greet calls from two goroutines sharing one pool (wall time per call: half the per-goroutine latency when they scale), and two goroutines calling greet by hand on an instance each. The scaling rows divide the wall time per call from one goroutine (the table above) by that from two: 2x is perfect scaling.",
 		Rows: []Row{
 			{Label: "library: pool", Variant: "pool", Library: true},
 			{Label: baselineLabel + ", one instance each", Variant: "baseline", Baseline: true},
 			{Label: "library: pool, calls/s", Variant: "pool", Unit: "calls/s"},
 			{Label: "baseline, calls/s", Variant: "baseline", Unit: "calls/s"},
+			{Label: "library: pool, 1 goroutine", Variant: "pool-g1", Name: "BenchmarkThroughputG1/{engine}/pool"},
+			{Label: "baseline, 1 goroutine", Variant: "baseline-g1", Name: "BenchmarkThroughputG1/{engine}/baseline"},
 		},
-		Ratios: []Ratio{{Label: "pool / baseline", Num: "pool", Den: "baseline"}},
+		Ratios: []Ratio{
+			{Label: "pool / baseline", Num: "pool", Den: "baseline"},
+			{Label: "pool scaling, 1 → 2 goroutines", Num: "pool-g1", Den: "pool"},
+			{Label: "baseline scaling, 1 → 2 goroutines", Num: "baseline-g1", Den: "baseline"},
+		},
 	},
 	{
 		Bench: "BenchmarkIdleMemory", Title: "Memory per idle pooled instance", Short: "idle instance memory", Unit: "B/instance",

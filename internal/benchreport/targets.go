@@ -20,6 +20,10 @@ type Ref struct {
 	// Meta names a figure of the run itself instead of a benchmark:
 	// "elapsed" (the seconds make bench took).
 	Meta string
+	// Over, when set, makes the figure a ratio: the median above divided by
+	// Over's (e.g. a scaling factor, 1-goroutine time over 2-goroutine
+	// time), shown as a ratio.
+	Over *Ref
 }
 
 // Op is a target's comparison.
@@ -75,6 +79,108 @@ func bench(engine, name string) Ref {
 	return Ref{Pkg: "bench", Name: name, Engine: engine}
 }
 
+// peer is the figure of a peer's benchmark (package bench/peers/...).
+func peer(pkg, engine, name, label string) Ref {
+	return Ref{Pkg: pkg, Name: name, Engine: engine, Label: label}
+}
+
+// issue14 are the targets of issue 14: the hot paths (host callback, small
+// echo, pooled calls) ahead of the other Go plugin libraries and near the
+// engine's floor, and a pool that scales.
+func issue14(all []string) []Target {
+	var ts []Target
+	for _, sc := range []struct{ bench, what string }{
+		{"BenchmarkHostCallback", "host callback"},
+		{"BenchmarkEcho64B", "64-byte string echo"},
+	} {
+		lib := Ref{Pkg: "bench", Name: sc.bench + "/wazero/runtime", Engine: "wazero", Label: "library"}
+		ts = append(ts,
+			Target{
+				Issue: 14, Engine: "wazero", Text: sc.what + " faster than wapc-go on wazero",
+				Num: lib, Den: peer("bench/peers/wapc", "wazero", sc.bench+"/wazero/wapc", "wapc-go"),
+				Op: AtMost, Limit: 1, RatioName: "library / wapc-go",
+			},
+			Target{
+				Issue: 14, Engine: "wazero", Text: sc.what + " faster than Extism",
+				Num: lib, Den: peer("bench/peers/extism", "wazero", sc.bench+"/wazero/extism", "Extism"),
+				Op: AtMost, Limit: 1, RatioName: "library / Extism",
+			},
+			Target{
+				Issue: 14, Engine: "wazero", Text: sc.what + " within 1.5x of the hand-written wazero baseline",
+				Num: lib, Den: Ref{Pkg: "bench", Name: sc.bench + "/wazero/baseline", Engine: "wazero", Label: "hand-written"},
+				Op: AtMost, Limit: 1.5, RatioName: "library / hand-written",
+			},
+		)
+		for _, e := range []string{"wasmtime", "wasmer"} {
+			ts = append(ts, Target{
+				Issue: 14, Engine: e, Text: sc.what + " faster than wapc-go's " + e + " engine",
+				Num: Ref{Pkg: "bench", Name: sc.bench + "/" + e + "/runtime", Engine: e, Label: "library"},
+				Den: peer("bench/peers/wapc", e, sc.bench+"/"+e+"/wapc", "wapc-go"),
+				Op:  AtMost, Limit: 1, RatioName: "library / wapc-go",
+			})
+		}
+	}
+	ts = append(ts, perEngine(all, func(e string) Target {
+		return Target{
+			Issue: 14, Engine: e, Text: "pooled call (keep state) faster than wapc-go's pool",
+			Num: Ref{Pkg: "bench", Name: "BenchmarkPooledGreet/" + e + "/pool-keep-state", Engine: e, Label: "pool, keep state"},
+			Den: peer("bench/peers/wapc", e, "BenchmarkPooledGreet/"+e+"/wapc-pool", "wapc-go pool"),
+			Op:  AtMost, Limit: 1, RatioName: "library pool / wapc-go pool",
+		}
+	})...)
+	warmCall := func(e string) Ref {
+		return Ref{Pkg: "bench", Name: "BenchmarkHostCallback/" + e + "/runtime", Engine: e, Label: "warm call"}
+	}
+	ts = append(ts, perEngine(all, func(e string) Target {
+		return Target{
+			Issue: 14, Engine: e, Text: "pooled call (keep state) within 2x of a call on a warm instance",
+			Num: Ref{Pkg: "bench", Name: "BenchmarkPooledGreet/" + e + "/pool-keep-state", Engine: e, Label: "pool, keep state"},
+			Den: warmCall(e),
+			Op:  AtMost, Limit: 2, RatioName: "pooled / warm call",
+		}
+	})...)
+	ts = append(ts, perEngine(all, func(e string) Target {
+		return Target{
+			Issue: 14, Engine: e, Text: "pooled call with reset on put back (the default) within 3x of a call on a warm instance",
+			Num: Ref{Pkg: "bench", Name: "BenchmarkPooledGreet/" + e + "/pool", Engine: e, Label: "pool"},
+			Den: warmCall(e),
+			Op:  AtMost, Limit: 3, RatioName: "pooled / warm call",
+		}
+	})...)
+	ts = append(ts, perEngine(all, func(e string) Target {
+		return Target{
+			Issue: 14, Engine: e, Text: "pooled `greet` of the 3 MB Go guest (reset on put back) within 3x of a call on a warm instance",
+			Num: Ref{Pkg: "bench", Name: "BenchmarkPooledGoGreet/" + e + "/pool", Engine: e, Label: "pool"},
+			Den: Ref{Pkg: "bench", Name: "BenchmarkPooledGoGreet/" + e + "/warm", Engine: e, Label: "warm call"},
+			Op:  AtMost, Limit: 3, RatioName: "pooled / warm call",
+		}
+	})...)
+	// Scaling: wall time per call from 1 goroutine over that from 2.
+	scaling := func(e, variant, label string) Ref {
+		return Ref{
+			Pkg: "bench", Name: "BenchmarkThroughputG1/" + e + "/" + variant, Engine: e, Label: label,
+			Over: &Ref{Pkg: "bench", Name: "BenchmarkThroughputG2/" + e + "/" + variant, Engine: e},
+		}
+	}
+	ts = append(ts, perEngine(all, func(e string) Target {
+		return Target{
+			Issue: 14, Engine: e, Text: "pool throughput with 2 goroutines at least 1.6x that of 1",
+			Num: scaling(e, "pool", "pool scaling"),
+			Den: Ref{Const: 1, Label: "1x"},
+			Op:  AtLeast, Limit: 1.6, RatioName: "2-goroutine / 1-goroutine throughput",
+		}
+	})...)
+	ts = append(ts, perEngine(all, func(e string) Target {
+		return Target{
+			Issue: 14, Engine: e, Text: "pool throughput scaling (1 → 2 goroutines) at least the hand-written baseline's",
+			Num: scaling(e, "pool", "pool scaling"),
+			Den: scaling(e, "baseline", "hand-written scaling"),
+			Op:  AtLeast, Limit: 1, RatioName: "pool scaling / hand-written scaling",
+		}
+	})...)
+	return ts
+}
+
 func perEngine(engines []string, f func(e string) Target) []Target {
 	var ts []Target
 	for _, e := range engines {
@@ -84,7 +190,8 @@ func perEngine(engines []string, f func(e string) Target) []Target {
 }
 
 // Targets are the performance targets of issues 3 (wasmtime), 4 (wasmer),
-// 5 (pool), 7 (gas metering) and 8 (this report), in that order.
+// 5 (pool), 7 (gas metering), 8 (this report) and 14 (host and pooled
+// calls ahead of the peers), in that order.
 var Targets = func() []Target {
 	all := []string{"wasmtime", "wazero", "wasmer"}
 	ts := []Target{
@@ -165,7 +272,7 @@ var Targets = func() []Target {
 			Op:  AtMost, Limit: 1, RatioName: "elapsed / 15 min",
 		},
 	)
-	return ts
+	return append(ts, issue14(all)...)
 }()
 
 // Evaluate computes the outcome of t from the report's figures.
@@ -218,8 +325,25 @@ func missBy(ratio float64, op Op, limit float64) string {
 	return fmt.Sprintf("%.0f%% over the limit", math.Round(pct))
 }
 
-// refValue returns the median of r, or why there is none.
+// refValue returns the median of r (the ratio of medians when r.Over is
+// set), or why there is none.
 func (rep *Report) refValue(r Ref) (float64, string) {
+	if r.Over != nil {
+		base := r
+		base.Over = nil
+		num, why := rep.refValue(base)
+		if why != "" {
+			return 0, why
+		}
+		den, why := rep.refValue(*r.Over)
+		switch {
+		case why != "":
+			return 0, why
+		case den == 0:
+			return 0, r.Over.Name + " is zero"
+		}
+		return num / den, ""
+	}
 	switch {
 	case r.Meta == "elapsed":
 		if rep.Meta.Elapsed <= 0 {
