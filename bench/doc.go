@@ -22,6 +22,9 @@
 //     back) or WithKeepState;
 //   - fresh-runtime: runtime.NewWithEngine + Call + Close per operation;
 //   - reset, reinstantiate: Runtime.Reset, and Module.Instantiate + Close;
+//   - runtime-call: Module.Instantiate + Call + Close (Instantiate);
+//   - warm: Runtime.Call on one warm instance, the reference of a pooled
+//     call (PooledGoGreet);
 //   - metered, unmetered: a compute loop instrumented by package metering,
 //     and the same loop not instrumented, both through the SPI (Metered) or
 //     through the runtime (MeteredSum, MeteredMix: runtime.WithMetering and
@@ -39,14 +42,18 @@
 //	Add            add(i32, i32) -> i32 of wat/raw.wasm, raw values
 //	Echo64B        echo(String) of 64 B through wat/raw.wasm's zero-copy echo:
 //	Echo4KiB       encode, allocate in the guest, write, call, bounds-check,
-//	Echo1MiB       decode; the guest heap is reset every 64 MiB (untimed)
+//	Echo64KiB      decode; the guest heap is reset every 64 MiB (untimed)
+//	Echo1MiB
 //	Struct         echo of a struct (string, int32, list, map) decoded into a
 //	               Go struct (runtime.CallAs) on wat/raw.wasm
 //	HostCallback   greet(String) of as/greet.wasm: guest -> host test.hello ->
 //	               guest allocate -> guest, one call on a warm instance
 //	Instantiate    a new instance of as/greet.wasm from a compiled module,
-//	               with its host imports and start code, then closed
+//	               with its host imports and start code, then closed (and
+//	               the same with one greet call: runtime-call)
 //	PooledGreet    lease + greet + put back through pool.Pool
+//	PooledGoGreet  lease + greet("world") + put back of go/echo.wasm (3 MB,
+//	               WASI) through pool.Pool, and greet on a warm instance
 //	Reset          Runtime.Reset vs Module.Instantiate + Close (greet.wasm)
 //	Metered        sum_to(100000) of wat/raw.wasm, metered vs unmetered
 //	MeteredSum     sum_to_abi(100000) of wat/compute.wasm through the runtime
@@ -60,6 +67,19 @@
 //	IdleMemory     resident memory per idle pooled instance, reported as
 //	               B/instance (RSS delta) and heapB/instance (Go heap delta)
 //	               over 100 idle instances; ns/op is meaningless there
+//
+// # Peers
+//
+// bench/peers holds the same scenarios for the other Go plugin libraries,
+// each in a Go module of its own (the library's go.mod never depends on
+// them), with hand-written guests in each library's protocol
+// (bench/peers/*/testdata/guest.wat, assembled by
+// bench/peers/build-guests.sh): wapc-go v0.7.0 (bench/peers/wapc, on its
+// wazero, wasmtime and wasmer engines) and the Extism Go SDK v1.7.1
+// (bench/peers/extism, wazero only), named like this suite's benchmarks
+// (Benchmark<Scenario>/<engine>/<variant>, variants wapc, wapc-call,
+// wapc-pool, extism, extism-call; see their doc.go). make bench runs them
+// in the same builds.
 //
 // internal/benchreport maps these names to the tables and targets of
 // BENCHMARKS.md: a scenario's library figure is its runtime, adapter or pool

@@ -7,10 +7,12 @@
 //
 // The benchmark names it reads are those of package bench (see its doc.go:
 // Benchmark<Scenario>/<engine>/<variant>) plus a few package benchmarks
-// (runtime's BenchmarkColdStartGo and BenchmarkColdStartAS, engines/wasmtime's BenchmarkAdd,
-// metering's BenchmarkInstrumentGo). A figure that is not in the input is
-// shown as missing and a target that needs it as "not measured yet"; nothing
-// is ever estimated.
+// (runtime's BenchmarkColdStartGo and BenchmarkColdStartAS,
+// engines/wasmtime's BenchmarkAdd, metering's BenchmarkInstrumentGo) and
+// those of the peers' modules (bench/peers/wapc and bench/peers/extism,
+// keyed by their path under ModulePath like the library's packages). A
+// figure that is not in the input is shown as missing and a target that
+// needs it as "not measured yet"; nothing is ever estimated.
 package benchreport
 
 import (
