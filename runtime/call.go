@@ -310,7 +310,7 @@ func (r *Runtime) Call(ctx context.Context, method string, args ...any) (any, er
 	defer release()
 	v, err := abi.Decode(raw)
 	if err != nil {
-		return nil, &ABIError{Func: method, Detail: "result", Err: err}
+		return nil, r.core().consumeAllOnFailure(ctx, &ABIError{Func: method, Detail: "result", Err: err})
 	}
 	return v, nil
 }
@@ -332,6 +332,11 @@ func (r *Runtime) CallInto(ctx context.Context, out any, method string, args ...
 		return nil
 	}
 	defer release()
+	defer func() {
+		if err != nil {
+			r.core().consumeAllOnFailure(ctx, err)
+		}
+	}()
 	defer func() {
 		// The result's own UnmarshalABI may panic: that is the caller's
 		// type failing, reported like an argument that cannot be decoded.
@@ -423,11 +428,11 @@ func (r *Runtime) callRaw(ctx context.Context, method string, args []any) (raw [
 		return nil, nil, err
 	}
 	if r.mem == nil {
-		return nil, nil, r.setFault(&ABIError{Func: method, Detail: "module exports no memory", Err: abi.ErrOutOfBounds})
+		return nil, nil, r.consumeAllOnFailure(ctx, r.setFault(&ABIError{Func: method, Detail: "module exports no memory", Err: abi.ErrOutOfBounds}))
 	}
 	raw, err = abi.ReadValue(r.mem, ptr)
 	if err != nil {
-		return nil, nil, r.setFault(&ABIError{Func: method, Detail: fmt.Sprintf("result pointer %#x", ptr), Err: err})
+		return nil, nil, r.consumeAllOnFailure(ctx, r.setFault(&ABIError{Func: method, Detail: fmt.Sprintf("result pointer %#x", ptr), Err: err}))
 	}
 	locked = false
 	if r.unlockFn == nil {
@@ -793,7 +798,7 @@ func (e *gasAdmitError) Error() string { return e.err.Error() }
 // admit charges the function's gas rule before it runs.
 func (h *hostCaller) admit() error {
 	if h.r.gas != nil && h.a.gas != (GasRule{}) {
-		if err := h.r.chargeHost(h.a.gas, h.argBytes); err != nil {
+		if err := h.r.chargeHost(h.a.gas, h.argBytes, len(h.a.params)); err != nil {
 			return &gasAdmitError{err}
 		}
 	}
@@ -931,22 +936,4 @@ func readASString(mem engine.Memory, ptr uint32) string {
 		s += "…"
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
-}
-
-// chargeHost charges a host function's gas rule to the running call.
-func (r *Runtime) chargeHost(rule GasRule, argBytes uint64) error {
-	cost := rule.Fixed
-	if rule.PerByte != 0 {
-		if argBytes > (math.MaxUint64-cost)/rule.PerByte {
-			cost = math.MaxUint64
-		} else {
-			cost += rule.PerByte * argBytes
-		}
-	}
-	left := r.gas.counter.Get()
-	if cost > left {
-		return &GasError{Err: ErrOutOfGas}
-	}
-	r.gas.counter.Set(left - cost)
-	return nil
 }

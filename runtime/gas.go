@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aspect-rt/aspect-runtime/abi"
 	"github.com/aspect-rt/aspect-runtime/metering"
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
 )
@@ -84,19 +85,80 @@ func WithMetering(cfg metering.Config) Option {
 // Meter is the gas budget of the calls made with its context (see
 // WithMeter). A meter may be shared by several calls in sequence: each call
 // spends from what the previous ones left. It is not for concurrent calls.
+//
+// Limit, Left, Used and Charge count the guest's gas, what the
+// instrumented code and the host functions' gas rules charge. With
+// WithGasRatio, NodeLimit, NodeUsed and NodeLeft report the same budget in
+// the node's unit.
+//
+// What a call is billed when it fails, identically on every engine:
+//
+//   - A failure at a point the code and the budget alone determine is
+//     billed the gas charged before it; a charge that does not fit is not
+//     spent. That is out of gas in the guest (Left is then less than the
+//     cost of the block that did not fit), in a host function's GasRule or
+//     in Meter.Charge (Left keeps what the charge would have needed), the
+//     call-depth limit, a host function's error or panic, an abort and an
+//     ABI error (in a host function's arguments or in the call's result).
+//   - A trap is billed the whole budget (Left is 0): the gas counter is
+//     only a bound of the gas used when the guest traps. So is an
+//     interruption (the call's context ended: where the guest stopped
+//     depends on timing) and a failure of the engine itself (ErrEngine).
+//   - An error caught before the guest runs (a missing export, a bad
+//     argument, ErrNotMetered, a context already done) costs nothing.
+//
+// WithConsumeAllOnFailure bills every failed call its whole budget
+// instead. A GasError reports the same figures as the meter.
 type Meter struct {
 	mu     sync.Mutex
 	limit  uint64
 	left   uint64
 	active engine.Global // the gas counter while a call runs
+
+	ratio      uint64 // guest gas per node gas unit, at least 1
+	consumeAll bool   // see WithConsumeAllOnFailure
 }
 
-// NewMeter returns a meter with limit gas.
-func NewMeter(limit uint64) *Meter {
-	return &Meter{limit: limit, left: min(limit, math.MaxInt64)}
+// MeterOption configures a Meter (see NewMeter).
+type MeterOption func(*Meter)
+
+// WithGasRatio makes the meter convert between the node's gas unit and the
+// guest's: one node unit is ratio guest gas (Artela: 1 EVM gas = 1000 wasm
+// gas), and NewMeter's limit is in node units, so the guest's budget is
+// limit×ratio. NodeUsed rounds up, NodeLeft down: NodeUsed =
+// ⌈Used/ratio⌉, NodeLeft = ⌊Left/ratio⌋, and NodeUsed + NodeLeft =
+// NodeLimit always, so a node never bills less than the guest used. A
+// ratio of 0 or 1 converts nothing.
+func WithGasRatio(ratio uint64) MeterOption {
+	return func(m *Meter) { m.ratio = max(ratio, 1) }
 }
 
-// Limit returns the meter's initial budget.
+// WithConsumeAllOnFailure bills every call that fails once its guest has
+// started (any error of Call, CallInto, CallAs or CallWasm other than
+// those caught before the guest runs, see Meter) its whole budget: Left is
+// 0 after it, whatever the failure (Artela's rule). Without it, only traps,
+// interruptions and engine failures are billed the whole budget.
+func WithConsumeAllOnFailure() MeterOption {
+	return func(m *Meter) { m.consumeAll = true }
+}
+
+// NewMeter returns a meter with limit gas: guest gas, or node units with
+// WithGasRatio. The guest's budget is at most math.MaxInt64 gas (the
+// instrumented counter is a signed 64-bit integer): a larger limit is
+// lowered to the largest one within it (for a ratio r, ⌊math.MaxInt64/r⌋
+// node units), which Limit and NodeLimit then report.
+func NewMeter(limit uint64, opts ...MeterOption) *Meter {
+	m := &Meter{ratio: 1}
+	for _, opt := range opts {
+		opt(m)
+	}
+	limit = min(limit, math.MaxInt64/m.ratio)
+	m.limit = limit * m.ratio
+	m.left = m.limit
+	return m
+}
+
+// Limit returns the meter's initial budget, in guest gas.
 func (m *Meter) Limit() uint64 { return m.limit }
 
 // Left returns the gas not yet used; inside a host function, what the
@@ -104,6 +166,10 @@ func (m *Meter) Limit() uint64 { return m.limit }
 func (m *Meter) Left() uint64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.leftLocked()
+}
+
+func (m *Meter) leftLocked() uint64 {
 	if m.active != nil {
 		return m.active.Get()
 	}
@@ -113,16 +179,28 @@ func (m *Meter) Left() uint64 {
 // Used returns the gas used so far.
 func (m *Meter) Used() uint64 { return m.limit - m.Left() }
 
+// Ratio returns the guest gas per node unit (see WithGasRatio); 1 without
+// a ratio.
+func (m *Meter) Ratio() uint64 { return m.ratio }
+
+// NodeLimit returns the meter's initial budget in node units (Limit/Ratio).
+func (m *Meter) NodeLimit() uint64 { return m.limit / m.ratio }
+
+// NodeUsed returns the gas used so far in node units, rounded up:
+// ⌈Used/Ratio⌉.
+func (m *Meter) NodeUsed() uint64 { return m.NodeLimit() - m.NodeLeft() }
+
+// NodeLeft returns the gas not yet used in node units, rounded down:
+// ⌊Left/Ratio⌋.
+func (m *Meter) NodeLeft() uint64 { return m.Left() / m.ratio }
+
 // Charge spends n gas, from a host function during a call (or between
 // calls). If less than n is left it spends nothing and returns an error
 // matching ErrOutOfGas; a host function returning it stops the guest.
 func (m *Meter) Charge(n uint64) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	left := m.left
-	if m.active != nil {
-		left = m.active.Get()
-	}
+	left := m.leftLocked()
 	if n > left {
 		return &GasError{Func: "host", Err: ErrOutOfGas, Used: m.limit - left, Left: left}
 	}
@@ -133,6 +211,22 @@ func (m *Meter) Charge(n uint64) error {
 		m.left = left
 	}
 	return nil
+}
+
+// consumeAllOnFailure bills a call that failed after its metered part
+// ended (its result broke the ABI or did not decode) its whole budget, if
+// ctx's meter says so (see WithConsumeAllOnFailure). It returns err.
+func (r *Runtime) consumeAllOnFailure(ctx context.Context, err error) error {
+	if m := MeterFrom(ctx); m != nil && m.consumeAll && r.gas != nil {
+		m.mu.Lock()
+		if m.active != nil {
+			m.active.Set(0) // the meter pays for another call in progress
+		} else {
+			m.left = 0
+		}
+		m.mu.Unlock()
+	}
+	return err
 }
 
 type meterKey struct{}
@@ -150,12 +244,34 @@ func MeterFrom(ctx context.Context) *Meter {
 }
 
 // GasRule is the gas a host function costs when a metered guest calls it,
-// charged before the function runs: Fixed, plus PerByte for every byte of
-// its arguments' encodings.
+// charged before the function runs (after its arguments are read and
+// decoded): Fixed, plus PerByte for every byte of its arguments that Bytes
+// counts. If the call's gas does not cover it, none of it is spent, the
+// function does not run and the call fails with ErrOutOfGas (see Meter).
 type GasRule struct {
 	Fixed   uint64
 	PerByte uint64
+	// Bytes is what PerByte counts: each argument's whole encoding
+	// (EncodedBytes, the default) or its payload (PayloadBytes).
+	Bytes ByteBasis
 }
+
+// ByteBasis selects the bytes of a host function's arguments that
+// GasRule.PerByte charges for.
+type ByteBasis uint8
+
+const (
+	// EncodedBytes counts each argument's whole encoding, its
+	// abi.HeaderSize-byte header (type tag and length) included: a 25-byte
+	// string counts 31 bytes, an Int64 14, a List its own header and
+	// everything inside it. The default.
+	EncodedBytes ByteBasis = iota
+	// PayloadBytes counts each argument's encoding without its own header,
+	// what Artela charges: a 25-byte string counts 25 bytes, an Int64 8, a
+	// List its count and its elements, their headers included (the
+	// encoding's length minus abi.HeaderSize, per argument).
+	PayloadBytes
+)
 
 // WithGasRule sets the gas rule of a host function (see AddAPI).
 func WithGasRule(rule GasRule) APIOption {
@@ -266,11 +382,17 @@ func (r *Runtime) beginMetered(ctx context.Context) func(err error) error {
 	return func(err error) error {
 		left := g.counter.Get()
 		var te *TrapError
-		if errors.As(err, &te) || errors.Is(err, ErrInterrupted) {
-			// After a trap the counter is only a lower bound of the gas used
-			// (it is synced at calls and block boundaries); the call is
-			// billed its whole budget, identically on every engine. An
-			// interrupted call too: where it stopped depends on timing.
+		switch {
+		case err == nil:
+		case m != nil && m.consumeAll:
+			// WithConsumeAllOnFailure: every failure bills the whole budget.
+			left = 0
+		case errors.As(err, &te) || errors.Is(err, ErrInterrupted) || errors.Is(err, ErrEngine):
+			// After a trap the counter is only a bound of the gas used (it
+			// is synced at calls and block boundaries); the call is billed
+			// its whole budget, identically on every engine. An interrupted
+			// call too (where it stopped depends on timing), and one the
+			// engine failed. (See Meter for every rule.)
 			left = 0
 		}
 		if left > budget {
@@ -287,4 +409,26 @@ func (r *Runtime) beginMetered(ctx context.Context) func(err error) error {
 		}
 		return err
 	}
+}
+
+// chargeHost charges a host function's gas rule to the running call:
+// argBytes is the size of its nargs arguments' encodings (see GasRule).
+func (r *Runtime) chargeHost(rule GasRule, argBytes uint64, nargs int) error {
+	cost := rule.Fixed
+	if rule.PerByte != 0 {
+		if rule.Bytes == PayloadBytes {
+			argBytes -= uint64(nargs) * abi.HeaderSize // each argument read has its header
+		}
+		if argBytes > (math.MaxUint64-cost)/rule.PerByte {
+			cost = math.MaxUint64
+		} else {
+			cost += rule.PerByte * argBytes
+		}
+	}
+	left := r.gas.counter.Get()
+	if cost > left {
+		return &GasError{Err: ErrOutOfGas}
+	}
+	r.gas.counter.Set(left - cost)
+	return nil
 }

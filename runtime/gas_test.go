@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -20,10 +21,10 @@ import (
 // conformance/testdata/gas.golden where both have the case.
 var gasTestConfig = metering.Config{MaxCallDepth: 200, MaxMemoryPages: 40}
 
-// gasRegistry registers every index/test.* function the fixtures import;
-// test.hello costs rule (and, with hostCharge, charges that much more
-// through the call's Meter before it runs).
-func gasRegistry(t *testing.T, rule runtime.GasRule, hostCharge uint64) *runtime.HostAPIRegistry {
+// gasRegistry registers every index/test.* function the fixtures import,
+// test.hello with rule (it charges hostCharge more through the call's
+// Meter when it runs); rules gives other functions theirs.
+func gasRegistry(t *testing.T, rule runtime.GasRule, hostCharge uint64, rules map[string]runtime.GasRule) *runtime.HostAPIRegistry {
 	t.Helper()
 	reg := runtime.NewHostAPIRegistry()
 	require.NoError(t, reg.AddAPI("index", "test", "hello", func(ctx context.Context, s string) (string, error) {
@@ -44,7 +45,7 @@ func gasRegistry(t *testing.T, rule runtime.GasRule, hostCharge uint64) *runtime
 		"echo":    func(v any) any { return v },
 		"nothing": func() any { return nil },
 	} {
-		require.NoError(t, reg.AddAPI("index", "test", method, fn))
+		require.NoError(t, reg.AddAPI("index", "test", method, fn, runtime.WithGasRule(rules[method])))
 	}
 	return reg
 }
@@ -121,7 +122,7 @@ var failureCases = []failureCase{
 // run makes c's call on eng with m and returns its error.
 func (c failureCase) run(t *testing.T, eng string, m *runtime.Meter) error {
 	t.Helper()
-	rt := meteredRuntime(t, eng, c.fixture, gasRegistry(t, c.rule, c.hostCharge))
+	rt := meteredRuntime(t, eng, c.fixture, gasRegistry(t, c.rule, c.hostCharge, nil))
 	ctx := runtime.WithMeter(context.Background(), m)
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
@@ -158,4 +159,194 @@ func TestLeftAfterFailure(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestConsumeAllOnFailure: with WithConsumeAllOnFailure every failed call
+// is billed its whole budget, whatever the failure, on every engine; a
+// successful call is billed as without it, and an error caught before the
+// guest runs costs nothing.
+func TestConsumeAllOnFailure(t *testing.T) {
+	for _, eng := range runtime.Engines() {
+		for _, c := range failureCases {
+			t.Run(eng+"/"+c.name, func(t *testing.T) {
+				m := runtime.NewMeter(c.limit, runtime.WithConsumeAllOnFailure())
+				err := c.run(t, eng, m)
+				assert.Equal(t, c.limit, m.Used(), "used")
+				assert.Zero(t, m.Left(), "left")
+				var ge *runtime.GasError
+				if errors.As(err, &ge) {
+					assert.Equal(t, c.limit, ge.Used)
+					assert.Zero(t, ge.Left)
+				}
+			})
+		}
+		t.Run(eng+"/success-and-early-errors", func(t *testing.T) {
+			ctx := context.Background()
+			rt := meteredRuntime(t, eng, "as/echo.wasm", nil)
+			m := runtime.NewMeter(10_000, runtime.WithConsumeAllOnFailure())
+			mctx := runtime.WithMeter(ctx, m)
+			_, err := rt.Call(mctx, "greet", "world")
+			require.NoError(t, err)
+			require.Equal(t, uint64(1143), m.Used(), "gas.golden: gas/greet")
+			_, err = rt.Call(mctx, "no_such_export")
+			require.ErrorIs(t, err, runtime.ErrMissingExport)
+			_, err = rt.Call(mctx, "greet", "a", "b")
+			require.ErrorIs(t, err, runtime.ErrArgCount)
+			require.Equal(t, uint64(1143), m.Used(), "errors before the guest runs cost nothing")
+			// The result decodes, but not into the caller's type: a failed
+			// call all the same.
+			_, err = runtime.CallAs[int32](mctx, rt, "greet", "world")
+			require.Error(t, err)
+			require.Zero(t, m.Left())
+		})
+	}
+}
+
+// TestGasRuleByteBasis: GasRule.PerByte counts each argument's whole
+// encoding (its 6-byte header included) by default and its payload with
+// PayloadBytes, for one argument or several, scalar, string or nested, on
+// every engine. The figures are the differences between a call with the
+// per-byte rule and the same call with the fixed part only.
+func TestGasRuleByteBasis(t *testing.T) {
+	str25 := strings.Repeat("s", 25)
+	nested := []any{"ab", int32(1)} // List: count 4 + String 6+2 + Int32 6+4
+	cases := []struct {
+		name, fixture, export, fn string
+		args                      []any
+		encoded, payload          uint64
+	}{
+		{"string-25", "as/greet.wasm", "greet", "hello", []any{str25}, 31, 25},
+		{"three-strings", "as/hostcalls.wasm", "join3", "concat3", []any{"ab", "cde", ""}, 23, 5},
+		{"two-int64", "as/hostcalls.wasm", "sum", "add", []any{int64(1), int64(2)}, 28, 16},
+		{"nested-list", "as/hostcalls.wasm", "roundTrip", "echo", []any{nested}, 28, 22},
+	}
+	for _, eng := range runtime.Engines() {
+		for _, c := range cases {
+			t.Run(eng+"/"+c.name, func(t *testing.T) {
+				used := func(rule runtime.GasRule) uint64 {
+					t.Helper()
+					rules := map[string]runtime.GasRule{c.fn: rule}
+					rt := meteredRuntime(t, eng, c.fixture, gasRegistry(t, rules["hello"], 0, rules))
+					m := runtime.NewMeter(bigGas)
+					_, err := rt.Call(runtime.WithMeter(context.Background(), m), c.export, c.args...)
+					require.NoError(t, err)
+					return m.Used()
+				}
+				base := used(runtime.GasRule{Fixed: 1})
+				assert.Equal(t, c.encoded, used(runtime.GasRule{Fixed: 1, PerByte: 1})-base, "encoded (default)")
+				assert.Equal(t, c.encoded, used(runtime.GasRule{Fixed: 1, PerByte: 1, Bytes: runtime.EncodedBytes})-base, "encoded")
+				assert.Equal(t, 3*c.payload, used(runtime.GasRule{Fixed: 1, PerByte: 3, Bytes: runtime.PayloadBytes})-base, "payload")
+			})
+		}
+		t.Run(eng+"/payload-boundary", func(t *testing.T) {
+			// gas.golden's gas/host-rule-out-of-gas with the payload basis:
+			// 100 + 2×1000 does not fit in 2,000 either, and is not spent.
+			// The call needs 12 gas less than with the encoded basis, and
+			// exactly that is enough.
+			arg := strings.Repeat("y", 1000)
+			call := func(basis runtime.ByteBasis, limit uint64) (*runtime.Meter, error) {
+				t.Helper()
+				rule := runtime.GasRule{Fixed: 100, PerByte: 2, Bytes: basis}
+				rt := meteredRuntime(t, eng, "as/greet.wasm", gasRegistry(t, rule, 0, nil))
+				m := runtime.NewMeter(limit)
+				_, err := rt.Call(runtime.WithMeter(context.Background(), m), "greet", arg)
+				return m, err
+			}
+			m, err := call(runtime.PayloadBytes, 2_000)
+			require.ErrorIs(t, err, runtime.ErrOutOfGas)
+			require.Equal(t, uint64(48), m.Used())
+			m, err = call(runtime.EncodedBytes, bigGas)
+			require.NoError(t, err)
+			encoded := m.Used()
+			m, err = call(runtime.PayloadBytes, bigGas)
+			require.NoError(t, err)
+			need := m.Used()
+			require.Equal(t, encoded-12, need)
+			_, err = call(runtime.PayloadBytes, need)
+			require.NoError(t, err)
+			_, err = call(runtime.PayloadBytes, need-1)
+			require.ErrorIs(t, err, runtime.ErrOutOfGas)
+		})
+	}
+}
+
+// TestGasRatio: with WithGasRatio the limit is in node units, the guest's
+// budget is limit×ratio, node used rounds up and node left down (their sum
+// is the node limit), on every engine; a limit past math.MaxInt64 guest gas
+// is lowered to fit.
+func TestGasRatio(t *testing.T) {
+	for _, eng := range runtime.Engines() {
+		t.Run(eng, func(t *testing.T) {
+			ctx := context.Background()
+			rt := meteredRuntime(t, eng, "as/echo.wasm", nil)
+			m := runtime.NewMeter(5, runtime.WithGasRatio(1000))
+			require.Equal(t, uint64(1000), m.Ratio())
+			require.Equal(t, uint64(5000), m.Limit())
+			require.Equal(t, uint64(5), m.NodeLimit())
+			require.Zero(t, m.NodeUsed())
+			require.Equal(t, uint64(5), m.NodeLeft())
+
+			mctx := runtime.WithMeter(ctx, m)
+			_, err := rt.Call(mctx, "greet", "world")
+			require.NoError(t, err)
+			require.Equal(t, uint64(1143), m.Used(), "guest gas as without a ratio (gas.golden: gas/greet)")
+			require.Equal(t, uint64(2), m.NodeUsed(), "⌈1143/1000⌉")
+			require.Equal(t, uint64(3), m.NodeLeft(), "⌊3857/1000⌋")
+
+			require.NoError(t, m.Charge(857)) // 2000 used: exact
+			require.Equal(t, uint64(2), m.NodeUsed())
+			require.Equal(t, uint64(3), m.NodeLeft())
+			require.NoError(t, m.Charge(1)) // 2001 used
+			require.Equal(t, uint64(3), m.NodeUsed())
+			require.Equal(t, uint64(2), m.NodeLeft())
+
+			// The guest runs out of the converted budget: 1 node unit is
+			// 1000 gas, less than greet needs.
+			small := runtime.NewMeter(1, runtime.WithGasRatio(1000))
+			_, err = rt.Call(runtime.WithMeter(ctx, small), "greet", "world")
+			require.ErrorIs(t, err, runtime.ErrOutOfGas)
+			var ge *runtime.GasError
+			require.ErrorAs(t, err, &ge)
+			require.Equal(t, uint64(1000), ge.Used+ge.Left)
+			require.Equal(t, uint64(1), small.NodeUsed(), "any gas used rounds up to a node unit")
+			require.Zero(t, small.NodeLeft())
+
+			// With WithConsumeAllOnFailure a failure bills the node limit.
+			all := runtime.NewMeter(7, runtime.WithGasRatio(1000), runtime.WithConsumeAllOnFailure())
+			_, err = rt.Call(runtime.WithMeter(ctx, all), "fail", "no")
+			require.ErrorIs(t, err, runtime.ErrAbort)
+			require.Equal(t, uint64(7), all.NodeUsed())
+			require.Zero(t, all.NodeLeft())
+		})
+	}
+}
+
+// TestMeterLimits: ratios 0 and 1 convert nothing; a limit whose guest
+// budget exceeds math.MaxInt64 gas is lowered to the largest that fits,
+// so that nothing counts as used before a call.
+func TestMeterLimits(t *testing.T) {
+	for _, opts := range [][]runtime.MeterOption{nil, {runtime.WithGasRatio(0)}, {runtime.WithGasRatio(1)}} {
+		m := runtime.NewMeter(1234, opts...)
+		assert.Equal(t, uint64(1), m.Ratio())
+		assert.Equal(t, uint64(1234), m.Limit())
+		assert.Equal(t, uint64(1234), m.NodeLimit())
+		require.NoError(t, m.Charge(34))
+		assert.Equal(t, uint64(34), m.NodeUsed())
+		assert.Equal(t, uint64(1200), m.NodeLeft())
+	}
+	m := runtime.NewMeter(math.MaxUint64)
+	assert.Equal(t, uint64(math.MaxInt64), m.Limit())
+	assert.Equal(t, uint64(math.MaxInt64), m.Left())
+	assert.Zero(t, m.Used())
+
+	m = runtime.NewMeter(math.MaxUint64, runtime.WithGasRatio(1000))
+	assert.Equal(t, uint64(math.MaxInt64/1000), m.NodeLimit())
+	assert.Equal(t, uint64(math.MaxInt64/1000*1000), m.Limit())
+	assert.Zero(t, m.Used())
+	assert.Zero(t, m.NodeUsed())
+	assert.Equal(t, m.NodeLimit(), m.NodeLeft())
+
+	m = runtime.NewMeter(3, runtime.WithGasRatio(math.MaxUint64))
+	assert.Zero(t, m.NodeLimit(), "not even one node unit fits in math.MaxInt64 gas")
+	assert.Zero(t, m.Limit())
 }
