@@ -61,7 +61,11 @@ type Runtime struct {
 	// lastCallCtx is the last context made for a call (see callContext).
 	lastCallCtx *callContext
 	host        []engine.HostFunc
-	registry    *HostAPIRegistry
+	// shape is the shape of the registry the imports were resolved
+	// against; bound is the view whose functions the host calls run now
+	// (nil once unbound, see Bind): import slot i calls bound.apis[i].
+	shape RegistryShape
+	bound atomic.Pointer[registryView]
 	wasi        *wasiState // the instance's WASI state, with WithWASI (wasi.go)
 	gas         *gasState  // nil unless the module is metered
 	// depth is the call-depth and stack-slot counter of an unmetered
@@ -266,9 +270,15 @@ func (r *Runtime) Reset(ctx context.Context) error {
 	return r.instantiate(ctx)
 }
 
-// Registry returns the host API registry the runtime's imports were resolved
-// against (nil if none).
-func (r *Runtime) Registry() *HostAPIRegistry { return r.core().registry }
+// Registry returns the host API registry whose functions the runtime's
+// imports call: the one it was instantiated with, or the last one bound to
+// it (see Bind); nil if none.
+func (r *Runtime) Registry() *HostAPIRegistry {
+	if v := r.core().bound.Load(); v != nil {
+		return v.reg
+	}
+	return nil
+}
 
 // Close releases the instance, and the module if the runtime was created by
 // New. It is idempotent; calls after Close return ErrClosed. A nil ctx is
@@ -720,6 +730,9 @@ func (e *allocError) Unwrap() []error { return []error{ErrABI, ErrAllocate, e.er
 // resolveImports builds the host functions for every import of the module.
 func (r *Runtime) resolveImports(reg *HostAPIRegistry) ([]engine.HostFunc, error) {
 	var host []engine.HostFunc
+	view := reg.snapshot()
+	r.shape = view.shape
+	r.bound.Store(view)
 imports:
 	for _, imp := range r.module.imports {
 		for _, provide := range r.cfg.providers {
@@ -743,15 +756,16 @@ imports:
 			host = append(host, engine.HostFunc{Module: imp.Module, Name: imp.Name, Type: want, Call: r.abort})
 			continue
 		}
-		api := reg.lookup(imp.Module, imp.Name)
-		if api == nil {
+		slot, ok := view.slots[hostKey{imp.Module, imp.Name}]
+		if !ok {
 			return nil, &LinkError{Module: imp.Module, Name: imp.Name, Detail: "no host function registered"}
 		}
+		api := view.apis[slot]
 		want := api.funcType()
 		if !imp.Type.Equal(want) {
 			return nil, &LinkError{Module: imp.Module, Name: imp.Name, Detail: "the guest imports it as " + imp.Type.String() + ", the host function is " + want.String()}
 		}
-		host = append(host, engine.HostFunc{Module: imp.Module, Name: imp.Name, Type: want, Call: r.hostCall(api)})
+		host = append(host, engine.HostFunc{Module: imp.Module, Name: imp.Name, Type: want, Call: r.hostCall(api, slot)})
 		r.withAPIs = true
 	}
 	return host, nil
@@ -780,9 +794,13 @@ func (r *Runtime) fail(err error) error {
 // convention for one runtime: read the argument pointers, decode, call,
 // encode the result into the guest.
 type hostCaller struct {
-	r    *Runtime
-	a    *hostAPI
-	name string
+	r *Runtime
+	// a is the function bound to the slot, while a call of it runs (see
+	// Bind): nil between calls, so an unbound runtime keeps no function.
+	a                 *hostAPI
+	slot              int
+	module, namespace string
+	method, name      string
 	// argBytes is the size of the current call's encoded arguments, for
 	// admit (set before the invoker runs; a nested call of the same
 	// function happens only after admit, while the result is written).
@@ -806,14 +824,21 @@ func (h *hostCaller) admit() error {
 }
 
 // hostCall returns the engine.HostFunc call of a for r.
-func (r *Runtime) hostCall(a *hostAPI) func(ctx context.Context, caller engine.Caller, stack []uint64) error {
-	h := &hostCaller{r: r, a: a, name: a.namespace + "." + a.method}
+func (r *Runtime) hostCall(a *hostAPI, slot int) func(ctx context.Context, caller engine.Caller, stack []uint64) error {
+	h := &hostCaller{r: r, slot: slot, module: a.module, namespace: a.namespace, method: a.method, name: a.namespace + "." + a.method}
 	h.admitFn = h.admit
 	return h.call
 }
 
 func (h *hostCaller) call(ctx context.Context, caller engine.Caller, stack []uint64) (err error) {
-	r, a := h.r, h.a
+	r := h.r
+	v := r.bound.Load()
+	if v == nil {
+		return r.fail(&HostError{Module: h.module, Namespace: h.namespace, Method: h.method, Err: ErrUnbound})
+	}
+	a, prev := v.apis[h.slot], h.a
+	h.a = a
+	defer func() { h.a = prev }()
 	if r.hostDepth >= maxHostNesting {
 		return r.fail(&GasError{Func: h.name, Err: ErrCallDepth, unmetered: r.gas == nil,
 			detail: fmt.Sprintf("more than %d nested host calls", maxHostNesting)})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 
 	"github.com/aspect-rt/aspect-runtime/abi"
 )
@@ -50,6 +51,24 @@ type Func struct {
 	hasResult bool
 	resultT   reflect.Type
 	invoke    invoker
+}
+
+// signature is the Go signature of the function f was built from, as
+// reflect would print it: func(context.Context, A, ...) (R, error) or
+// func(context.Context, A, ...) error.
+func (f Func) signature() string {
+	var b strings.Builder
+	b.WriteString("func(context.Context")
+	for _, p := range f.params {
+		b.WriteString(", ")
+		b.WriteString(p.String())
+	}
+	if f.hasResult {
+		b.WriteString(") (" + f.resultT.String() + ", error)")
+	} else {
+		b.WriteString(") error")
+	}
+	return b.String()
 }
 
 // decodeArg decodes raw, argument i, into an A (abi.UnmarshalTo: basic
