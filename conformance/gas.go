@@ -96,6 +96,11 @@ func gasCase(name, fixture, export string, limit uint64, wantErr error, args ...
 
 // meteredRegistry is Registry with gas rules on two host functions.
 func (e *Env) meteredRegistry(t *testing.T) *runtime.HostAPIRegistry {
+	return e.meteredRegistryRule(t, runtime.GasRule{Fixed: 100, PerByte: 2})
+}
+
+// meteredRegistryRule is meteredRegistry with hello's gas rule.
+func (e *Env) meteredRegistryRule(t *testing.T, hello runtime.GasRule) *runtime.HostAPIRegistry {
 	reg := runtime.NewHostAPIRegistry()
 	require.NoError(t, reg.AddAPI("index", "test", "hello", func(ctx context.Context, s string) (string, error) {
 		// Host code can charge the call's gas through its context.
@@ -105,7 +110,7 @@ func (e *Env) meteredRegistry(t *testing.T) *runtime.HostAPIRegistry {
 			}
 		}
 		return "greet to " + s, nil
-	}, runtime.WithGasRule(runtime.GasRule{Fixed: 100, PerByte: 2})))
+	}, runtime.WithGasRule(hello)))
 	require.NoError(t, reg.AddAPI("index", "test", "add", func(a, b int64) int64 { return a + b },
 		runtime.WithGasRule(runtime.GasRule{Fixed: 50})))
 	for method, fn := range map[string]any{
@@ -124,7 +129,7 @@ func (e *Env) meteredRegistry(t *testing.T) *runtime.HostAPIRegistry {
 
 func gasCases() []Case {
 	const big = 1_000_000_000
-	return []Case{
+	return append([]Case{
 		gasCase("greet", "as/echo.wasm", "greet", big, nil, "world"),
 		gasCase("add", "as/echo.wasm", "add", big, nil, int32(2), int32(3)),
 		gasCase("echo-nested", "as/echo.wasm", "echo", big, nil, nestedValue()),
@@ -231,5 +236,5 @@ func gasCases() []Case {
 			require.ErrorIs(t, err, metering.ErrMalformed)
 			return ErrorKind(err)
 		}},
-	}
+	}, gasAccountingCases()...)
 }
