@@ -3,6 +3,7 @@
 package wazero_test
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"strconv"
@@ -77,4 +78,37 @@ func hwm(t *testing.T) int {
 	}
 	t.Fatal("no VmHWM")
 	return 0
+}
+
+// TestMemoryReusedZeroed: a closed instance leaves its memory to the next
+// instance of the same maximum size (no page faults for the pages it had
+// touched), and nothing it wrote is visible there: the next instance sees
+// a zeroed memory, also beyond its current size when it grows.
+func TestMemoryReusedZeroed(t *testing.T) {
+	e := openEngine(t)
+	mod := compile(t, e, "grow.wasm", engine.CompileConfig{})
+	first := instantiate(t, mod, nil)
+	_, err := call(t, first, "grow", 20)
+	require.NoError(t, err)
+	mem := first.Memory()
+	secret := []byte("left by the previous instance")
+	for _, off := range []uint32{0, 4096, 65536 + 17, 20*65536 - uint32(len(secret))} {
+		require.True(t, mem.Write(off, secret))
+	}
+	b, ok := mem.Read(0, 1)
+	require.True(t, ok)
+	base := unsafe.Pointer(&b[0])
+	require.NoError(t, first.Close(context.Background()))
+
+	second := instantiate(t, mod, nil)
+	mem = second.Memory()
+	b, ok = mem.Read(0, mem.Size())
+	require.True(t, ok)
+	assert.Equal(t, base, unsafe.Pointer(&b[0]), "the closed instance's memory was not reused")
+	assert.NotContains(t, string(b), "previous instance", "before growing")
+	_, err = call(t, second, "grow", 20)
+	require.NoError(t, err)
+	b, ok = mem.Read(0, mem.Size())
+	require.True(t, ok)
+	assert.NotContains(t, string(b), "previous instance", "after growing")
 }
