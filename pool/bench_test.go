@@ -2,10 +2,15 @@ package pool_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 
+	"github.com/aspect-rt/aspect-runtime/conformance/fixtures"
 	"github.com/aspect-rt/aspect-runtime/pool"
 	"github.com/aspect-rt/aspect-runtime/runtime"
+	"github.com/aspect-rt/aspect-runtime/wasi"
 )
 
 func benchEngines(b *testing.B, fn func(b *testing.B, engine string)) {
@@ -22,16 +27,14 @@ func BenchmarkPooledGreet(b *testing.B) {
 		p := pool.New(4)
 		defer p.Close(ctx)
 		reg := greetRegistry(b)
+		if err := leaseGreet(ctx, p, engine, greetWasm, reg); err != nil { // compile, untimed
+			b.Fatal(err)
+		}
 		b.ReportAllocs()
 		for b.Loop() {
-			l, err := p.Runtime(ctx, engine, greetWasm, reg)
-			if err != nil {
+			if err := leaseGreet(ctx, p, engine, greetWasm, reg); err != nil {
 				b.Fatal(err)
 			}
-			if _, err := l.Runtime.Call(ctx, "greet", "world"); err != nil {
-				b.Fatal(err)
-			}
-			p.PutBack(l)
 		}
 	})
 }
@@ -43,16 +46,16 @@ func BenchmarkPooledGreetKeepState(b *testing.B) {
 		p := pool.New(4, pool.WithKeepState())
 		defer p.Close(ctx)
 		reg := greetRegistry(b)
+		if err := leaseGreet(ctx, p, engine, greetWasm, reg); err != nil { // compile, untimed
+			b.Fatal(err)
+		}
 		b.ReportAllocs()
+		var i int64
 		for b.Loop() {
-			l, err := p.Runtime(ctx, engine, greetWasm, reg)
-			if err != nil {
+			i++
+			if err := leaseGreetN(ctx, p, engine, greetWasm, reg, i); err != nil {
 				b.Fatal(err)
 			}
-			if _, err := l.Runtime.Call(ctx, "greet", "world"); err != nil {
-				b.Fatal(err)
-			}
-			p.PutBack(l)
 		}
 	})
 }
@@ -111,5 +114,166 @@ func BenchmarkReinstantiate(b *testing.B) {
 			}
 			rt.Close(ctx)
 		}
+	})
+}
+
+// leaseGreet is one pooled call: lease, greet, put back.
+func leaseGreet(ctx context.Context, p *pool.Pool, engine string, code []byte, reg *runtime.HostAPIRegistry) error {
+	return leaseGreetN(ctx, p, engine, code, reg, 1)
+}
+
+// keepStateResetEvery: the AssemblyScript guests' heap is never freed, so
+// an instance that keeps its state traps (out of memory) after about
+// 500,000 greets; benchmarks that keep state reset the instance once every
+// keepStateResetEvery calls, which adds well under 1 ns to a call.
+const keepStateResetEvery = 1 << 16
+
+// leaseGreetN is leaseGreet as the i-th call of a benchmark: the instance
+// is reset before put back once every keepStateResetEvery calls.
+func leaseGreetN(ctx context.Context, p *pool.Pool, engine string, code []byte, reg *runtime.HostAPIRegistry, i int64) error {
+	l, err := p.Runtime(ctx, engine, code, reg)
+	if err != nil {
+		return err
+	}
+	_, err = l.Runtime.Call(ctx, "greet", "world")
+	if err == nil && i%keepStateResetEvery == 0 {
+		err = l.Runtime.Reset(ctx)
+	}
+	p.PutBack(l)
+	return err
+}
+
+// BenchmarkPoolScaling: pooled greet (lease + one host callback + put
+// back) from g goroutines sharing one pool, keeping state or resetting on
+// put back. ns/op is wall time per call: the pool scales when g2's ns/op
+// is about half g1's (calls/s is reported too).
+func BenchmarkPoolScaling(b *testing.B) {
+	benchEngines(b, func(b *testing.B, engine string) {
+		for _, keep := range []bool{true, false} {
+			name := "reset"
+			var opts []pool.Option
+			if keep {
+				name = "keep"
+				opts = append(opts, pool.WithKeepState())
+			}
+			b.Run(name, func(b *testing.B) {
+				for _, g := range []int{1, 2} {
+					b.Run(fmt.Sprintf("g%d", g), func(b *testing.B) {
+						ctx := context.Background()
+						p := pool.New(2*g, opts...)
+						defer p.Close(ctx)
+						reg := greetRegistry(b)
+						// g idle instances, untimed.
+						var ls []*pool.Lease
+						for range g {
+							l, err := p.Runtime(ctx, engine, greetWasm, reg)
+							if err != nil {
+								b.Fatal(err)
+							}
+							ls = append(ls, l)
+						}
+						for _, l := range ls {
+							p.PutBack(l)
+						}
+						b.ReportAllocs()
+						runParallel(b, g, func(i int64) error { return leaseGreetN(ctx, p, engine, greetWasm, reg, i) })
+					})
+				}
+			})
+		}
+	})
+}
+
+// runParallel runs b.N calls of fn spread over g goroutines and reports
+// calls/s.
+func runParallel(b *testing.B, g int, fn func(i int64) error) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for range g {
+		wg.Go(func() {
+			for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
+				if err := fn(i); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+}
+
+// BenchmarkPooledGreetFreshRegistry: a pooled greet with a registry built
+// for the lease (a closure over the request), as a node serves requests.
+// The registry's construction is part of the cost.
+func BenchmarkPooledGreetFreshRegistry(b *testing.B) {
+	benchEngines(b, func(b *testing.B, engine string) {
+		ctx := context.Background()
+		p := pool.New(4, pool.WithKeepState())
+		defer p.Close(ctx)
+		if err := leaseGreet(ctx, p, engine, greetWasm, greetRegistry(b)); err != nil { // compile, untimed
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		var i int64
+		for b.Loop() {
+			i++
+			if err := leaseGreetN(ctx, p, engine, greetWasm, greetRegistry(b), i); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkPooledGoGreet: pooled greet on the 3 MB Go guest go/echo.wasm,
+// keeping state (the lease itself: its cost must not depend on the code's
+// size) and resetting on put back, next to the same call on a warm
+// instance.
+func BenchmarkPooledGoGreet(b *testing.B) {
+	code := fixtures.MustBytes("go/echo.wasm")
+	wasiOpt := pool.WithRuntimeOptions(runtime.WithWASI(wasi.Config{}))
+	benchEngines(b, func(b *testing.B, engine string) {
+		ctx := context.Background()
+		b.Run("keep", func(b *testing.B) {
+			p := pool.New(2, pool.WithKeepState(), wasiOpt)
+			defer p.Close(ctx)
+			if err := leaseGreet(ctx, p, engine, code, nil); err != nil { // compile, untimed
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := leaseGreet(ctx, p, engine, code, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("reset", func(b *testing.B) {
+			p := pool.New(2, wasiOpt)
+			defer p.Close(ctx)
+			if err := leaseGreet(ctx, p, engine, code, nil); err != nil { // compile, untimed
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := leaseGreet(ctx, p, engine, code, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("warm", func(b *testing.B) {
+			rt, err := runtime.NewWithEngine(ctx, engine, code, nil, runtime.WithWASI(wasi.Config{}))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer rt.Close(ctx)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := rt.Call(ctx, "greet", "world"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	})
 }

@@ -1,7 +1,7 @@
 // Package pool hands out warm aspect runtimes.
 //
 // A Pool caches idle runtime instances by Key — engine, SHA-256 of the
-// bytecode and identity of the host API registry — and compiles each module
+// bytecode and shape of the host API registry — and compiles each module
 // once per engine, sharing the compiled code between all its instances.
 // Applications lease a runtime per request and put it back:
 //
@@ -10,11 +10,25 @@
 //	defer p.PutBack(lease)
 //	out, err := lease.Runtime.Call(ctx, "greet", "world")
 //
+// Instances are keyed by the registry's shape (runtime.RegistryShape), not
+// its identity: a registry built per request, whose functions close over
+// the request's state, reuses the warm instances of the registries of the
+// same shape before it. Each lease binds its own registry's functions to
+// its instance (runtime.Runtime.Bind) and the binding is dropped when it is
+// put back, so two leases never see each other's functions.
+// WithRegistryIdentity keys instances by the registry's identity instead.
+//
 // An instance is never handed out in a bad state: one whose last call
 // faulted (trap, abort, host failure, interruption, ABI violation) is reset
 // or discarded when it comes back, and by default every instance is reset to
 // its freshly started state before reuse, so no state leaks from one lease
 // to the next (see WithKeepState).
+//
+// A lease costs the same whatever the size of the code and its memory: the
+// code passed to Runtime is found by the slice's identity (RuntimeFor takes
+// a compiled Module and needs no lookup of the code at all), idle instances
+// are kept per key, without a lock shared by all keys, and a lease neither
+// hashes nor compares the code.
 //
 // Capacity bounds the idle instances across all keys; the least recently
 // used is closed when it is exceeded. A Pool is safe for concurrent use.
@@ -45,9 +59,18 @@ var ErrClosed = errors.New("pool: closed")
 type Key struct {
 	Engine   string
 	CodeHash [32]byte
-	// Registry is compared by identity: the same code with another set of
-	// host functions is another key.
+	// Shape is the shape of the lease's registry: the same code with
+	// registries of the same shape shares instances, each lease binding
+	// its own registry's functions.
+	Shape runtime.RegistryShape
+	// Registry is set only with WithRegistryIdentity, which keys instances
+	// by the registry's identity too: the same code with another registry
+	// is then another key.
 	Registry *runtime.HostAPIRegistry
+
+	// mod is the Module given to RuntimeFor (nil for the code the pool
+	// compiles itself, with its own options).
+	mod *runtime.Module
 }
 
 // Lease is a runtime taken from the pool. Give it back with PutBack, once.
@@ -62,12 +85,9 @@ type Lease struct {
 	// user. Closing it is PutBack's job.
 	Runtime *runtime.Runtime
 
-	rt      *runtime.Runtime // the instance itself
-	revoke  func()
-	pool    *Pool
-	mod     *moduleEntry
-	cleanup goruntime.Cleanup
-	done    atomic.Bool
+	inst   *instance
+	revoke func()
+	done   atomic.Bool
 }
 
 // Stats counts what the pool did.
@@ -93,6 +113,11 @@ func WithLogger(l *slog.Logger) Option { return func(p *Pool) { p.logger = l } }
 // WithKeepState makes instances keep their guest state between leases: an
 // instance is reset only after a fault. Use PreRun to clear state instead.
 func WithKeepState() Option { return func(p *Pool) { p.keepState = true } }
+
+// WithRegistryIdentity keys instances by the identity of the lease's
+// registry, as well as its shape: an instance is then only ever leased
+// with the registry it was instantiated with.
+func WithRegistryIdentity() Option { return func(p *Pool) { p.regIdentity = true } }
 
 // WithMaxModules bounds the compiled modules kept (default 64). A module is
 // dropped, least recently used first, only when no instance of it is alive.
@@ -136,35 +161,75 @@ func PreRunFunc(fn func(ctx context.Context, rt *runtime.Runtime) error) LeaseOp
 
 // Pool caches runtime instances. Create it with New.
 type Pool struct {
-	capacity   int
-	maxModules int
-	keepState  bool
-	logger     *slog.Logger
-	rtOpts     []runtime.Option
-	seed       maphash.Seed
+	capacity    int
+	maxModules  int
+	keepState   bool
+	regIdentity bool
+	logger      *slog.Logger
+	rtOpts      []runtime.Option
+	seed        maphash.Seed
 
-	mu      sync.Mutex
-	closed  bool
-	idle    map[Key]*list.List // of *idleEntry, most recent at the front
-	lru     *list.List         // of *idleEntry, across keys, most recent at the front
+	closed atomic.Bool
+
+	// keys maps a Key to its *keyEntry: the idle instances of the key and
+	// its counters, under a lock of its own.
+	keys sync.Map
+	// idle counts the idle instances across keys; clock orders put backs
+	// for the LRU. Capacity is enforced by evict, under evictMu, only when
+	// idle exceeds it.
+	idle    atomic.Int64
+	clock   atomic.Uint64
+	evictMu sync.Mutex
+
+	compiles, evictions, discards, leaked atomic.Uint64
+	// retired holds the counters of key entries dropped from keys.
+	retired struct{ hits, misses, resets atomic.Uint64 }
+
+	// modMu guards the compiled modules (taken only to instantiate and to
+	// close instances, not to lease an idle one).
+	modMu   sync.Mutex
 	modules map[moduleKey]*moduleEntry
 	modLRU  *list.List // of *moduleEntry
-	stats   Stats
-	byCode  map[uint64][]*codeEntry // fast code -> hash lookup
 
+	// codeMu guards byCode, the memo of code hashes by content.
+	codeMu sync.Mutex
+	byCode map[uint64][]*codeEntry
 	// byID maps a codeID to its *codeEntry (see codeHash), byIDCount
 	// bounds it.
 	byID      sync.Map
 	byIDCount atomic.Int64
 }
 
-type idleEntry struct {
-	key     Key
-	rt      *runtime.Runtime
-	mod     *moduleEntry
-	keyElem *list.Element
-	lruElem *list.Element
-	keyList *list.List
+// keyEntry holds the idle instances of one key.
+type keyEntry struct {
+	key Key
+	mu  sync.Mutex
+	// idle is a stack: least recently put back first.
+	idle []*instance
+	// dead: the entry was removed from Pool.keys; who finds it dead looks
+	// the key up again.
+	dead bool
+	// Counters, guarded by mu.
+	hits, misses, resets uint64
+	live                 int
+}
+
+// instance is a pooled runtime. The pool references it only while it is
+// idle: a leased instance is reachable only through its Lease, so a lease
+// lost without PutBack makes it unreachable, and the cleanup registered
+// once when the instance was created (not per lease) closes it.
+type instance struct {
+	st      *instState
+	used    uint64 // Pool.clock at its last put back
+	cleanup goruntime.Cleanup
+}
+
+// instState is what closing an instance needs: the argument of its
+// cleanup, which must not reference the instance.
+type instState struct {
+	rt  *runtime.Runtime
+	mod *moduleEntry // nil for RuntimeFor's modules, which are the caller's
+	ke  *keyEntry
 }
 
 type moduleKey struct {
@@ -177,7 +242,7 @@ type moduleEntry struct {
 	ready chan struct{} // closed when mod/err are set
 	mod   *runtime.Module
 	err   error
-	refs  int // instances alive (idle or leased); guarded by Pool.mu
+	refs  int // instances alive (idle or leased); guarded by Pool.modMu
 	elem  *list.Element
 }
 
@@ -197,8 +262,6 @@ func New(capacity int, opts ...Option) *Pool {
 		logger:     slog.New(slog.DiscardHandler),
 		rtOpts:     []runtime.Option{runtime.WithStartTimeout(DefaultStartTimeout)},
 		seed:       maphash.MakeSeed(),
-		idle:       map[Key]*list.List{},
-		lru:        list.New(),
 		modules:    map[moduleKey]*moduleEntry{},
 		modLRU:     list.New(),
 		byCode:     map[uint64][]*codeEntry{},
@@ -237,76 +300,152 @@ func (p *Pool) codeHash(code []byte) [32]byte {
 // codeHashByContent returns the SHA-256 of code, memoized by content.
 func (p *Pool) codeHashByContent(code []byte) [32]byte {
 	fp := maphash.Bytes(p.seed, code)
-	p.mu.Lock()
+	p.codeMu.Lock()
 	for _, e := range p.byCode[fp] {
 		if string(e.code) == string(code) {
-			p.mu.Unlock()
+			p.codeMu.Unlock()
 			return e.hash
 		}
 	}
-	p.mu.Unlock()
+	p.codeMu.Unlock()
 	h := sha256.Sum256(code)
-	p.mu.Lock()
+	p.codeMu.Lock()
 	if len(p.byCode) >= 4*p.maxModules {
 		clear(p.byCode) // bounded memo: start over rather than grow
 	}
 	p.byCode[fp] = append(p.byCode[fp], &codeEntry{code: append([]byte(nil), code...), hash: h})
-	p.mu.Unlock()
+	p.codeMu.Unlock()
 	return h
 }
 
 // Runtime leases an instance of code on engine (the default engine if
 // empty, as runtime.New) with reg's host functions, reusing an idle one
 // for the same key when there is one. The pool remembers code by the
-// slice's identity: do not modify code after passing it.
+// slice's identity, so passing the same slice again costs no more for 3 MB
+// of code than for 3 KB: do not modify code after passing it.
 func (p *Pool) Runtime(ctx context.Context, engine string, code []byte, reg *runtime.HostAPIRegistry, opts ...LeaseOption) (*Lease, error) {
+	if engine == "" {
+		engine = runtime.DefaultEngine()
+	}
+	return p.lease(ctx, p.key(engine, p.codeHash(code), reg, nil), code, reg, opts)
+}
+
+// RuntimeFor leases an instance of mod, a module the caller compiled and
+// keeps (the pool's WithRuntimeOptions apply to its instances, not to its
+// compilation), with reg's host functions. It is Runtime without any
+// lookup of the code. mod must stay open while the pool has instances of
+// it: once it is closed, RuntimeFor fails with runtime.ErrClosed when no
+// idle instance is left, and Pool.Close does not close it.
+func (p *Pool) RuntimeFor(ctx context.Context, mod *runtime.Module, reg *runtime.HostAPIRegistry, opts ...LeaseOption) (*Lease, error) {
+	if mod == nil {
+		return nil, fmt.Errorf("%w: RuntimeFor needs a module", runtime.ErrInvalidArgument)
+	}
+	return p.lease(ctx, p.key(mod.Engine(), mod.Hash(), reg, mod), nil, reg, opts)
+}
+
+func (p *Pool) key(engine string, hash [32]byte, reg *runtime.HostAPIRegistry, mod *runtime.Module) Key {
+	k := Key{Engine: engine, CodeHash: hash, Shape: reg.Shape(), mod: mod}
+	if p.regIdentity {
+		k.Registry = reg
+	}
+	return k
+}
+
+// entry returns the key's entry, creating it if needed.
+func (p *Pool) entry(key Key) *keyEntry {
+	if v, ok := p.keys.Load(key); ok {
+		return v.(*keyEntry)
+	}
+	v, _ := p.keys.LoadOrStore(key, &keyEntry{key: key})
+	return v.(*keyEntry)
+}
+
+// lockEntry returns the key's live entry, locked.
+func (p *Pool) lockEntry(key Key) *keyEntry {
+	for {
+		ke := p.entry(key)
+		ke.mu.Lock()
+		if !ke.dead {
+			return ke
+		}
+		ke.mu.Unlock()
+	}
+}
+
+// retireLocked drops ke from the pool's keys if it has nothing left: no
+// idle instance and none leased. ke.mu is held.
+func (p *Pool) retireLocked(ke *keyEntry) {
+	if ke.dead || len(ke.idle) > 0 || ke.live > 0 {
+		return
+	}
+	ke.dead = true
+	p.keys.CompareAndDelete(ke.key, ke)
+	p.retired.hits.Add(ke.hits)
+	p.retired.misses.Add(ke.misses)
+	p.retired.resets.Add(ke.resets)
+}
+
+func (p *Pool) lease(ctx context.Context, key Key, code []byte, reg *runtime.HostAPIRegistry, opts []LeaseOption) (*Lease, error) {
 	var lc leaseConfig
 	for _, o := range opts {
 		o(&lc)
 	}
-	if engine == "" {
-		engine = runtime.DefaultEngine()
-	}
-	key := Key{Engine: engine, CodeHash: p.codeHash(code), Registry: reg}
-
-	var rt *runtime.Runtime
-	var mod *moduleEntry
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
+	if p.closed.Load() {
 		return nil, ErrClosed
 	}
+	ke := p.lockEntry(key)
+	var cleared []*instance
 	if lc.forceClear {
-		p.dropKeyLocked(ctx, key)
+		cleared = ke.idle
+		ke.idle = nil
 	}
-	if l := p.idle[key]; l != nil && l.Len() > 0 {
-		e := p.removeIdleLocked(l.Front().Value.(*idleEntry))
-		rt, mod = e.rt, e.mod
-		p.stats.Hits++
+	var in *instance
+	if n := len(ke.idle); n > 0 {
+		in = ke.idle[n-1]
+		ke.idle[n-1] = nil // the pool keeps no reference to a leased instance
+		ke.idle = ke.idle[:n-1]
+		ke.hits++
 	} else {
-		p.stats.Misses++
+		ke.misses++
 	}
-	p.stats.Live++
-	p.mu.Unlock()
+	ke.live++
+	ke.mu.Unlock()
+	if taken := len(cleared) + boolInt(in != nil); taken > 0 {
+		p.idle.Add(-int64(taken))
+	}
+	for _, c := range cleared {
+		p.discards.Add(1)
+		p.closeInstance(ctx, c)
+	}
 
-	if rt == nil {
+	if in == nil {
 		var err error
-		if rt, mod, err = p.instantiate(ctx, key, code, reg); err != nil {
-			p.mu.Lock()
-			p.stats.Live--
-			p.mu.Unlock()
+		if in, err = p.instantiate(ctx, key, ke, code, reg); err != nil {
+			ke.mu.Lock()
+			ke.live--
+			p.retireLocked(ke)
+			ke.mu.Unlock()
 			return nil, err
 		}
-	}
-	h, revoke := rt.Handle()
-	if err := p.preRun(ctx, h, lc); err != nil {
-		revoke()
-		p.discard(ctx, rt, mod, true)
+	} else if err := in.st.rt.Bind(reg); err != nil {
+		// Cannot happen: the key includes the shape.
+		p.discardLeased(ctx, in)
 		return nil, err
 	}
-	l := &Lease{Key: key, Runtime: h, rt: rt, revoke: revoke, pool: p, mod: mod}
-	l.cleanup = goruntime.AddCleanup(l, p.leaked, leakedLease{rt: rt, mod: mod})
-	return l, nil
+	h, revoke := in.st.rt.Handle()
+	if err := p.preRun(ctx, h, lc); err != nil {
+		revoke()
+		p.discardLeased(ctx, in)
+		return nil, err
+	}
+	return &Lease{Key: key, Runtime: h, inst: in, revoke: revoke}, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (p *Pool) preRun(ctx context.Context, rt *runtime.Runtime, lc leaseConfig) (err error) {
@@ -328,75 +467,88 @@ func (p *Pool) preRun(ctx context.Context, rt *runtime.Runtime, lc leaseConfig) 
 	return nil
 }
 
-// instantiate creates a runtime for key from the cached compiled module.
-func (p *Pool) instantiate(ctx context.Context, key Key, code []byte, reg *runtime.HostAPIRegistry) (*runtime.Runtime, *moduleEntry, error) {
-	me, err := p.module(ctx, key, code)
-	if err != nil {
-		return nil, nil, err
+// instantiate creates an instance for key, from the module the caller gave
+// (RuntimeFor) or from the cached compiled module, and registers the
+// cleanup that reclaims it if a lease of it is lost.
+func (p *Pool) instantiate(ctx context.Context, key Key, ke *keyEntry, code []byte, reg *runtime.HostAPIRegistry) (*instance, error) {
+	st := &instState{ke: ke}
+	mod := key.mod
+	if mod == nil {
+		me, err := p.module(ctx, key, code)
+		if err != nil {
+			return nil, err
+		}
+		st.mod, mod = me, me.mod
 	}
-	rt, err := me.mod.Instantiate(ctx, reg, p.rtOpts...)
+	rt, err := mod.Instantiate(ctx, reg, p.rtOpts...)
 	if err != nil {
-		p.release(ctx, me)
-		return nil, nil, err
+		p.release(ctx, st.mod)
+		return nil, err
 	}
-	return rt, me, nil
+	st.rt = rt
+	in := &instance{st: st}
+	in.cleanup = goruntime.AddCleanup(in, p.leakedInstance, st)
+	return in, nil
 }
 
 // module returns the compiled module for key, compiling it once; the entry's
 // reference count is incremented for the caller.
 func (p *Pool) module(ctx context.Context, key Key, code []byte) (*moduleEntry, error) {
 	mk := moduleKey{key.Engine, key.CodeHash}
-	p.mu.Lock()
+	p.modMu.Lock()
 	me, ok := p.modules[mk]
 	if !ok {
 		me = &moduleEntry{key: mk, ready: make(chan struct{})}
 		p.modules[mk] = me
 		me.elem = p.modLRU.PushFront(me)
-		p.stats.Compiles++
+		p.compiles.Add(1)
 		me.refs++
-		p.mu.Unlock()
+		p.modMu.Unlock()
 		me.mod, me.err = runtime.CompileWithEngine(ctx, key.Engine, code, p.rtOpts...)
 		close(me.ready)
 		if me.err != nil {
-			p.mu.Lock()
+			p.modMu.Lock()
 			if p.modules[mk] == me {
 				delete(p.modules, mk)
 				p.modLRU.Remove(me.elem)
 			}
 			me.refs--
-			p.mu.Unlock()
+			p.modMu.Unlock()
 			return nil, me.err
 		}
-		p.mu.Lock()
+		p.modMu.Lock()
 		p.trimModulesLocked(ctx)
-		p.mu.Unlock()
+		p.modMu.Unlock()
 		return me, nil
 	}
 	me.refs++
 	p.modLRU.MoveToFront(me.elem)
-	p.mu.Unlock()
+	p.modMu.Unlock()
 	<-me.ready
 	if me.err != nil {
-		p.mu.Lock()
+		p.modMu.Lock()
 		me.refs--
-		p.mu.Unlock()
+		p.modMu.Unlock()
 		return nil, me.err
 	}
 	return me, nil
 }
 
-// release drops one reference to a module.
+// release drops one reference to a module (none for a nil one).
 func (p *Pool) release(ctx context.Context, me *moduleEntry) {
-	p.mu.Lock()
+	if me == nil {
+		return
+	}
+	p.modMu.Lock()
 	me.refs--
 	p.trimModulesLocked(ctx)
-	p.mu.Unlock()
+	p.modMu.Unlock()
 }
 
 // trimModulesLocked closes unreferenced modules beyond maxModules, least
-// recently used first.
+// recently used first (all of them once the pool is closed).
 func (p *Pool) trimModulesLocked(ctx context.Context) {
-	for e := p.modLRU.Back(); e != nil && (p.closed || len(p.modules) > p.maxModules); {
+	for e := p.modLRU.Back(); e != nil && (p.closed.Load() || len(p.modules) > p.maxModules); {
 		prev := e.Prev()
 		me := e.Value.(*moduleEntry)
 		if me.refs == 0 && isReady(me) {
@@ -408,7 +560,6 @@ func (p *Pool) trimModulesLocked(ctx context.Context) {
 		}
 		e = prev
 	}
-	p.stats.Modules = len(p.modules)
 }
 
 func isReady(me *moduleEntry) bool {
@@ -422,139 +573,176 @@ func isReady(me *moduleEntry) bool {
 
 // PutBack returns a leased runtime to the pool. An instance that faulted is
 // reset (or discarded if that fails); by default every instance is reset.
-// PutBack is idempotent; the lease must not be used afterwards.
+// The reset runs with the lease's registry still bound (start code that
+// calls host functions calls the lease's); then the binding is dropped, so
+// the idle instance keeps no reference to the lease's functions. PutBack is
+// idempotent; the lease must not be used afterwards.
 func (p *Pool) PutBack(l *Lease) {
 	if l == nil || !l.done.CompareAndSwap(false, true) {
 		return
 	}
-	l.cleanup.Stop()
+	in := l.inst
+	l.inst = nil
 	l.revoke()
 	ctx := context.Background()
-	rt := l.rt
-	if rt.Fault() != nil || !p.keepState {
+	rt, ke := in.st.rt, in.st.ke
+	reset := rt.Fault() != nil || !p.keepState
+	if reset {
 		if err := rt.Reset(ctx); err != nil {
 			p.logger.Warn("pool: discarding an instance that could not be reset", "error", err)
-			p.discard(ctx, rt, l.mod, true)
+			p.discardLeased(ctx, in)
 			return
 		}
-		p.mu.Lock()
-		p.stats.Resets++
-		p.mu.Unlock()
 	}
-	p.mu.Lock()
-	p.stats.Live--
-	if p.closed {
-		p.mu.Unlock()
-		p.closeRuntime(ctx, rt, l.mod)
+	_ = rt.Unbind()
+	in.used = p.clock.Add(1)
+	ke.mu.Lock()
+	ke.live--
+	if reset {
+		ke.resets++
+	}
+	if p.closed.Load() {
+		p.retireLocked(ke)
+		ke.mu.Unlock()
+		p.closeInstance(ctx, in)
 		return
 	}
-	kl := p.idle[l.Key]
-	if kl == nil {
-		kl = list.New()
-		p.idle[l.Key] = kl
-	}
-	e := &idleEntry{key: l.Key, rt: rt, mod: l.mod, keyList: kl}
-	e.keyElem = kl.PushFront(e)
-	e.lruElem = p.lru.PushFront(e)
-	p.stats.Idle++
-	var evicted []*idleEntry
-	for p.lru.Len() > p.capacity {
-		victim := p.removeIdleLocked(p.lru.Back().Value.(*idleEntry))
-		evicted = append(evicted, victim)
-		p.stats.Evictions++
-	}
-	p.mu.Unlock()
-	for _, v := range evicted {
-		p.closeRuntime(ctx, v.rt, v.mod)
+	ke.idle = append(ke.idle, in)
+	ke.mu.Unlock()
+	if p.idle.Add(1) > int64(p.capacity) {
+		p.evict(ctx)
 	}
 }
 
-func (p *Pool) removeIdleLocked(e *idleEntry) *idleEntry {
-	e.keyList.Remove(e.keyElem)
-	p.lru.Remove(e.lruElem)
-	if e.keyList.Len() == 0 {
-		delete(p.idle, e.key)
+// evict closes idle instances, least recently put back first, until the
+// pool is within its capacity: the slow path, taken only when a put back
+// exceeds it.
+func (p *Pool) evict(ctx context.Context) {
+	p.evictMu.Lock()
+	defer p.evictMu.Unlock()
+	for p.idle.Load() > int64(p.capacity) {
+		var oldest *keyEntry
+		var oldestUsed uint64
+		p.keys.Range(func(_, v any) bool {
+			ke := v.(*keyEntry)
+			ke.mu.Lock()
+			if len(ke.idle) > 0 && (oldest == nil || ke.idle[0].used < oldestUsed) {
+				oldest, oldestUsed = ke, ke.idle[0].used
+			}
+			ke.mu.Unlock()
+			return true
+		})
+		if oldest == nil {
+			return
+		}
+		oldest.mu.Lock()
+		if len(oldest.idle) == 0 || oldest.idle[0].used != oldestUsed {
+			oldest.mu.Unlock()
+			continue // leased or evicted meanwhile: look again
+		}
+		victim := oldest.idle[0]
+		oldest.idle[0] = nil
+		oldest.idle = oldest.idle[1:]
+		p.retireLocked(oldest)
+		oldest.mu.Unlock()
+		p.idle.Add(-1)
+		p.evictions.Add(1)
+		p.closeInstance(ctx, victim)
 	}
-	p.stats.Idle--
-	return e
 }
 
-func (p *Pool) dropKeyLocked(ctx context.Context, key Key) {
-	l := p.idle[key]
-	for l != nil && l.Len() > 0 {
-		e := p.removeIdleLocked(l.Front().Value.(*idleEntry))
-		p.stats.Discards++
-		// Closing under the lock is fine: it does not call back into the pool.
-		_ = e.rt.Close(ctx)
-		e.mod.refs--
-	}
+// discardLeased closes a leased instance that will not come back.
+func (p *Pool) discardLeased(ctx context.Context, in *instance) {
+	p.discards.Add(1)
+	ke := in.st.ke
+	ke.mu.Lock()
+	ke.live--
+	p.retireLocked(ke)
+	ke.mu.Unlock()
+	p.closeInstance(ctx, in)
 }
 
-// discard closes a leased runtime that will not come back.
-func (p *Pool) discard(ctx context.Context, rt *runtime.Runtime, mod *moduleEntry, wasLive bool) {
-	p.mu.Lock()
-	p.stats.Discards++
-	if wasLive {
-		p.stats.Live--
-	}
-	p.mu.Unlock()
-	p.closeRuntime(ctx, rt, mod)
+// closeInstance closes an instance the pool holds (idle, or leased and
+// given back), which its cleanup then need not.
+func (p *Pool) closeInstance(ctx context.Context, in *instance) {
+	in.cleanup.Stop()
+	p.closeState(ctx, in.st)
 }
 
-func (p *Pool) closeRuntime(ctx context.Context, rt *runtime.Runtime, mod *moduleEntry) {
-	if err := rt.Close(ctx); err != nil {
+func (p *Pool) closeState(ctx context.Context, st *instState) {
+	if err := st.rt.Close(ctx); err != nil {
 		p.logger.Warn("pool: closing an instance", "error", err)
 	}
-	p.release(ctx, mod)
+	p.release(ctx, st.mod)
 }
 
-type leakedLease struct {
-	rt  *runtime.Runtime
-	mod *moduleEntry
-}
-
-// leaked runs when a lease was garbage collected without PutBack.
-func (p *Pool) leaked(l leakedLease) {
+// leakedInstance runs when a leased instance became unreachable: its lease
+// was garbage collected without PutBack.
+func (p *Pool) leakedInstance(st *instState) {
 	p.logger.Warn("pool: a lease was garbage collected without PutBack; closing its instance")
-	p.mu.Lock()
-	p.stats.Leaked++
-	p.stats.Live--
-	p.mu.Unlock()
-	p.closeRuntime(context.Background(), l.rt, l.mod)
+	p.leaked.Add(1)
+	st.ke.mu.Lock()
+	st.ke.live--
+	p.retireLocked(st.ke)
+	st.ke.mu.Unlock()
+	p.closeState(context.Background(), st)
 }
 
 // Stats returns a snapshot of the pool's counters.
 func (p *Pool) Stats() Stats {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	s := p.stats
+	s := Stats{
+		Hits:      p.retired.hits.Load(),
+		Misses:    p.retired.misses.Load(),
+		Resets:    p.retired.resets.Load(),
+		Compiles:  p.compiles.Load(),
+		Evictions: p.evictions.Load(),
+		Discards:  p.discards.Load(),
+		Leaked:    p.leaked.Load(),
+	}
+	p.keys.Range(func(_, v any) bool {
+		ke := v.(*keyEntry)
+		ke.mu.Lock()
+		if !ke.dead {
+			s.Hits += ke.hits
+			s.Misses += ke.misses
+			s.Resets += ke.resets
+			s.Live += ke.live
+			s.Idle += len(ke.idle)
+		}
+		ke.mu.Unlock()
+		return true
+	})
+	p.modMu.Lock()
 	s.Modules = len(p.modules)
+	p.modMu.Unlock()
 	return s
 }
 
 // Close closes every idle instance and compiled module. Leased instances are
 // closed when they are put back, and their modules with them. Runtime fails with ErrClosed afterwards.
 func (p *Pool) Close(ctx context.Context) error {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
+	if !p.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	p.closed = true
-	var idle []*idleEntry
-	for e := p.lru.Front(); e != nil; e = e.Next() {
-		idle = append(idle, e.Value.(*idleEntry))
-	}
-	for _, e := range idle {
-		p.removeIdleLocked(e)
-	}
-	p.mu.Unlock()
+	var idle []*instance
+	p.keys.Range(func(_, v any) bool {
+		ke := v.(*keyEntry)
+		ke.mu.Lock()
+		idle = append(idle, ke.idle...)
+		clear(ke.idle)
+		ke.idle = nil
+		p.retireLocked(ke)
+		ke.mu.Unlock()
+		return true
+	})
+	p.idle.Add(-int64(len(idle)))
 	var errs []error
-	for _, e := range idle {
-		errs = append(errs, e.rt.Close(ctx))
-		p.release(ctx, e.mod)
+	for _, in := range idle {
+		in.cleanup.Stop()
+		errs = append(errs, in.st.rt.Close(ctx))
+		p.release(ctx, in.st.mod)
 	}
-	p.mu.Lock()
+	p.modMu.Lock()
 	for k, me := range p.modules {
 		if me.refs == 0 && me.mod != nil {
 			errs = append(errs, me.mod.Close(ctx))
@@ -562,6 +750,6 @@ func (p *Pool) Close(ctx context.Context) error {
 			p.modLRU.Remove(me.elem)
 		}
 	}
-	p.mu.Unlock()
+	p.modMu.Unlock()
 	return errors.Join(errs...)
 }

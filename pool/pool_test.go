@@ -62,13 +62,29 @@ func TestHitMissAndCompileOnce(t *testing.T) {
 		assert.Equal(t, 0, s.Live)
 		assert.Equal(t, 1, s.Idle)
 
-		// Another registry is another key, but the compiled module is shared.
+		// Another registry of the same shape is the same key.
 		l, err := p.Runtime(ctx, engine, greetWasm, greetRegistry(t))
 		require.NoError(t, err)
-		assert.NotSame(t, l.Key.Registry, reg)
+		assert.Equal(t, reg.Shape(), l.Key.Shape)
+		assert.Nil(t, l.Key.Registry)
 		p.PutBack(l)
 		s = p.Stats()
+		assert.Equal(t, uint64(1), s.Misses)
+		assert.Equal(t, uint64(5), s.Hits)
+
+		// With WithRegistryIdentity, another registry is another key, but
+		// the compiled module is shared.
+		pi := pool.New(4, pool.WithRegistryIdentity())
+		defer pi.Close(ctx)
+		for _, r := range []*runtime.HostAPIRegistry{reg, reg, greetRegistry(t)} {
+			l, err := pi.Runtime(ctx, engine, greetWasm, r)
+			require.NoError(t, err)
+			assert.Same(t, r, l.Key.Registry)
+			pi.PutBack(l)
+		}
+		s = pi.Stats()
 		assert.Equal(t, uint64(2), s.Misses)
+		assert.Equal(t, uint64(1), s.Hits)
 		assert.Equal(t, uint64(1), s.Compiles, "instantiating from the cache must not recompile")
 	})
 }
@@ -139,7 +155,7 @@ func TestTrappedInstanceComesBackClean(t *testing.T) {
 func TestEvictionIsLRUAcrossKeys(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine string) {
 		ctx := context.Background()
-		p := pool.New(2)
+		p := pool.New(2, pool.WithRegistryIdentity()) // three registries, three keys
 		defer p.Close(ctx)
 		regs := []*runtime.HostAPIRegistry{greetRegistry(t), greetRegistry(t), greetRegistry(t)}
 		for _, reg := range regs {
@@ -252,7 +268,14 @@ func TestConcurrentLeases(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine string) {
 		ctx := context.Background()
 		p := pool.New(6, pool.WithKeepState())
-		regs := []*runtime.HostAPIRegistry{greetRegistry(t), greetRegistry(t), greetRegistry(t)}
+		// Three registries of the same shape, each with its own function:
+		// every call must see its own lease's.
+		var regs []*runtime.HostAPIRegistry
+		for i := range 3 {
+			reg := runtime.NewHostAPIRegistry()
+			require.NoError(t, reg.AddAPI("index", "test", "hello", func(s string) string { return fmt.Sprintf("greet %d to %s", i, s) }))
+			regs = append(regs, reg)
+		}
 		const workers, leases = 8, 10_000
 		var wg sync.WaitGroup
 		errs := make(chan error, workers)
@@ -261,7 +284,8 @@ func TestConcurrentLeases(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := 0; i < leases; i++ {
-					reg := regs[(w+i)%len(regs)]
+					ri := (w + i) % len(regs)
+					reg := regs[ri]
 					code, isEcho := greetWasm, i%7 == 0
 					if isEcho {
 						code, reg = echoWasm, nil
@@ -286,7 +310,7 @@ func TestConcurrentLeases(t *testing.T) {
 						}
 					} else {
 						got, err := runtime.CallAs[string](ctx, l.Runtime, "greet", name)
-						if err != nil || got != "greet to "+name {
+						if want := fmt.Sprintf("greet %d to %s", ri, name); err != nil || got != want {
 							errs <- fmt.Errorf("greet %s: %q, %v", name, got, err)
 							return
 						}

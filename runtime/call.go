@@ -66,8 +66,8 @@ type Runtime struct {
 	// (nil once unbound, see Bind): import slot i calls bound.apis[i].
 	shape RegistryShape
 	bound atomic.Pointer[registryView]
-	wasi        *wasiState // the instance's WASI state, with WithWASI (wasi.go)
-	gas         *gasState  // nil unless the module is metered
+	wasi  *wasiState // the instance's WASI state, with WithWASI (wasi.go)
+	gas   *gasState  // nil unless the module is metered
 	// depth is the call-depth and stack-slot counter of an unmetered
 	// module's safety instrumentation (nil with WithTrustedCode): back to 0
 	// after every call that returns, reset after one that fails.

@@ -186,7 +186,6 @@ func (r *HostAPIRegistry) APIs() []string {
 	return out
 }
 
-
 func newHostAPI(module, namespace, method string, fn any) (*hostAPI, error) {
 	name := module + "/" + namespace + "." + method
 	if module == "" || namespace == "" || method == "" {
