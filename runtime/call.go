@@ -73,6 +73,9 @@ type Runtime struct {
 	// after every call that returns, reset after one that fails.
 	depth engine.Global
 	snap  *snapshot // the post-start state Reset restores (snapshot.go)
+	// dirty records the pages of memory written since the snapshot, when
+	// the module tracks them (snapshot.go); nil otherwise.
+	dirty *dirtyState
 
 	// lent is set on a handle (see Handle): every other field is unused.
 	lent *handle
@@ -714,6 +717,7 @@ func (r *Runtime) write(ctx context.Context, inst engineFuncs, data []byte) (uin
 	if ptr == 0 || uint64(ptr)+uint64(len(data)) > uint64(mem.Size()) {
 		return 0, &ABIError{Func: AllocateFunction, Detail: fmt.Sprintf("allocate(%d) returned %#x, outside the %d-byte memory", len(data), ptr, mem.Size()), Err: ErrAllocate}
 	}
+	r.markWrite(ptr, len(data))
 	if !mem.Write(ptr, data) {
 		return 0, &ABIError{Func: AllocateFunction, Detail: "write failed", Err: ErrAllocate}
 	}
@@ -768,7 +772,9 @@ imports:
 		host = append(host, engine.HostFunc{Module: imp.Module, Name: imp.Name, Type: want, Call: r.hostCall(api, slot)})
 		r.withAPIs = true
 	}
-	return host, nil
+	// The one place every host function passes: what they write into
+	// guest memory is recorded for Reset (snapshot.go).
+	return r.trackHostWrites(host), nil
 }
 
 func (a *hostAPI) funcType() engine.FuncType {

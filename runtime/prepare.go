@@ -114,5 +114,8 @@ func (p *preparation) injected(name string) bool {
 	if p.snapshot != nil && (name == metering.MemoryExport || strings.HasPrefix(name, metering.GlobalExportPrefix)) {
 		return true
 	}
+	if p.snapshot != nil && p.snapshot.dirty != nil && strings.HasPrefix(name, metering.DirtyExportPrefix) {
+		return true
+	}
 	return false
 }

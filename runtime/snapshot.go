@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math/bits"
 	"slices"
+	"strings"
 
 	"github.com/aspect-rt/aspect-runtime/metering"
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
@@ -25,9 +27,18 @@ import (
 // snapshotPlan describes how to snapshot an instance of a module.
 type snapshotPlan struct {
 	// globals are the export names of every mutable global of the module
-	// (metering.PrepareSnapshot exported those the module did not).
+	// (metering.PrepareSnapshot exported those the module did not), but
+	// the dirty-page bitmap's.
 	globals []string
+	// dirty is the dirty-page tracking the code was given
+	// (metering.TrackDirtyPages), nil if none: Reset then compares the
+	// whole memory with the snapshot.
+	dirty *metering.DirtyResult
 }
+
+// trackDirtyPages: restorable modules track the pages their code writes.
+// Tests turn it off to compare with the whole-memory comparison.
+var trackDirtyPages = true
 
 // maxSnapshotMemory bounds the memory a snapshot copies (bytes): an instance
 // with a larger memory is re-instantiated by Reset, which costs less than
@@ -43,15 +54,39 @@ const maxSnapshotMemory = 64 << 20
 // re-instantiates. A module that is not restorable is compiled as given too.
 // The error is always nil.
 func prepareSnapshot(code []byte) ([]byte, *snapshotPlan, error) {
-	res, err := metering.PrepareSnapshot(code)
-	if err != nil || !res.Restorable {
+	// The code records the pages it writes (see restoreDirty), unless it
+	// cannot be rewritten so (then Reset compares the whole memory).
+	var res *metering.SnapshotResult
+	var dirty *metering.DirtyResult
+	var err error
+	if trackDirtyPages {
+		dirty, err = metering.TrackDirtyPages(code)
+	}
+	if err == nil && dirty != nil && dirty.Words != nil {
+		if res, err = metering.PrepareSnapshot(dirty.Module); err != nil {
+			res = nil
+		}
+	}
+	if res == nil {
+		dirty = nil
+		if res, err = metering.PrepareSnapshot(code); err != nil {
+			return code, nil, nil
+		}
+	}
+	if !res.Restorable {
 		return code, nil, nil
 	}
 	if res.Memory && !slices.Contains(res.MemoryExports, "memory") {
 		// The engine SPI reaches the memory exported as "memory" only.
 		return code, nil, nil
 	}
-	return res.Module, &snapshotPlan{globals: res.Globals}, nil
+	plan := &snapshotPlan{dirty: dirty}
+	for _, g := range res.Globals {
+		if dirty == nil || !strings.HasPrefix(g, metering.DirtyExportPrefix) {
+			plan.globals = append(plan.globals, g)
+		}
+	}
+	return res.Module, plan, nil
 }
 
 // snapshot is the post-start state of one engine instance.
@@ -126,6 +161,12 @@ func (r *Runtime) takeSnapshot() {
 			s.mem = append(s.mem, b...)
 		}
 	}
+	// From now on the memory differs from the snapshot only in the pages
+	// the dirty bitmap records.
+	if d := r.dirty; d != nil {
+		d.bind(r.inst)
+		d.clear(true)
+	}
 	r.snap = s
 }
 
@@ -169,7 +210,14 @@ func (r *Runtime) restoreSnapshot(ctx context.Context) bool {
 		return false
 	}
 	if r.mem != nil {
-		if r.mem.Size() != uint32(len(s.mem)) || !restoreMemory(r.mem, s.mem) {
+		if r.mem.Size() != uint32(len(s.mem)) {
+			return false
+		}
+		if d := r.dirty; d != nil && d.inst == r.inst && d.words[0] != nil {
+			if !d.restore(r.mem, s.mem) {
+				return false
+			}
+		} else if !restoreMemory(r.mem, s.mem) {
 			return false
 		}
 	} else if len(s.mem) != 0 {
@@ -219,4 +267,187 @@ func restoreMemory(mem engine.Memory, snap []byte) bool {
 		return mem.Write(uint32(dirty), snap[dirty:])
 	}
 	return true
+}
+
+// Dirty pages. The code of a restorable module records the 4 KiB pages it
+// writes in a bitmap of globals (metering.TrackDirtyPages), and the host
+// records those it writes (arguments, host results, WASI) in a bitmap of
+// the same layout on the Go side (dirtyMemory, the one way host code
+// writes guest memory). Reset then compares and writes back only the
+// pages either bitmap flags, and the first bytes of the page following
+// each (a store may straddle two pages; the code records the first), so
+// that its cost follows what the calls touched, not the size of the
+// memory: a few pages of a 3 MB Go guest instead of all of them.
+
+// dirtyState is the dirty-page state of a Runtime whose module tracks
+// dirty pages.
+type dirtyState struct {
+	plan *metering.DirtyResult
+	// host is the Go side's bitmap: the pages host code wrote since the
+	// bitmap was last cleared, in the layout of the code's.
+	host [metering.DirtyWords]uint64
+	// The code's bitmap in the instance inst: words, summary and last page
+	// (all nil if the engine does not expose them: Reset then compares the
+	// whole memory).
+	inst  engine.Instance
+	words [metering.DirtyWords]engine.Global
+	sum   engine.Global
+	last  engine.Global
+}
+
+// bind looks up the bitmap globals of inst, if it is not the instance
+// bound already.
+func (d *dirtyState) bind(inst engine.Instance) {
+	if d.inst == inst && inst != nil {
+		return
+	}
+	d.inst, d.words, d.sum, d.last = inst, [metering.DirtyWords]engine.Global{}, nil, nil
+	if inst == nil {
+		return
+	}
+	var words [metering.DirtyWords]engine.Global
+	for i, name := range d.plan.Words {
+		if words[i] = inst.Global(name); words[i] == nil {
+			return
+		}
+	}
+	sum, last := inst.Global(d.plan.Summary), inst.Global(d.plan.Last)
+	if sum == nil || last == nil {
+		return
+	}
+	d.words, d.sum, d.last = words, sum, last
+}
+
+// clear clears both bitmaps and returns what they held, ORed. all clears
+// every word of the code's bitmap, not only those its summary flags.
+func (d *dirtyState) clear(all bool) (bm [metering.DirtyWords]uint64) {
+	bm, d.host = d.host, [metering.DirtyWords]uint64{}
+	if d.words[0] == nil {
+		return bm
+	}
+	sum := uint32(d.sum.Get())
+	if all {
+		sum = 1<<metering.DirtyWords - 1
+	}
+	if sum == 0 {
+		return bm
+	}
+	for ; sum != 0; sum &= sum - 1 {
+		w := bits.TrailingZeros32(sum) % metering.DirtyWords
+		if v := d.words[w].Get(); v != 0 {
+			bm[w] |= v
+			d.words[w].Set(0)
+		}
+	}
+	d.sum.Set(0)
+	d.last.Set(metering.DirtyNoPage)
+	return bm
+}
+
+// mark records that the host writes n bytes at off.
+func (d *dirtyState) mark(off uint32, n int) {
+	if n <= 0 {
+		return
+	}
+	first := uint64(off) >> metering.DirtyPageShift
+	last := (uint64(off) + uint64(n) - 1) >> metering.DirtyPageShift
+	if last-first >= metering.DirtyBits-1 {
+		for i := range d.host {
+			d.host[i] = ^uint64(0)
+		}
+		return
+	}
+	for q := first; q <= last; q++ {
+		d.host[(q>>6)%metering.DirtyWords] |= 1 << (q & 63)
+	}
+}
+
+// straddle is how far past the end of a page a store recorded under that
+// page may write: 7 bytes, for an 8-byte store at its last byte.
+const straddle = 7
+
+// restore writes snap back into mem, whose size is len(snap), where the
+// bitmaps say the memory may differ, and clears them.
+func (d *dirtyState) restore(mem engine.Memory, snap []byte) bool {
+	bm := d.clear(false)
+	cur, ok := mem.Read(0, uint32(len(snap)))
+	if !ok {
+		return false
+	}
+	for w, word := range bm {
+		for ; word != 0; word &= word - 1 {
+			for q := w*64 + bits.TrailingZeros64(word); q<<metering.DirtyPageShift < len(snap); q += metering.DirtyBits {
+				start := q << metering.DirtyPageShift
+				end := min(start+1<<metering.DirtyPageShift+straddle, len(snap))
+				if !bytes.Equal(cur[start:end], snap[start:end]) && !mem.Write(uint32(start), snap[start:end]) {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// trackHostWrites makes every host function of a runtime whose module
+// tracks dirty pages see its caller's memory through a dirtyMemory, which
+// records the pages it writes: WASI and every other host function, whatever
+// it writes, cannot write guest memory unrecorded.
+func (r *Runtime) trackHostWrites(host []engine.HostFunc) []engine.HostFunc {
+	p := r.module.prep
+	if p == nil || p.snapshot == nil || p.snapshot.dirty == nil {
+		return host
+	}
+	if r.dirty == nil {
+		r.dirty = &dirtyState{plan: p.snapshot.dirty}
+	}
+	for i := range host {
+		call := host[i].Call
+		c := &dirtyCaller{mem: dirtyMemory{d: r.dirty}}
+		host[i].Call = func(ctx context.Context, caller engine.Caller, stack []uint64) error {
+			prev := c.Caller
+			c.Caller = caller
+			err := call(ctx, c, stack)
+			c.Caller = prev
+			return err
+		}
+	}
+	return host
+}
+
+// markWrite records that the host writes n bytes at off into the
+// instance's memory (the ABI's arguments and results, see write).
+func (r *Runtime) markWrite(off uint32, n int) {
+	if r.dirty != nil {
+		r.dirty.mark(off, n)
+	}
+}
+
+// dirtyCaller is the engine.Caller the host functions of a runtime that
+// tracks dirty pages see: its memory records the pages written.
+type dirtyCaller struct {
+	engine.Caller
+	mem dirtyMemory
+}
+
+// Memory returns the caller's memory, recording writes.
+func (c *dirtyCaller) Memory() engine.Memory {
+	m := c.Caller.Memory()
+	if m == nil {
+		return nil
+	}
+	c.mem.Memory = m
+	return &c.mem
+}
+
+// dirtyMemory is an engine.Memory that records the pages written through
+// it in the host's dirty bitmap.
+type dirtyMemory struct {
+	engine.Memory
+	d *dirtyState
+}
+
+// Write records the pages written, then writes.
+func (m *dirtyMemory) Write(off uint32, data []byte) bool {
+	m.d.mark(off, len(data))
+	return m.Memory.Write(off, data)
 }

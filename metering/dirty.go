@@ -1,0 +1,474 @@
+package metering
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Dirty-page tracking. [TrackDirtyPages] rewrites a module so that its
+// instances record, in a bitmap held in mutable globals, which 4 KiB pages
+// of their linear memory their code may have written. A runtime that
+// restores a snapshot of an instance's memory then compares and copies
+// those pages only, instead of the whole memory.
+
+// DirtyExportPrefix starts the export names of the globals
+// [TrackDirtyPages] adds: DirtyExportPrefix + "0" … "15" (the bitmap
+// words), DirtyExportPrefix + "sum" and DirtyExportPrefix + "last". A
+// module that already exports a name with this prefix is rejected with
+// [ErrReservedName].
+const DirtyExportPrefix = "__aspect_dirty_"
+
+// DirtyPageShift is the base-2 logarithm of the size of the pages
+// [TrackDirtyPages] tracks: 4 KiB.
+const DirtyPageShift = 12
+
+// DirtyWords is the number of i64 globals forming the dirty bitmap, and
+// DirtyBits its number of bits: page q (of 1<<DirtyPageShift bytes) is
+// recorded in bit q%64 of word (q/64)%DirtyWords, so that one bit stands for
+// the pages q, q+DirtyBits, q+2*DirtyBits, ... of a memory larger than
+// DirtyBits pages (4 MiB).
+const (
+	DirtyWords = 16
+	DirtyBits  = DirtyWords * 64
+)
+
+// DirtyNoPage is the value of the "last page" global that names no page:
+// the value it starts with and must be given back whenever the bitmap is
+// cleared.
+const DirtyNoPage = 0xffffffff
+
+// DirtyResult is a module rewritten by [TrackDirtyPages].
+type DirtyResult struct {
+	// Module is the rewritten module.
+	Module []byte
+	// Words are the export names of the DirtyWords bitmap globals (i64),
+	// in word order; nil when the module has no memory (Module is then the
+	// input, unchanged: nothing to track).
+	Words []string
+	// Summary is the export name of an i32 global whose bit i is set when
+	// Words[i] may be non-zero.
+	Summary string
+	// Last is the export name of the i32 global holding the last page the
+	// code marked (a store to that page skips marking it again).
+	Last string
+	// Stores counts the instructions instrumented: stores, memory.fill,
+	// memory.copy and memory.init.
+	Stores int
+}
+
+// Globals returns the export names of every global the rewrite added:
+// Words, Summary and Last.
+func (r *DirtyResult) Globals() []string {
+	if r.Words == nil {
+		return nil
+	}
+	return append(append([]string(nil), r.Words...), r.Summary, r.Last)
+}
+
+// TrackDirtyPages validates wasm and returns it rewritten so that its code
+// records the memory pages it writes.
+//
+// Every store instruction is preceded by code that computes the page of
+// its effective address (address + offset) and, if that page is not the
+// one marked last, calls an added function that sets the page's bit in the
+// bitmap (see DirtyWords) and remembers the page. memory.fill,
+// memory.copy and memory.init call an added function that marks every page
+// of their destination range (every bit past DirtyBits pages). A store
+// that straddles two pages (an 8-byte store at 4092) is recorded under the
+// page of its first byte only: whoever restores memory from the bitmap
+// also restores the first 7 bytes of the page that follows each marked
+// page. A store that traps may have been marked; nothing the code writes is
+// ever unmarked.
+//
+// No index of the module changes: the bitmap globals, the two functions and
+// their types are appended to their index spaces and the bitmap globals
+// exported (see DirtyExportPrefix); the new locals follow each function's
+// own. The added code is not metered: apply TrackDirtyPages to an
+// instrumented module ([Instrument]) to leave its gas and call-depth
+// accounting unchanged. The bitmap starts cleared; the code never clears
+// it: its user does, through the exports, setting the words and the
+// summary to 0 and Last to DirtyNoPage.
+//
+// The rewrite composes with [PrepareSnapshot] applied afterwards (the
+// added globals are then among SnapshotResult.Globals). Errors are those of
+// Instrument for a module that does not validate, is too large once
+// rewritten or uses an unsupported feature; ErrReservedName reports an
+// export name starting with DirtyExportPrefix. wasm is not modified and
+// not retained.
+func TrackDirtyPages(wasm []byte) (*DirtyResult, error) {
+	m, err := parseModule(wasm, true)
+	if err != nil {
+		return nil, err
+	}
+	for name := range m.exports {
+		if strings.HasPrefix(name, DirtyExportPrefix) {
+			return nil, &ModuleError{Kind: ErrReservedName, Offset: -1, Func: -1, Reason: "module exports " + name}
+		}
+	}
+	cfg := &Config{}
+	c, err := cfg.compile()
+	if err != nil {
+		return nil, err
+	}
+	p := &codePass{m: m, c: c, cfg: cfg, validateOnly: true}
+	for i := range m.code {
+		if err := p.function(i); err != nil {
+			return nil, err
+		}
+	}
+	if !m.hasMemory {
+		return &DirtyResult{Module: wasm}, nil
+	}
+	if len(m.types)+2 > maxTypes || len(m.funcs)+2 > maxFuncs || len(m.globals)+DirtyWords+2 > maxGlobals ||
+		m.numExports+DirtyWords+2 > maxExports {
+		return nil, tooLarge(-1, "too many types, functions, globals or exports to track dirty pages")
+	}
+
+	d := &dirtyPass{m: m}
+	d.markType, d.rangeType = uint32(len(m.types)), uint32(len(m.types))+1
+	d.markFunc, d.rangeFunc = m.numFuncs(), m.numFuncs()+1
+	d.wordGlobal = uint32(len(m.globals))
+	d.sumGlobal = d.wordGlobal + DirtyWords
+	d.lastGlobal = d.sumGlobal + 1
+	res := &DirtyResult{Summary: DirtyExportPrefix + "sum", Last: DirtyExportPrefix + "last"}
+	for i := range DirtyWords {
+		res.Words = append(res.Words, DirtyExportPrefix+strconv.Itoa(i))
+	}
+
+	code := appendU32(nil, uint32(len(m.code)+2))
+	for i := range m.code {
+		if code, err = d.function(code, i); err != nil {
+			return nil, err
+		}
+	}
+	code = d.appendHelpers(code)
+	res.Stores = d.stores
+
+	res.Module = m.layout(append(make([]byte, 0, len(wasm)+len(wasm)/4+1024), wasmHeader...), func(id byte) []byte {
+		var s *section
+		if k := m.secIdx[id]; k >= 0 {
+			s = &m.sections[k]
+		}
+		old := func() []byte {
+			if s == nil {
+				return nil
+			}
+			return m.b[s.start:s.end]
+		}
+		// vec returns the section's entries after n more than it had.
+		vec := func(had, n int) []byte {
+			b := appendU32(nil, uint32(had+n))
+			if s != nil {
+				b = append(b, m.b[m.afterCount(s):s.end]...)
+			}
+			return b
+		}
+		switch id {
+		case secType:
+			b := vec(len(m.types), 2)
+			b = append(b, 0x60, 1, tI32, 0)          // mark(page i32)
+			return append(b, 0x60, 2, tI32, tI32, 0) // markRange(dst, n i32)
+		case secFunction:
+			b := vec(len(m.funcs)-int(m.numImportedFuncs), 2)
+			b = appendU32(b, d.markType)
+			return appendU32(b, d.rangeType)
+		case secGlobal:
+			b := vec(len(m.globals)-int(m.numImportedGlobals), DirtyWords+2)
+			for range DirtyWords {
+				b = append(b, tI64, 1, 0x42, 0, 0x0b)
+			}
+			b = append(b, tI32, 1, 0x41, 0, 0x0b)
+			b = append(b, tI32, 1, 0x41)
+			b = appendS64(b, -1) // DirtyNoPage
+			return append(b, 0x0b)
+		case secExport:
+			b := vec(m.numExports, DirtyWords+2)
+			for i, name := range res.Globals() {
+				b = appendName(b, name)
+				b = append(b, 0x03)
+				b = appendU32(b, d.wordGlobal+uint32(i))
+			}
+			return b
+		case secCode:
+			return code
+		}
+		return old()
+	}, func(out []byte, s *section) []byte {
+		return appendSection(out, secCustom, m.b[s.start:s.end])
+	})
+	return res, nil
+}
+
+// dirtyPass rewrites function bodies for TrackDirtyPages.
+type dirtyPass struct {
+	m                   *module
+	markType, rangeType uint32
+	markFunc, rangeFunc uint32
+	wordGlobal          uint32 // the first bitmap word; the others follow
+	sumGlobal           uint32
+	lastGlobal          uint32
+	stores              int
+	body                []byte
+}
+
+// storeType is the type of the value each store opcode stores.
+var storeType = map[byte]byte{
+	0x36: tI32, 0x37: tI64, 0x38: tF32, 0x39: tF64,
+	0x3a: tI32, 0x3b: tI32, 0x3c: tI64, 0x3d: tI64, 0x3e: tI64,
+}
+
+// function appends the rewritten body of function i (its size first) to
+// code.
+func (d *dirtyPass) function(code []byte, i int) ([]byte, error) {
+	m := d.m
+	c := m.code[i]
+	body := m.b[c.start:c.end]
+	fn := int(m.numImportedFuncs) + i
+	r := newReader(body, 0, len(body))
+	ndecl := r.u32()
+	declStart := r.pos
+	nlocals := uint64(len(m.types[m.funcs[fn]].params))
+	for j := uint32(0); j < ndecl && r.err == nil; j++ {
+		nlocals += uint64(r.u32())
+		r.byte()
+	}
+	declEnd := r.pos
+	// The new locals: three i32 (address, page, and an i32 value or the
+	// length of a bulk operation), then one of each other type stored.
+	var (
+		locA, locP, locN = uint32(nlocals), uint32(nlocals) + 1, uint32(nlocals) + 2
+		valLocal         = map[byte]uint32{tI32: locN}
+		extra            []byte // value types of the locals after the three i32
+	)
+	local := func(t byte) uint32 {
+		l, ok := valLocal[t]
+		if !ok {
+			l = uint32(nlocals) + 3 + uint32(len(extra))
+			valLocal[t] = l
+			extra = append(extra, t)
+		}
+		return l
+	}
+	out := d.body[:0]
+	from := r.pos
+	n := 0
+	for r.pos < r.end && r.err == nil {
+		off := r.pos
+		op := r.byte()
+		switch {
+		case op <= 0x01, op == 0x05, op == 0x0b, op == 0x0f, op == 0x1a, op == 0x1b,
+			op >= 0x45 && op <= 0xc4, op == 0xd1:
+		case op >= 0x02 && op <= 0x04: // block, loop, if
+			r.s33()
+		case op == 0x0c, op == 0x0d, op == 0x10, op >= 0x20 && op <= 0x26, op == 0x3f, op == 0x40, op == 0xd2:
+			r.u32()
+		case op == 0x0e: // br_table
+			cnt := r.count(1, maxBrTableLabels, "br_table labels")
+			for j := 0; j <= cnt && r.err == nil; j++ {
+				r.u32()
+			}
+		case op == 0x11: // call_indirect
+			r.u32()
+			r.u32()
+		case op == 0x1c: // select t*
+			cnt := r.count(1, maxParams, "select types")
+			for j := 0; j < cnt && r.err == nil; j++ {
+				r.byte()
+			}
+		case op >= 0x28 && op <= 0x35: // loads
+			r.u32()
+			r.u32()
+		case op >= 0x36 && op <= 0x3e: // stores
+			r.u32()
+			offset := r.u32()
+			if r.err != nil {
+				break
+			}
+			out = append(out, body[from:off]...)
+			from = off
+			out = d.appendStoreMark(out, local(storeType[op]), locA, locP, offset)
+			n++
+		case op == 0x41:
+			r.s32()
+		case op == 0x42:
+			r.s64()
+		case op == 0x43:
+			r.skip(4)
+		case op == 0x44:
+			r.skip(8)
+		case op == 0xd0:
+			r.byte()
+		case op == 0xfc:
+			switch sub := r.u32(); {
+			case sub <= 7:
+			case sub == 8 || sub == 10 || sub == 11: // memory.init, memory.copy, memory.fill
+				r.u32()
+				if sub != 11 {
+					r.u32()
+				}
+				if r.err != nil {
+					break
+				}
+				out = append(out, body[from:off]...)
+				from = off
+				out = d.appendRangeMark(out, locA, locP, locN)
+				n++
+			case sub == 9 || sub == 13 || sub == 15 || sub == 16 || sub == 17: // data.drop, elem.drop, table.grow/size/fill
+				r.u32()
+			case sub == 12 || sub == 14: // table.init, table.copy
+				r.u32()
+				r.u32()
+			default:
+				return nil, unsupported(c.start+off, "unknown", "opcode 0xfc %d", sub)
+			}
+		default:
+			return nil, unsupported(c.start+off, "unknown", "opcode 0x%02x", op)
+		}
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	if n == 0 {
+		code = appendU32(code, uint32(len(body)))
+		return append(code, body...), nil
+	}
+	d.stores += n
+	out = append(out, body[from:]...)
+	if nlocals+3+uint64(len(extra)) > maxLocals {
+		return nil, tooLarge(c.start, "too many locals once dirty pages are tracked (func %d)", fn)
+	}
+	decls := appendU32(nil, ndecl+1+uint32(len(extra)))
+	decls = append(decls, body[declStart:declEnd]...)
+	decls = append(decls, 3, tI32)
+	for _, t := range extra {
+		decls = append(decls, 1, t)
+	}
+	size := len(decls) + len(out)
+	if size > maxFuncBodySize {
+		return nil, tooLarge(c.start, "function body too large once dirty pages are tracked: %d bytes (func %d)", size, fn)
+	}
+	code = appendU32(code, uint32(size))
+	code = append(append(code, decls...), out...)
+	d.body = out
+	return code, nil
+}
+
+// appendStoreMark appends the code that marks the page of a store whose
+// operands (address, value) are on the stack, leaving them there:
+//
+//	local.set $v  local.tee $a  [i32.const offset  i32.add]
+//	i32.const 12  i32.shr_u  local.tee $p  global.get $last  i32.ne
+//	if  local.get $p  call $mark  end
+//	local.get $a  local.get $v
+//
+// An effective address past 4 GiB wraps, marking some page: the store
+// traps anyway.
+func (d *dirtyPass) appendStoreMark(b []byte, v, a, p, offset uint32) []byte {
+	b = append(b, 0x21)
+	b = appendU32(b, v)
+	b = append(b, 0x22)
+	b = appendU32(b, a)
+	if offset != 0 {
+		b = append(b, 0x41)
+		b = appendS64(b, int64(int32(offset)))
+		b = append(b, 0x6a)
+	}
+	b = append(b, 0x41, DirtyPageShift, 0x76, 0x22)
+	b = appendU32(b, p)
+	b = append(b, 0x23)
+	b = appendU32(b, d.lastGlobal)
+	b = append(b, 0x47, 0x04, 0x40, 0x20)
+	b = appendU32(b, p)
+	b = append(b, 0x10)
+	b = appendU32(b, d.markFunc)
+	b = append(b, 0x0b, 0x20)
+	b = appendU32(b, a)
+	b = append(b, 0x20)
+	return appendU32(b, v)
+}
+
+// appendRangeMark appends the code that marks the destination of a
+// memory.fill, memory.copy or memory.init whose operands (destination,
+// value or source, length) are on the stack, leaving them there.
+func (d *dirtyPass) appendRangeMark(b []byte, dst, x, n uint32) []byte {
+	b = append(b, 0x21)
+	b = appendU32(b, n)
+	b = append(b, 0x21)
+	b = appendU32(b, x)
+	b = append(b, 0x22)
+	b = appendU32(b, dst)
+	b = append(b, 0x20)
+	b = appendU32(b, n)
+	b = append(b, 0x10)
+	b = appendU32(b, d.rangeFunc)
+	for _, l := range []uint32{dst, x, n} {
+		b = append(b, 0x20)
+		b = appendU32(b, l)
+	}
+	return b
+}
+
+// appendHelpers appends the bodies of mark and markRange.
+func (d *dirtyPass) appendHelpers(code []byte) []byte {
+	gget := func(b []byte, g uint32) []byte { return appendU32(append(b, 0x23), g) }
+	gset := func(b []byte, g uint32) []byte { return appendU32(append(b, 0x24), g) }
+
+	// mark(p): $last = p; sum |= 1 << ((p>>6)&15); word[(p>>6)&15] |= 1 << (p&63).
+	var f []byte
+	f = append(f, 0)          // no locals
+	f = append(f, 0x20, 0)    // local.get p
+	f = gset(f, d.lastGlobal) // global.set $last
+	f = gget(f, d.sumGlobal)
+	f = append(f, 0x41, 1, 0x20, 0, 0x41, 6, 0x76, 0x41, DirtyWords-1, 0x71, 0x74, 0x72) // 1 << ((p>>6)&15), or
+	f = gset(f, d.sumGlobal)
+	for range DirtyWords {
+		f = append(f, 0x02, 0x40) // block
+	}
+	f = append(f, 0x20, 0, 0x41, 6, 0x76, 0x41, DirtyWords-1, 0x71) // (p>>6)&15
+	f = append(f, 0x0e)
+	f = appendU32(f, DirtyWords)
+	for i := range DirtyWords {
+		f = appendU32(f, uint32(i))
+	}
+	f = appendU32(f, DirtyWords-1)
+	for i := range DirtyWords {
+		f = append(f, 0x0b) // end of the block br_table's label i leaves
+		f = gget(f, d.wordGlobal+uint32(i))
+		f = append(f, 0x42, 1, 0x20, 0, 0xad, 0x86, 0x84) // 1 << extend_u(p) (i64.shl takes it mod 64), or
+		f = gset(f, d.wordGlobal+uint32(i))
+		if i < DirtyWords-1 {
+			f = append(f, 0x0f) // return
+		}
+	}
+	f = append(f, 0x0b)
+	code = appendU32(code, uint32(len(f)))
+	code = append(code, f...)
+
+	// markRange(dst, n): nothing for n == 0; every bit for DirtyBits pages
+	// or more; else mark(p) for each page p of [dst, dst+n).
+	f = f[:0]
+	f = append(f, 1, 2, tI32)                            // locals 2 (first page), 3 (last page)
+	f = append(f, 0x20, 1, 0x45, 0x04, 0x40, 0x0f, 0x0b) // if n == 0: return
+	f = append(f, 0x20, 0, 0x41, DirtyPageShift, 0x76, 0x21, 2)
+	// last = (u64(dst) + u64(n) - 1) >> 12
+	f = append(f, 0x20, 0, 0xad, 0x20, 1, 0xad, 0x7c, 0x42, 1, 0x7d, 0x42, DirtyPageShift, 0x88, 0xa7, 0x21, 3)
+	f = append(f, 0x20, 3, 0x20, 2, 0x6b, 0x41)
+	f = appendS64(f, DirtyBits-1)
+	f = append(f, 0x4f, 0x04, 0x40) // if last-first >= DirtyBits-1
+	for i := range DirtyWords {
+		f = append(f, 0x42, 0x7f)
+		f = gset(f, d.wordGlobal+uint32(i))
+	}
+	f = append(f, 0x41)
+	f = appendS64(f, 1<<DirtyWords-1)
+	f = gset(f, d.sumGlobal)
+	f = append(f, 0x0f, 0x0b)
+	f = append(f, 0x02, 0x40, 0x03, 0x40) // block loop
+	f = append(f, 0x20, 2, 0x10)
+	f = appendU32(f, d.markFunc)
+	f = append(f, 0x20, 2, 0x20, 3, 0x4f, 0x0d, 1) // br_if 1 when first >= last
+	f = append(f, 0x20, 2, 0x41, 1, 0x6a, 0x21, 2, 0x0c, 0, 0x0b, 0x0b)
+	f = append(f, 0x0b)
+	code = appendU32(code, uint32(len(f)))
+	return append(code, f...)
+}
