@@ -97,8 +97,8 @@ func WithMetering(cfg metering.Config) Option {
 //     billed the gas charged before it; a charge that does not fit is not
 //     spent. That is out of gas in the guest (Left is then less than the
 //     cost of the block that did not fit), in a host function's GasRule or
-//     in Meter.Charge (Left keeps what the charge would have needed), the
-//     call-depth limit, a host function's error or panic, an abort and an
+//     in Meter.Charge (Left keeps all the gas the charge did not fit in,
+//     however much), the call-depth limit, a host function's error or panic, an abort and an
 //     ABI error (in a host function's arguments or in the call's result).
 //   - A trap is billed the whole budget (Left is 0): the gas counter is
 //     only a bound of the gas used when the guest traps. So is an
