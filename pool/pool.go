@@ -112,6 +112,9 @@ func WithLogger(l *slog.Logger) Option { return func(p *Pool) { p.logger = l } }
 
 // WithKeepState makes instances keep their guest state between leases: an
 // instance is reset only after a fault. Use PreRun to clear state instead.
+// Without it, the pool compiles modules with
+// runtime.WithDirtyPageTracking, so that each reset costs the pages the
+// lease wrote (compile the modules given to RuntimeFor with it too).
 func WithKeepState() Option { return func(p *Pool) { p.keepState = true } }
 
 // WithRegistryIdentity keys instances by the identity of the lease's
@@ -198,6 +201,10 @@ type Pool struct {
 	// bounds it.
 	byID      sync.Map
 	byIDCount atomic.Int64
+	// byModule maps a *runtime.Module given to RuntimeFor to its
+	// *moduleCache, byModuleCount bounds it.
+	byModule      sync.Map
+	byModuleCount atomic.Int64
 }
 
 // keyEntry holds the idle instances of one key.
@@ -252,6 +259,15 @@ type moduleEntry struct {
 type codeEntry struct {
 	code []byte
 	hash [32]byte
+	// last is the key entry of the last lease of the code: found without
+	// a lookup in Pool.keys (which would box and hash the Key) when the
+	// next lease has the same key.
+	last atomic.Pointer[keyEntry]
+}
+
+// moduleCache is codeEntry.last for the modules given to RuntimeFor.
+type moduleCache struct {
+	last atomic.Pointer[keyEntry]
 }
 
 // New returns a pool keeping at most capacity idle instances (at least 1).
@@ -269,6 +285,11 @@ func New(capacity int, opts ...Option) *Pool {
 	for _, o := range opts {
 		o(p)
 	}
+	if !p.keepState {
+		// Every put back resets the instance: compile so that a reset
+		// costs the pages the lease wrote, not the memory's size.
+		p.rtOpts = append([]runtime.Option{runtime.WithDirtyPageTracking()}, p.rtOpts...)
+	}
 	return p
 }
 
@@ -278,13 +299,13 @@ type codeID struct {
 	n    int
 }
 
-// codeHash returns the SHA-256 of code, memoized: by the slice's identity
-// first (the same slice passed again costs a map lookup, whatever its
-// size), then by content.
-func (p *Pool) codeHash(code []byte) [32]byte {
+// codeEntry returns the entry of code, with its SHA-256, memoized: by the
+// slice's identity first (the same slice passed again costs a map lookup,
+// whatever its size), then by content.
+func (p *Pool) codeEntry(code []byte) *codeEntry {
 	id := codeID{unsafe.SliceData(code), len(code)}
 	if e, ok := p.byID.Load(id); ok {
-		return e.(*codeEntry).hash
+		return e.(*codeEntry)
 	}
 	h := p.codeHashByContent(code)
 	// The entry keeps the slice itself, so that its array cannot be freed
@@ -293,8 +314,9 @@ func (p *Pool) codeHash(code []byte) [32]byte {
 		p.byID.Clear()
 		p.byIDCount.Store(1)
 	}
-	p.byID.Store(id, &codeEntry{code: code, hash: h})
-	return h
+	ce := &codeEntry{code: code, hash: h}
+	p.byID.Store(id, ce)
+	return ce
 }
 
 // codeHashByContent returns the SHA-256 of code, memoized by content.
@@ -327,7 +349,8 @@ func (p *Pool) Runtime(ctx context.Context, engine string, code []byte, reg *run
 	if engine == "" {
 		engine = runtime.DefaultEngine()
 	}
-	return p.lease(ctx, p.key(engine, p.codeHash(code), reg, nil), code, reg, opts)
+	ce := p.codeEntry(code)
+	return p.lease(ctx, p.key(engine, ce.hash, reg, nil), &ce.last, code, reg, opts)
 }
 
 // RuntimeFor leases an instance of mod, a module the caller compiled and
@@ -340,7 +363,15 @@ func (p *Pool) RuntimeFor(ctx context.Context, mod *runtime.Module, reg *runtime
 	if mod == nil {
 		return nil, fmt.Errorf("%w: RuntimeFor needs a module", runtime.ErrInvalidArgument)
 	}
-	return p.lease(ctx, p.key(mod.Engine(), mod.Hash(), reg, mod), nil, reg, opts)
+	mc, ok := p.byModule.Load(mod)
+	if !ok {
+		if p.byModuleCount.Add(1) > int64(4*p.maxModules) {
+			p.byModule.Clear()
+			p.byModuleCount.Store(1)
+		}
+		mc, _ = p.byModule.LoadOrStore(mod, &moduleCache{})
+	}
+	return p.lease(ctx, p.key(mod.Engine(), mod.Hash(), reg, mod), &mc.(*moduleCache).last, nil, reg, opts)
 }
 
 func (p *Pool) key(engine string, hash [32]byte, reg *runtime.HostAPIRegistry, mod *runtime.Module) Key {
@@ -360,12 +391,21 @@ func (p *Pool) entry(key Key) *keyEntry {
 	return v.(*keyEntry)
 }
 
-// lockEntry returns the key's live entry, locked.
-func (p *Pool) lockEntry(key Key) *keyEntry {
+// lockEntry returns the key's live entry, locked: last's if it is the
+// key's, else the one in keys (then remembered in last).
+func (p *Pool) lockEntry(key Key, last *atomic.Pointer[keyEntry]) *keyEntry {
+	if ke := last.Load(); ke != nil && ke.key == key {
+		ke.mu.Lock()
+		if !ke.dead {
+			return ke
+		}
+		ke.mu.Unlock()
+	}
 	for {
 		ke := p.entry(key)
 		ke.mu.Lock()
 		if !ke.dead {
+			last.Store(ke)
 			return ke
 		}
 		ke.mu.Unlock()
@@ -385,7 +425,7 @@ func (p *Pool) retireLocked(ke *keyEntry) {
 	p.retired.resets.Add(ke.resets)
 }
 
-func (p *Pool) lease(ctx context.Context, key Key, code []byte, reg *runtime.HostAPIRegistry, opts []LeaseOption) (*Lease, error) {
+func (p *Pool) lease(ctx context.Context, key Key, last *atomic.Pointer[keyEntry], code []byte, reg *runtime.HostAPIRegistry, opts []LeaseOption) (*Lease, error) {
 	var lc leaseConfig
 	for _, o := range opts {
 		o(&lc)
@@ -393,7 +433,7 @@ func (p *Pool) lease(ctx context.Context, key Key, code []byte, reg *runtime.Hos
 	if p.closed.Load() {
 		return nil, ErrClosed
 	}
-	ke := p.lockEntry(key)
+	ke := p.lockEntry(key, last)
 	var cleared []*instance
 	if lc.forceClear {
 		cleared = ke.idle

@@ -11,13 +11,12 @@ import (
 	"github.com/aspect-rt/aspect-runtime/wasi"
 )
 
-// withTracking runs f with dirty-page tracking on or off for the modules it
-// compiles.
-func withTracking(on bool, f func()) {
-	prev := trackDirtyPages
-	trackDirtyPages = on
-	defer func() { trackDirtyPages = prev }()
-	f()
+// withTracking returns opts, with WithDirtyPageTracking if on.
+func withTracking(on bool, opts []Option) []Option {
+	if on {
+		return append(append([]Option(nil), opts...), WithDirtyPageTracking())
+	}
+	return opts
 }
 
 // resetBench is one guest call the Reset benchmarks make.
@@ -56,9 +55,7 @@ func BenchmarkReset(b *testing.B) {
 					m := modules[key]
 					if m == nil {
 						var err error
-						withTracking(tracked, func() {
-							m, err = CompileWithEngine(ctx, eng, fixtures.MustBytes(c.fixture), c.opts...)
-						})
+						m, err = CompileWithEngine(ctx, eng, fixtures.MustBytes(c.fixture), withTracking(tracked, c.opts)...)
 						if err != nil {
 							b.Fatal(err)
 						}

@@ -148,7 +148,7 @@ func newDirtyRuntime(t testing.TB, eng string, tracked bool, opts ...Option) *Ru
 	var rt *Runtime
 	var err error
 	opts = append([]Option{WithWASI(wasi.Config{Stdin: &endless{}, Random: &endless{n: 100}})}, opts...)
-	withTracking(tracked, func() { rt, err = NewWithEngine(ctx, eng, dirtyModule(), nil, opts...) })
+	rt, err = NewWithEngine(ctx, eng, dirtyModule(), nil, withTracking(tracked, opts)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { rt.Close(ctx) })
 	require.NoError(t, rt.Reset(ctx))

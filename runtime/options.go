@@ -21,6 +21,7 @@ type config struct {
 	startTimeout     time.Duration // see WithStartTimeout
 	tableLimitElems  uint32        // see WithTableLimit; 0 means DefaultTableLimit
 	trusted          bool          // see WithTrustedCode
+	dirtyPages       bool          // see WithDirtyPageTracking
 	validation       validation    // see WithProfile, WithLimits (validate.go)
 	// providers satisfy imports outside the host API registry (WASI, the
 	// gas-metering imports); tried in order before the registry.
@@ -52,6 +53,20 @@ func WithLogger(l *slog.Logger) Option {
 		}
 	}
 }
+
+// WithDirtyPageTracking compiles the module so that Reset restores only
+// the memory pages the calls since the last reset wrote, instead of
+// comparing the whole memory with its post-start snapshot: every store
+// checks whether it writes a page it has not marked yet, the host marks
+// what it writes (arguments, results, WASI), and Reset compares and
+// writes back the marked pages only. A Reset then costs what the calls
+// touched, not the size of the memory (a Go guest's 3 MiB: about 20 pages
+// after a call), while every call pays the stores' checks (19-70% on
+// the store-heavy guests measured; see BENCHMARKS.md). Use it where
+// instances are reset after every use; the pool sets it unless
+// pool.WithKeepState. It applies to modules Reset can restore (see Reset);
+// gas and call-depth limits are unchanged by it.
+func WithDirtyPageTracking() Option { return func(c *config) { c.dirtyPages = true } }
 
 // DefaultMemoryLimitPages is the memory limit of a module compiled without
 // WithMemoryLimitPages: 1024 pages of 64 KiB, 64 MiB — a Go guest starts

@@ -85,7 +85,7 @@ func prepare(code []byte, cfg config, nativeInterrupt bool) ([]byte, *preparatio
 		}
 		code = prep.limits.Module
 	}
-	if code, prep.snapshot, err = prepareSnapshot(code); err != nil {
+	if code, prep.snapshot, err = prepareSnapshot(code, cfg.dirtyPages); err != nil {
 		return nil, nil, err
 	}
 	return code, prep, nil

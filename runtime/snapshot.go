@@ -36,10 +36,6 @@ type snapshotPlan struct {
 	dirty *metering.DirtyResult
 }
 
-// trackDirtyPages: restorable modules track the pages their code writes.
-// Tests turn it off to compare with the whole-memory comparison.
-var trackDirtyPages = true
-
 // maxSnapshotMemory bounds the memory a snapshot copies (bytes): an instance
 // with a larger memory is re-instantiated by Reset, which costs less than
 // comparing that much memory and does not keep a second copy of it.
@@ -53,13 +49,15 @@ const maxSnapshotMemory = 64 << 20
 // then reports what is wrong with it (ErrCompile), or runs it, and Reset
 // re-instantiates. A module that is not restorable is compiled as given too.
 // The error is always nil.
-func prepareSnapshot(code []byte) ([]byte, *snapshotPlan, error) {
-	// The code records the pages it writes (see restoreDirty), unless it
-	// cannot be rewritten so (then Reset compares the whole memory).
+//
+// With track (WithDirtyPageTracking), the code records the pages it writes
+// (see restoreDirty), unless it cannot be rewritten so (then Reset
+// compares the whole memory).
+func prepareSnapshot(code []byte, track bool) ([]byte, *snapshotPlan, error) {
 	var res *metering.SnapshotResult
 	var dirty *metering.DirtyResult
 	var err error
-	if trackDirtyPages {
+	if track {
 		dirty, err = metering.TrackDirtyPages(code)
 	}
 	if err == nil && dirty != nil && dirty.Words != nil {

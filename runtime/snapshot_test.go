@@ -189,7 +189,7 @@ func TestResetReinstantiatesAfterEngineFailure(t *testing.T) {
 // engine's error is reported as before.
 func TestPrepareSnapshotPassesThrough(t *testing.T) {
 	for _, code := range [][]byte{nil, []byte("\x00asm\x01\x00\x00\x00\xff"), fixtures.MustBytes("wat/table_set.wasm")} {
-		out, plan, err := prepareSnapshot(code)
+		out, plan, err := prepareSnapshot(code, false)
 		require.NoError(t, err)
 		assert.Nil(t, plan)
 		assert.Equal(t, code, out)
