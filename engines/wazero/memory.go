@@ -106,18 +106,20 @@ func (m *mmapMemory) Free() {
 // pool, Runtime.Reset after memory.grow) touches again the pages its
 // predecessor touched. Closed instances therefore leave their memory, its
 // touched pages zeroed and still resident, to the next instance with the
-// same reservation (the same maximum size): at most maxSpares of them, of
-// at most maxSpareCommitted accessible bytes each.
+// same reservation (the same maximum size): at most maxSpares of them,
+// holding at most maxSpareCommitted accessible bytes in all (the default
+// memory limit of a module, 64 MiB, fits twice).
 const (
 	maxSpares         = 8
-	maxSpareCommitted = 16 << 20
+	maxSpareCommitted = 128 << 20
 )
 
 var spares spareList
 
 type spareList struct {
-	mu   sync.Mutex
-	list []spare
+	mu        sync.Mutex
+	list      []spare
+	committed uint64 // the sum of the spares' committed bytes
 }
 
 // spare is a zeroed reservation with its first committed bytes accessible.
@@ -133,6 +135,7 @@ func (s *spareList) take(size uint64) *mmapMemory {
 	for i := len(s.list) - 1; i >= 0; i-- {
 		if sp := s.list[i]; uint64(len(sp.reserved)) == size {
 			s.list = append(s.list[:i], s.list[i+1:]...)
+			s.committed -= sp.committed
 			return &mmapMemory{reserved: sp.reserved, committed: sp.committed}
 		}
 	}
@@ -142,21 +145,19 @@ func (s *spareList) take(size uint64) *mmapMemory {
 // put zeroes m and keeps it, or reports false if there is no room for it
 // (or it cannot be zeroed cheaply).
 func (s *spareList) put(m *mmapMemory) bool {
-	if m.committed > maxSpareCommitted {
-		return false
-	}
 	s.mu.Lock()
-	full := len(s.list) >= maxSpares
+	full := len(s.list) >= maxSpares || s.committed+m.committed > maxSpareCommitted
 	s.mu.Unlock()
 	if full || !zeroResident(m.reserved[:m.committed]) {
 		return false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.list) >= maxSpares {
+	if len(s.list) >= maxSpares || s.committed+m.committed > maxSpareCommitted {
 		return false
 	}
 	s.list = append(s.list, spare{reserved: m.reserved, committed: m.committed})
+	s.committed += m.committed
 	return true
 }
 
