@@ -7,12 +7,15 @@ import (
 	"io"
 	"math"
 	"os"
+	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/aspect-rt/aspect-runtime/metering"
 	"github.com/aspect-rt/aspect-runtime/runtime"
+	"github.com/aspect-rt/aspect-runtime/wasi"
 )
 
 // benchConfig is what `aspect bench` was asked to do.
@@ -26,6 +29,8 @@ type benchConfig struct {
 	function string
 	args     []string // the literals, for the report
 	callArgs []any
+	wasi     wasiFlags
+	cacheDir string
 }
 
 func parseBench(args []string, stderr io.Writer) (benchConfig, error) {
@@ -37,8 +42,13 @@ func parseBench(args []string, stderr io.Writer) (benchConfig, error) {
 	fs.IntVar(&c.runs, "runs", 10, "timed runs (at least 1); the spread is over runs")
 	fs.IntVar(&c.warmup, "warmup", 10, "untimed calls before the first run (at least one is made, for the result shown)")
 	fs.DurationVar(&c.duration, "duration", time.Second, "total time of the timed runs, split evenly between them (0: one call per run)")
+	c.wasi.register(fs, "the guest's stdout and stderr go to stderr, its stdin is empty")
+	registerCacheDir(fs, &c.cacheDir)
 	if err := fs.Parse(args); err != nil {
 		return c, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if err := c.wasi.check(); err != nil {
+		return c, err
 	}
 	switch {
 	case c.runs < 1:
@@ -78,6 +88,17 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var opts []runtime.Option
 	if c.gas > 0 {
 		opts = append(opts, runtime.WithMetering(metering.Config{}))
+	}
+	if c.cacheDir != "" {
+		opts = append(opts, runtime.WithCacheDir(c.cacheDir))
+	}
+	if c.wasi.enabled {
+		cfg, closeMounts, err := c.wasi.config(c.module, nil, stderr, stderr)
+		if err != nil {
+			return err
+		}
+		defer closeMounts()
+		opts = append(opts, runtime.WithWASI(cfg))
 	}
 	rt, err := runtime.NewWithEngine(ctx, c.engine, code, nil, opts...)
 	if err != nil {
@@ -159,6 +180,95 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "gas used:  %d by the first call, %d by the last (limit %d)\n", firstGas, meter.Used(), c.gas)
 	}
 	return nil
+}
+
+// wasiFlags are the WASI flags of a command: --wasi, --dir (repeatable),
+// --env (repeatable).
+type wasiFlags struct {
+	enabled bool
+	dirs    listFlag
+	env     listFlag
+}
+
+// listFlag collects a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+// register adds the WASI flags to fs; io says where the guest's standard
+// streams go.
+func (w *wasiFlags) register(fs *flag.FlagSet, io string) {
+	fs.BoolVar(&w.enabled, "wasi", false, "provide WASI preview 1 (needed by Go guests): no file system unless --dir, no environment unless --env; "+io)
+	fs.Var(&w.dirs, "dir", "with --wasi, mount the host directory `HOST[:GUEST]` read-only at GUEST (default: HOST as an absolute path, \".\" is \"/\"); symbolic links out of it are refused; repeatable")
+	fs.Var(&w.env, "env", "with --wasi, set the guest's environment variable `KEY=VALUE` (the host's environment is never passed); repeatable")
+}
+
+// check validates the WASI flags once parsed.
+func (w *wasiFlags) check() error {
+	if !w.enabled && (len(w.dirs) > 0 || len(w.env) > 0) {
+		return fmt.Errorf("%w: --dir and --env need --wasi", errUsage)
+	}
+	for _, kv := range w.env {
+		k, _, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || strings.ContainsRune(kv, 0) {
+			return fmt.Errorf("%w: --env %q: want KEY=VALUE", errUsage, kv)
+		}
+	}
+	for _, d := range w.dirs {
+		host, guest, _ := strings.Cut(d, ":")
+		if host == "" || strings.ContainsRune(d, 0) {
+			return fmt.Errorf("%w: --dir %q: want HOST[:GUEST], e.g. data or ./data:/data", errUsage, d)
+		}
+		if guest != "" && !strings.HasPrefix(guest, "/") {
+			return fmt.Errorf("%w: --dir %q: the guest path %q must be absolute", errUsage, d, guest)
+		}
+	}
+	return nil
+}
+
+// config returns the WASI configuration of the flags for module (argv[0]
+// is its base name) and a function that closes the mounted directories. A
+// directory that cannot be opened is a usage error.
+func (w *wasiFlags) config(module string, stdin io.Reader, stdout, stderr io.Writer) (wasi.Config, func(), error) {
+	cfg := wasi.Config{Args: []string{filepath.Base(module)}, Env: w.env, Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	var roots []*os.Root
+	closeAll := func() {
+		for _, r := range roots {
+			r.Close()
+		}
+	}
+	for _, d := range w.dirs {
+		host, guest, _ := strings.Cut(d, ":")
+		if guest == "" {
+			guest = path.Join("/", filepath.ToSlash(host))
+		}
+		root, err := os.OpenRoot(host)
+		if err != nil {
+			closeAll()
+			return cfg, nil, fmt.Errorf("%w: --dir %s: %v", errUsage, d, err)
+		}
+		roots = append(roots, root)
+		cfg.Mounts = append(cfg.Mounts, wasi.Mount{FS: root.FS(), GuestPath: guest})
+	}
+	return cfg, closeAll, nil
+}
+
+// registerCacheDir adds --cache-dir to fs: compiled code is kept there
+// across runs (runtime.WithCacheDir), by default in the user's cache
+// directory, so that a Go guest is compiled once rather than at every run.
+func registerCacheDir(fs *flag.FlagSet, dir *string) {
+	fs.StringVar(dir, "cache-dir", defaultCacheDir(), "keep compiled code in `DIR` across runs (\"\": no cache)")
+}
+
+// defaultCacheDir is aspect-runtime in the user's cache directory
+// (os.UserCacheDir), "" if there is none.
+func defaultCacheDir() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "aspect-runtime")
 }
 
 // callsFor returns how many calls of perCall fill target (at least 1).

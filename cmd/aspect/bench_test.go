@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -109,4 +112,108 @@ func TestBenchHelpers(t *testing.T) {
 	assert.Equal(t, "1.50 µs", fmtDuration(1500))
 	assert.Equal(t, "12.3 ms", fmtDuration(12.34e6))
 	assert.Equal(t, "1.23 M", fmtRate(1.234e6))
+}
+
+// TestBenchWASI: --wasi lets bench run a Go guest (it failed to link
+// before), and --cache-dir keeps its compiled code: the second run loads
+// the entries the first wrote, without rewriting them.
+func TestBenchWASI(t *testing.T) {
+	goEcho := fixture("go/echo.wasm")
+	for _, eng := range runtime.Engines() {
+		t.Run(eng, func(t *testing.T) {
+			cache := t.TempDir()
+			args := []string{"bench", "--engine", eng, "--wasi", "--cache-dir", cache, "--runs", "2", "--warmup", "1", "--duration", "0", goEcho, "greet", "s:go"}
+			code, out, stderr := aspect(t, args...)
+			require.Equal(t, 0, code, stderr)
+			assert.Contains(t, out, "module:    "+goEcho+" on "+eng+"\n")
+			assert.Contains(t, out, "result:    hello, go\n")
+			assert.Contains(t, out, "runs:      2 runs, 2 calls in ")
+			entries := cacheEntries(t, cache)
+			require.NotEmpty(t, entries, "compiled code written to --cache-dir")
+
+			code, out, stderr = aspect(t, args...)
+			require.Equal(t, 0, code, stderr)
+			assert.Contains(t, out, "result:    hello, go\n")
+			assert.Equal(t, entries, cacheEntries(t, cache), "loaded from the cache, not compiled and written again")
+		})
+	}
+	code, _, stderr := aspect(t, "bench", "--runs", "1", "--cache-dir", "", goEcho, "greet", "s:go")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "wasi_snapshot_preview1")
+}
+
+// cacheEntries lists the files under dir with their modification times.
+func cacheEntries(t *testing.T, dir string) map[string]time.Time {
+	t.Helper()
+	out := map[string]time.Time{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		out[p] = fi.ModTime()
+		return nil
+	})
+	require.NoError(t, err)
+	return out
+}
+
+// TestBenchWASIEnvAndDir: --env sets the guest's environment and --dir
+// mounts a host directory read-only, at the guest path given or at the
+// host path.
+func TestBenchWASIEnvAndDir(t *testing.T) {
+	wasiGuest := fixture("go/wasi.wasm")
+	data := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(data, "hello.txt"), []byte("hi from the host"), 0o644))
+	cache := t.TempDir()
+	bench := func(args ...string) (int, string, string) {
+		return aspect(t, append([]string{"bench", "--wasi", "--cache-dir", cache, "--runs", "1", "--warmup", "0", "--duration", "0"}, args...)...)
+	}
+	code, out, stderr := bench("--env", "MODE=test", "--env", "EMPTY=", wasiGuest, "environ")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, `result:    ["MODE=test", "EMPTY="]`+"\n")
+
+	code, out, stderr = bench("--dir", data+":/data", wasiGuest, "readFile", "s:/data/hello.txt")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, `hi from the host`)
+
+	code, out, stderr = bench("--dir", data, wasiGuest, "readFile", "s:"+filepath.ToSlash(filepath.Join(data, "hello.txt")))
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, `hi from the host`)
+
+	code, out, stderr = bench("--dir", data+":/data", wasiGuest, "writeFile", "s:/data/new.txt")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "Read-only file system")
+	assert.NoFileExists(t, filepath.Join(data, "new.txt"), "mounts are read-only")
+
+	code, out, stderr = bench(wasiGuest, "readFile", "s:/data/hello.txt")
+	require.Equal(t, 0, code, stderr)
+	assert.NotContains(t, out, `hi from the host`, "nothing mounted without --dir")
+}
+
+func TestBenchWASIErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		args []string
+		msg  string
+	}{
+		{"dir without wasi", []string{"--dir", dir}, "--dir and --env need --wasi"},
+		{"env without wasi", []string{"--env", "A=1"}, "--dir and --env need --wasi"},
+		{"env without =", []string{"--wasi", "--env", "A"}, `--env "A": want KEY=VALUE`},
+		{"env without key", []string{"--wasi", "--env", "=1"}, `--env "=1": want KEY=VALUE`},
+		{"relative guest path", []string{"--wasi", "--dir", dir + ":data"}, `the guest path "data" must be absolute`},
+		{"empty dir", []string{"--wasi", "--dir", ""}, `--dir "": want HOST[:GUEST]`},
+		{"missing dir", []string{"--wasi", "--dir", filepath.Join(dir, "nope")}, "nope"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, stderr := aspect(t, append(append([]string{"bench", "--runs", "1"}, tc.args...), echoWasm, "greet", "s:x")...)
+			assert.Equal(t, 2, code, stderr)
+			assert.Empty(t, out)
+			assert.Contains(t, stderr, tc.msg)
+		})
+	}
 }

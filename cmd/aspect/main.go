@@ -6,6 +6,8 @@
 //	aspect bench [--engine NAME] [--gas N] [--runs N] [--warmup N] [--duration D] MODULE.wasm FUNCTION [ARG...]
 //	aspect engines
 //	aspect validate [--profile NAME] [--entry FUNCTION]... MODULE.wasm
+//	aspect inspect [--output text|json] MODULE.wasm
+//	aspect --version
 //
 // Arguments are typed literals, TYPE:VALUE:
 //
@@ -48,6 +50,8 @@ const usage = `usage:
   aspect bench [--engine NAME] [--gas N] [--runs N] [--warmup N] [--duration D] MODULE.wasm FUNCTION [ARG...]
   aspect engines
   aspect validate [--profile NAME] [--entry FUNCTION]... MODULE.wasm
+  aspect inspect [--output text|json] MODULE.wasm
+  aspect --version
 
 ARG is TYPE:VALUE with TYPE one of s, hex, i8, i16, i32, i64, u8, u16, u32,
 u64, b, f32, f64; or nil. Example: aspect run echo.wasm greet s:world
@@ -78,6 +82,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	case "validate":
 		err = validateCmd(args[1:], stdout, stderr)
+	case "inspect":
+		err = inspectCmd(args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		err = versionCmd(stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
