@@ -17,12 +17,8 @@ import (
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
 )
 
-// Runtime is one instance of a guest module. Calls are serialized: a Runtime
-// may be shared between goroutines but runs one call at a time (use the pool
-// package for parallelism). A host function that calls back into the
-// Runtime running it, with the context it was given (or one derived from
-// it), gets ErrReentrant instead of a deadlock.
-type Runtime struct {
+// runtimeState is the state of a Runtime's instance (see Runtime).
+type runtimeState struct {
 	module     *Module
 	ownsModule bool
 	cfg        config
@@ -76,9 +72,6 @@ type Runtime struct {
 	// dirty records the pages of memory written since the snapshot, when
 	// the module tracks them (snapshot.go); nil otherwise.
 	dirty *dirtyState
-
-	// lent is set on a handle (see Handle): every other field is unused.
-	lent *handle
 }
 
 // handle is what a Runtime made by Handle refers to.

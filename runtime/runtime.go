@@ -38,6 +38,19 @@ const StartFunction = "__aspect_start__"
 // arguments and host results: allocate(size i32) -> i32.
 const AllocateFunction = "allocate"
 
+// Runtime is one instance of a guest module. Calls are serialized: a Runtime
+// may be shared between goroutines but runs one call at a time (use the pool
+// package for parallelism). A host function that calls back into the
+// Runtime running it, with the context it was given (or one derived from
+// it), gets ErrReentrant instead of a deadlock.
+type Runtime struct {
+	// runtimeState is the instance's state; nil on a handle, which
+	// reaches its instance's through lent (see Handle), so that a handle
+	// is two words.
+	*runtimeState
+	lent *handle
+}
+
 // Module is a compiled guest module. Compile once, instantiate many times;
 // a Module is safe for concurrent use.
 type Module struct {
@@ -230,7 +243,7 @@ func (m *Module) Instantiate(ctx context.Context, reg *HostAPIRegistry, opts ...
 	for _, o := range opts {
 		o(&cfg)
 	}
-	rt = &Runtime{module: m, cfg: cfg, exports: map[string]*export{}}
+	rt = &Runtime{runtimeState: &runtimeState{module: m, cfg: cfg, exports: map[string]*export{}}}
 	if rt.host, err = rt.resolveImports(reg); err != nil {
 		return nil, err
 	}
