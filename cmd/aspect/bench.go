@@ -200,19 +200,20 @@ func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 // streams go.
 func (w *wasiFlags) register(fs *flag.FlagSet, io string) {
 	fs.BoolVar(&w.enabled, "wasi", false, "provide WASI preview 1 (needed by Go guests): no file system unless --dir, no environment unless --env; "+io)
-	fs.Var(&w.dirs, "dir", "with --wasi, mount the host directory `HOST[:GUEST]` read-only at GUEST (default: HOST as an absolute path, \".\" is \"/\"); symbolic links out of it are refused; repeatable")
-	fs.Var(&w.env, "env", "with --wasi, set the guest's environment variable `KEY=VALUE` (the host's environment is never passed); repeatable")
+	fs.Var(&w.dirs, "dir", "mount the host directory `HOST[:GUEST]` read-only for WASI at GUEST, an absolute path (default: /HOST); symbolic links out of it are refused; repeatable; implies --wasi")
+	fs.Var(&w.env, "env", "set the WASI environment variable `K=V` (the host's environment is never passed); repeatable; implies --wasi")
 }
 
-// check validates the WASI flags once parsed.
+// check validates the WASI flags once parsed; --dir and --env imply
+// --wasi, as they do for run.
 func (w *wasiFlags) check() error {
-	if !w.enabled && (len(w.dirs) > 0 || len(w.env) > 0) {
-		return fmt.Errorf("%w: --dir and --env need --wasi", errUsage)
+	if len(w.dirs) > 0 || len(w.env) > 0 {
+		w.enabled = true
 	}
 	for _, kv := range w.env {
 		k, _, ok := strings.Cut(kv, "=")
 		if !ok || k == "" || strings.ContainsRune(kv, 0) {
-			return fmt.Errorf("%w: --env %q: want KEY=VALUE", errUsage, kv)
+			return fmt.Errorf("%w: --env %q: want K=V", errUsage, kv)
 		}
 	}
 	for _, d := range w.dirs {

@@ -163,7 +163,7 @@ func cacheEntries(t *testing.T, dir string) map[string]time.Time {
 
 // TestBenchWASIEnvAndDir: --env sets the guest's environment and --dir
 // mounts a host directory read-only, at the guest path given or at the
-// host path.
+// host path; both imply --wasi.
 func TestBenchWASIEnvAndDir(t *testing.T) {
 	wasiGuest := fixture("go/wasi.wasm")
 	data := t.TempDir()
@@ -179,6 +179,11 @@ func TestBenchWASIEnvAndDir(t *testing.T) {
 	code, out, stderr = bench("--dir", data+":/data", wasiGuest, "readFile", "s:/data/hello.txt")
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, out, `hi from the host`)
+
+	// --env alone implies --wasi.
+	code, out, stderr = aspect(t, "bench", "--env", "MODE=implied", "--cache-dir", cache, "--runs", "1", "--warmup", "0", "--duration", "0", wasiGuest, "getenv", "s:MODE")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "result:    implied\n")
 
 	code, out, stderr = bench("--dir", data, wasiGuest, "readFile", "s:"+filepath.ToSlash(filepath.Join(data, "hello.txt")))
 	require.Equal(t, 0, code, stderr)
@@ -201,13 +206,11 @@ func TestBenchWASIErrors(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{"dir without wasi", []string{"--dir", dir}, "--dir and --env need --wasi"},
-		{"env without wasi", []string{"--env", "A=1"}, "--dir and --env need --wasi"},
-		{"env without =", []string{"--wasi", "--env", "A"}, `--env "A": want KEY=VALUE`},
-		{"env without key", []string{"--wasi", "--env", "=1"}, `--env "=1": want KEY=VALUE`},
-		{"relative guest path", []string{"--wasi", "--dir", dir + ":data"}, `the guest path "data" must be absolute`},
+		{"env without =", []string{"--env", "A"}, `--env "A": want K=V`},
+		{"env without key", []string{"--wasi", "--env", "=1"}, `--env "=1": want K=V`},
+		{"relative guest path", []string{"--dir", dir + ":data"}, `the guest path "data" must be absolute`},
 		{"empty dir", []string{"--wasi", "--dir", ""}, `--dir "": want HOST[:GUEST]`},
-		{"missing dir", []string{"--wasi", "--dir", filepath.Join(dir, "nope")}, "nope"},
+		{"missing dir", []string{"--dir", filepath.Join(dir, "nope")}, "nope"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, stderr := aspect(t, append(append([]string{"bench", "--runs", "1"}, tc.args...), echoWasm, "greet", "s:x")...)
