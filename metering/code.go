@@ -31,9 +31,10 @@ type ctrlFrame struct {
 }
 
 // cdLoop is a loop with a countdown checkpoint (yield checkpoints without
-// gas).
+// gas), or a loop with a gas checkpoint (metered, with yield checkpoints):
+// both copy the locals the loop writes on their cold path.
 type cdLoop struct {
-	// cp is the index of its checkpoint patch.
+	// cp is the index of its checkpoint patch, -1 with gas.
 	cp int
 	// sets is where its body's writes start in codePass.sets, then
 	// copies[0:2] where the locals its cold path copies are in
@@ -53,7 +54,11 @@ type loopWrap struct {
 	bt     []byte // the loop's block type, as encoded
 	params []byte
 	cp     int // the loop header's checkpoint patch, without gas
-	cdLoop int // the loop's index in codePass.cdLoops, without gas
+	cdLoop int // the loop's index in codePass.cdLoops
+	// charge is, with gas, the index in codePass.patches of the charge of
+	// the loop body's first segment, which the loop header's checkpoint
+	// makes.
+	charge int
 }
 
 // Patch kinds applied when a body is re-emitted.
@@ -65,7 +70,7 @@ const (
 	pFinalEnd              // replace the body's final end: end, depth epilogue, end
 	pStore                 // insert local.get $g; global.set $gas
 	pLoad                  // insert global.get $gas; local.set $g
-	pYield                 // insert the yield check of a loop header (without gas: of weight val, of loop cdLoops[depth])
+	pYield                 // insert the yield check of a loop header: with gas, of loop wraps[val], charging the segment that follows; without gas, of weight val, of loop cdLoops[depth]
 	pYEntry                // insert the yield checkpoint of a function entry (without gas: of weight val)
 	pLoopOpen              // insert the wrapper blocks of loop wraps[val]
 	pLoopEnd               // insert what follows the end of a wrapped loop
@@ -230,9 +235,11 @@ type codePass struct {
 	// injected indices
 	gasGlobal, depthGlobal uint32
 	yatGlobal, yieldFunc   uint32
-	oogFunc, cdeFunc       uint32
-	chargeFunc             uint32
-	shift                  uint32
+	// ysFunc is the yield helper, metering with yield checkpoints.
+	ysFunc           uint32
+	oogFunc, cdeFunc uint32
+	chargeFunc       uint32
+	shift            uint32
 	// growFunc is the index of the first table.grow limit helper, with
 	// Config.MaxTableElements: one per table the code grows, in the order
 	// growOrder lists them; growHelpers maps a table to its position there,
@@ -584,6 +591,13 @@ func (p *codePass) function(i int) error {
 					if f.wrap >= 0 {
 						p.wraps[f.wrap].cp, p.wraps[f.wrap].cdLoop = f.cp, f.cdLoop
 					}
+				} else {
+					// Metered: the cold path copies the locals the loop
+					// writes (cp -1 only marks the frame as a loop's).
+					f.cp = -1
+					f.cdLoop = len(p.cdLoops)
+					p.cdLoops = append(p.cdLoops, cdLoop{cp: -1, sets: len(p.sets), params: params})
+					p.wraps[f.wrap].cdLoop = f.cdLoop
 				}
 			}
 			p.ctrls = append(p.ctrls, f)
@@ -803,7 +817,7 @@ func (p *codePass) function(i int) error {
 			if op != 0x20 {
 				ok = p.popExpect(t)
 			}
-			if op != 0x20 && p.countdown && p.ctrls[len(p.ctrls)-1].cp != 0 { // inside a loop
+			if op != 0x20 && p.yield && p.ctrls[len(p.ctrls)-1].cp != 0 { // inside a loop
 				p.sets = append(p.sets, l)
 			}
 			if op != 0x21 {
@@ -965,8 +979,11 @@ func (p *codePass) function(i int) error {
 		if boundary {
 			p.closeSegment()
 			if op == 0x03 && p.yield && p.gas {
-				// Loop header: the yield check, then the charge.
-				p.patches = append(p.patches, patch{off: r.pos, kind: pYield})
+				// Loop header: the yield check, which makes the charge
+				// that follows.
+				w := p.ctrls[len(p.ctrls)-1].wrap
+				p.patches = append(p.patches, patch{off: r.pos, kind: pYield, val: uint64(w)})
+				p.wraps[w].charge = len(p.patches)
 			}
 			p.openSegment(r.pos)
 		}

@@ -143,7 +143,7 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 		return nil, tooLarge(-1, "too many imports, exports or globals once the injected ones are added")
 	}
 	growLimit := cfg.MaxTableElements > 0 && len(m.tables) > 0
-	if m.numFuncs()+3+1+uint32(len(m.tables)) > maxFuncs {
+	if m.numFuncs()+3+2+uint32(len(m.tables)) > maxFuncs {
 		return nil, tooLarge(-1, "too many functions once the injected ones are added")
 	}
 
@@ -178,11 +178,16 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 			p.gasGlobal, p.yieldFunc = p.depthGlobal+1, p.cdeFunc+1
 		}
 	}
-	// Injected functions follow the module's: the charge helper (when
-	// metering), then the table.grow helpers of the tables the code grows,
-	// in the order their first table.grow is met.
+	// Injected functions follow the module's: the yield helper (when
+	// metering with yield checkpoints), the charge helper (when metering),
+	// then the table.grow helpers of the tables the code grows, in the
+	// order their first table.grow is met.
 	p.shift = injected
 	p.chargeFunc = m.numFuncs() + injected
+	if gas && p.yield {
+		p.ysFunc = p.chargeFunc
+		p.chargeFunc++
+	}
 	p.growFunc = p.chargeFunc
 	if gas {
 		p.growFunc++
@@ -219,16 +224,24 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 	// helpers.
 	voidType := uint32(len(m.types))
 	p.newTypes = [][]byte{{0x60, 0, 0}}
-	chargeType := uint32(0)
+	chargeType, ysType := uint32(0), uint32(0)
 	if gas {
 		chargeType = voidType + 1
 		p.newTypes = append(p.newTypes, []byte{0x60, 2, tI32, tI64, 1, tI32})
+		if p.yield {
+			ysType = voidType + 2
+			p.newTypes = append(p.newTypes, []byte{0x60, 2, tI64, tI64, 1, tI64})
+		}
 	}
 	p.buildTemplates()
 
 	p.out = make([]byte, 0, len(wasm)+len(wasm)/2)
-	// The function count, +1 for the charge helper, fixed below if wrong.
+	// The function count, +1 for the charge helper (+1 for the yield
+	// helper), fixed below if wrong.
 	guess := uint32(len(m.code)) + 1
+	if p.gas && p.yield {
+		guess++
+	}
 	p.out = appendU32(p.out, guess)
 	countLen := len(p.out)
 	for i := range m.code {
@@ -241,6 +254,10 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 	}
 	code := p.out
 	var helperTypes []uint32
+	if p.gas && p.yield {
+		code = p.appendYieldFunc(code)
+		helperTypes = append(helperTypes, ysType)
+	}
 	if p.gas && (p.usesDyn || len(p.growOrder) > 0) {
 		// The table.grow helpers' indices follow it: kept even if unused.
 		res.ChargeFunc = int64(p.chargeFunc)
@@ -398,13 +415,16 @@ func (p *codePass) buildTemplates() {
 	p.yatSet = appendU32([]byte{0x24}, p.yatGlobal)
 }
 
-// Yield checkpoints. A loop header checks, before the loop body's charge,
+// Yield checkpoints (metered). The loop header's checkpoint and the charge
+// of the loop body's first segment are one test: with C that charge and
+// $next the function's copy of __yield_at__ (a second injected i64 local,
+// never negative), the header is
 //
-//	local.get $g; local.get $next; i64.lt_s; br_if $cold
+//	local.get $g; i64.const C; i64.sub; local.tee $g; local.get $next; i64.ge_s
+//	if (params of the loop -> params of the loop); else; br $cold; end
 //
-// where $next is the function's copy of __yield_at__ (a second injected i64
-// local, loaded on entry) and $cold a block around the loop: every loop is
-// wrapped as
+// (without the subtraction when C is 0), where $cold is a block around the
+// loop: every loop is wrapped as
 //
 //	block $done (type of the loop)
 //	  loop $retry (type of the loop)
@@ -412,7 +432,7 @@ func (p *codePass) buildTemplates() {
 //	      loop ... original loop ... end
 //	      br $done
 //	    end
-//	    yield; br $retry
+//	    <cold path>; br $retry
 //	  end
 //	end
 //
@@ -420,50 +440,103 @@ func (p *codePass) buildTemplates() {
 // make wazero's register allocator spill the loop's values), and the loop
 // is entered again from its header, where nothing of the iteration has run
 // yet. Branches from inside the loop to labels outside it cross the three
-// wrapper labels: their label indices are shifted. A function checks on
-// entry, before its first charge, with the call inline (no loop there).
+// wrapper labels: their label indices are shifted. The cold path gives C
+// back (the header subtracted it), copies the locals the loop writes (as
+// the countdown checkpoints do, see below: without the copies wazero
+// spills them in the hot loop), yields if a checkpoint is due ($g <
+// $next) or the iteration would cross it ($g >= C), and fails with
+// out_of_gas if $g < C, the charge's own rule; otherwise it enters the
+// loop again, whose header then passes ($next is then at most $g - C).
+// With $next >= 0 the header passes only if $g >= C: the charge is exact.
+//
+// A function checks on entry, before its first charge, with the call
+// inline (no loop there):
+//
+//	local.get $g; global.get $yield_at; i64.lt_s; if; <yield 0>; end
+//
+// and a function with loops then loads $next, 0 if __yield_at__ is
+// negative. <yield C> is local.get $g; i64.const C; call $ys; local.set $g,
+// $ys the injected yield helper (appendYieldFunc).
 
-// appendYield appends the checkpoint itself: store the counter, call
-// aspect.yield, reload the counter, and set __yield_at__ and $next to the
-// counter minus the interval.
-func (p *codePass) appendYield(b []byte) []byte {
-	b = p.appendStore(b)
-	b = append(b, 0x10)
-	b = appendU32(b, p.yieldFunc)
-	b = p.appendLoad(b)
+// appendYieldCall appends <yield c>.
+func (p *codePass) appendYieldCall(b []byte, c uint64) []byte {
 	b = append(b, 0x20)
 	b = appendU32(b, p.gasLocal)
 	b = append(b, 0x42)
-	b = appendS64(b, p.cfg.YieldInterval)
-	b = append(b, 0x7d, 0x22) // i64.sub; local.tee $next
-	b = appendU32(b, p.gasLocal+1)
-	return append(b, p.yatSet...)
+	b = appendS64(b, int64(c))
+	b = append(b, 0x10)
+	b = appendU32(b, p.ysFunc)
+	b = append(b, 0x21)
+	return appendU32(b, p.gasLocal)
 }
 
-// appendYieldEntry appends the checkpoint on function entry:
-//
-//	local.get $g; global.get $yield_at; i64.lt_s; if; yield; end
-//	global.get $yield_at; local.set $next
-func (p *codePass) appendYieldEntry(b []byte) []byte {
+// appendYieldEntry appends the checkpoint on function entry, and the load
+// of $next if the function has loops.
+func (p *codePass) appendYieldEntry(b []byte, loops bool) []byte {
 	b = append(b, 0x20)
 	b = appendU32(b, p.gasLocal)
 	b = append(b, p.yatGet...)
 	b = append(b, 0x53, 0x04, 0x40) // i64.lt_s; if
-	b = p.appendYield(b)
+	b = p.appendYieldCall(b, 0)
 	b = append(b, 0x0b)
+	if !loops {
+		return b
+	}
+	// global.get $yield_at; local.tee $next; i64.const 0; i64.lt_s
+	// if; i64.const 0; local.set $next; end
 	b = append(b, p.yatGet...)
-	b = append(b, 0x21)
-	return appendU32(b, p.gasLocal+1)
+	b = append(b, 0x22)
+	b = appendU32(b, p.gasLocal+1)
+	b = append(b, 0x42, 0x00, 0x53, 0x04, 0x40, 0x42, 0x00, 0x21)
+	b = appendU32(b, p.gasLocal+1)
+	return append(b, 0x0b)
 }
 
-// appendYieldCheck appends the checkpoint test at a loop header (see
-// above): br_if 1 reaches $cold from inside the loop.
-func (p *codePass) appendYieldCheck(b []byte) []byte {
+// appendYieldCheck appends the checkpoint of the header of loop w, which
+// charges c: br 2 reaches $cold from inside the if in the loop, which
+// passes the loop's parameters on.
+func (p *codePass) appendYieldCheck(b []byte, c uint64, w *loopWrap) []byte {
 	b = append(b, 0x20)
 	b = appendU32(b, p.gasLocal)
+	if c > 0 {
+		b = append(b, 0x42)
+		b = appendS64(b, int64(c))
+		b = append(b, 0x7d, 0x22) // i64.sub; local.tee $g
+		b = appendU32(b, p.gasLocal)
+	}
 	b = append(b, 0x20)
 	b = appendU32(b, p.gasLocal+1)
-	return append(b, 0x53, 0x0d, 0x01) // i64.lt_s; br_if 1
+	b = p.appendParamsBlockType(append(b, 0x59, 0x04), w.params) // i64.ge_s; if
+	return append(b, 0x05, 0x0c, 0x02, 0x0b)                     // else; br 2; end
+}
+
+// appendYieldFunc appends the body of the yield helper $ys,
+//
+//	(func (param $g i64) (param $c i64) (result i64) (local $a i64)
+//	  local.get $g; global.set $gas; call $yield; global.get $gas; local.tee $g
+//	  i64.const N; i64.sub; local.get $c; i64.sub; local.tee $a
+//	  i64.const 0; local.get $a; i64.const 0; i64.gt_s; select; global.set $yield_at
+//	  local.get $g)
+//
+// which stores the counter, calls aspect.yield, and sets __yield_at__ to
+// max(0, $g - N - $c) (N the interval, $c the charge the caller makes next,
+// which a loop header compares with __yield_at__ after subtracting it, 0 at
+// a function entry): the next checkpoint comes after N more gas, and the
+// caller's charge passes. It returns the counter.
+func (p *codePass) appendYieldFunc(code []byte) []byte {
+	b := []byte{0x01, 0x01, tI64, 0x20, 0x00}
+	b = append(b, p.gasSet...)
+	b = append(b, 0x10)
+	b = appendU32(b, p.yieldFunc)
+	b = append(b, p.gasGet...)
+	b = append(b, 0x22, 0x00, 0x42)
+	b = appendS64(b, p.cfg.YieldInterval)
+	b = append(b, 0x7d, 0x20, 0x01, 0x7d, 0x22, 0x02, // i64.sub; local.get $c; i64.sub; local.tee $a
+		0x42, 0x00, 0x20, 0x02, 0x42, 0x00, 0x55, 0x1b) // i64.const 0; local.get $a; i64.const 0; i64.gt_s; select
+	b = append(b, p.yatSet...)
+	b = append(b, 0x20, 0x00, 0x0b)
+	code = appendU32(code, uint32(len(b)))
+	return append(code, b...)
 }
 
 // appendLoopOpen appends the wrapper blocks opened before loop w.
@@ -495,11 +568,36 @@ func (p *codePass) appendParamsBlockType(b []byte, params []byte) []byte {
 	return appendS64(b, int64(idx))
 }
 
-// appendLoopClose appends what follows the end of a wrapped loop: br $done;
-// end $cold; yield; br $retry; end $retry; end $done.
-func (p *codePass) appendLoopClose(b []byte) []byte {
+// appendLoopClose appends what follows the end of a wrapped loop whose
+// header charges c, depth being the relative depth of the out-of-gas
+// landing block from inside the loop: br $done; end $cold; the cold path
+// (see above); br $retry; end $retry; end $done. Without a charge (c 0)
+// the cold path is reached only when a checkpoint is due: copies, yield.
+func (p *codePass) appendLoopClose(b []byte, c uint64, depth uint32, copies []uint32) []byte {
 	b = append(b, 0x0c, 0x02, 0x0b)
-	b = p.appendYield(b)
+	b = p.appendCopies(b, copies)
+	if c > 0 {
+		// local.get $g; i64.const c; i64.add; local.set $g
+		b = append(b, 0x20)
+		b = appendU32(b, p.gasLocal)
+		b = append(b, 0x42)
+		b = appendS64(b, int64(c))
+		b = append(b, 0x7c, 0x21)
+		b = appendU32(b, p.gasLocal)
+	}
+	b = p.appendYieldCall(b, c)
+	b = append(b, p.yatGet...)
+	b = append(b, 0x21)
+	b = appendU32(b, p.gasLocal+1)
+	if c > 0 {
+		// local.get $g; i64.const c; i64.lt_s; br_if landing
+		b = append(b, 0x20)
+		b = appendU32(b, p.gasLocal)
+		b = append(b, 0x42)
+		b = appendS64(b, int64(c))
+		b = append(b, 0x53, 0x0d)
+		b = appendU32(b, depth-2)
+	}
 	return append(b, 0x0c, 0x00, 0x0b, 0x0b)
 }
 
@@ -571,6 +669,32 @@ func (p *codePass) appendCountdownDec(b []byte, w int64, local, entry bool) []by
 // to the interval, the call, and the reload plus add (which makes up for a
 // loop header's decrement that runs again).
 func (p *codePass) appendCountdownYield(b []byte, add int64, copies []uint32) []byte {
+	b = p.appendCopies(b, copies)
+	b = append(b, 0x42)
+	b = appendS64(b, p.cfg.YieldInterval)
+	b = append(b, p.gasSet...)
+	b = append(b, 0x10)
+	b = appendU32(b, p.yieldFunc)
+	if add != 0 {
+		b = append(b, p.gasGet...)
+		b = append(b, 0x42)
+		b = appendS64(b, add)
+		b = append(b, 0x7c) // i64.add
+		if p.cdLocal {
+			b = append(b, 0x21)
+			return appendU32(b, p.gasLocal)
+		}
+		return append(b, p.gasSet...)
+	}
+	if p.cdLocal {
+		b = p.appendLoad(b)
+	}
+	return b
+}
+
+// appendCopies appends, for each local x of copies, x | 0 (copysign(x, x)
+// for floats) stored back to x: see the countdown checkpoints above.
+func (p *codePass) appendCopies(b []byte, copies []uint32) []byte {
 	for _, x := range copies {
 		b = append(b, 0x20)
 		b = appendU32(b, x)
@@ -590,25 +714,6 @@ func (p *codePass) appendCountdownYield(b []byte, add int64, copies []uint32) []
 		}
 		b = append(b, 0x21)
 		b = appendU32(b, x)
-	}
-	b = append(b, 0x42)
-	b = appendS64(b, p.cfg.YieldInterval)
-	b = append(b, p.gasSet...)
-	b = append(b, 0x10)
-	b = appendU32(b, p.yieldFunc)
-	if add != 0 {
-		b = append(b, p.gasGet...)
-		b = append(b, 0x42)
-		b = appendS64(b, add)
-		b = append(b, 0x7c) // i64.add
-		if p.cdLocal {
-			b = append(b, 0x21)
-			return appendU32(b, p.gasLocal)
-		}
-		return append(b, p.gasSet...)
-	}
-	if p.cdLocal {
-		b = p.appendLoad(b)
 	}
 	return b
 }
@@ -742,11 +847,20 @@ func (p *codePass) emit(i int) error {
 	info.OriginalIndex, info.Index = fidx, fidx+p.shift
 	info.StackSlots = slots
 	pos := instrStart
-	for _, pt := range p.patches {
+	skip := -1 // the charge a loop header's checkpoint made
+	for k, pt := range p.patches {
 		body = append(body, m.b[pos:pt.off]...)
 		switch pt.kind {
 		case pCharge:
-			if pt.val > 0 && p.gas {
+			if k == skip {
+				if pt.val > 0 {
+					info.Segments++
+					info.StaticCost += pt.val
+					if p.cfg.RecordSegments {
+						info.Segs = append(info.Segs, Segment{Offset: pt.off, Cost: pt.val})
+					}
+				}
+			} else if pt.val > 0 && p.gas {
 				body = p.appendCharge(body, pt.val, pt.depth)
 				info.Segments++
 				info.StaticCost += pt.val
@@ -756,13 +870,15 @@ func (p *codePass) emit(i int) error {
 			}
 		case pYield:
 			if p.gas {
-				body = p.appendYieldCheck(body)
+				w := &p.wraps[pt.val]
+				skip = w.charge
+				body = p.appendYieldCheck(body, p.patches[skip].val, w)
 			} else {
 				body = p.appendCountdownCheck(body, int64(pt.val), &p.cdLoops[pt.depth])
 			}
 		case pYEntry:
 			if p.gas {
-				body = p.appendYieldEntry(body)
+				body = p.appendYieldEntry(body, p.nloops > 0)
 			} else {
 				body = p.appendCountdownEntry(body, int64(pt.val))
 			}
@@ -770,7 +886,10 @@ func (p *codePass) emit(i int) error {
 			body = p.appendLoopOpen(body, &p.wraps[pt.val])
 		case pLoopEnd:
 			if p.gas {
-				body = p.appendLoopClose(body)
+				w := &p.wraps[pt.val]
+				l := &p.cdLoops[w.cdLoop]
+				ch := &p.patches[w.charge]
+				body = p.appendLoopClose(body, ch.val, ch.depth, p.copyBuf[l.copies[0]:l.copies[1]])
 			} else {
 				l := &p.cdLoops[p.wraps[pt.val].cdLoop]
 				body = p.appendCountdownLoopClose(body, int64(p.patches[l.cp].val), l)

@@ -270,3 +270,44 @@ func BenchmarkInstrumentGoYield(b *testing.B) {
 		}
 	}
 }
+
+// TestYieldExactOutOfGas checks that yield checkpoints leave the point of
+// running out of gas where it is without them, for every budget up to what
+// the call needs: a loop header's checkpoint makes the charge of the loop
+// body's first segment in the same test, and must fail exactly when that
+// charge does, whatever __yield_at__ holds (the host may set it below 0,
+// when the budget is smaller than the interval) and whether the interval
+// is smaller or larger than an iteration's charge.
+func TestYieldExactOutOfGas(t *testing.T) {
+	raw := readFile(t, "../conformance/fixtures/wat/raw.wasm")
+	e := newEnv(t)
+	for _, c := range []struct {
+		name   string
+		wasm   []byte
+		export string
+		arg    uint64
+	}{
+		{"sum_to", raw, "sum_to", 6},
+		{"hash", hashModule(), "hash", 1},
+		{"rec", recModule(), "rec", 4},
+	} {
+		plain := e.metered(t, instrument(t, c.wasm, Config{}))
+		want, need, err := plain.call(c.export, 1<<40, c.arg)
+		require.NoError(t, err, c.name)
+		for _, interval := range []int64{1, 3, 13, 1000, 1 << 40} {
+			m := e.metered(t, instrument(t, c.wasm, Config{YieldInterval: interval}))
+			for gas := int64(0); gas <= need; gas++ {
+				_, wantUsed, wantErr := plain.call(c.export, gas, c.arg)
+				y := &yieldCounter{}
+				got, used, err := m.yieldCall(y, interval, c.export, gas, c.arg)
+				require.Equal(t, wantErr == nil, err == nil, "%s interval %d gas %d: %v", c.name, interval, gas, err)
+				if err != nil {
+					require.ErrorIs(t, err, errOutOfGas, "%s interval %d gas %d", c.name, interval, gas)
+				} else {
+					require.Equal(t, want, got)
+				}
+				require.Equal(t, wantUsed, used, "%s interval %d gas %d", c.name, interval, gas)
+			}
+		}
+	}
+}
