@@ -2,14 +2,15 @@
 //
 // Usage:
 //
-//	aspect run [--engine NAME] [--gas N] [--timeout D] [--wasi] MODULE.wasm FUNCTION [ARG...]
+//	aspect run [flags] MODULE.wasm [FUNCTION [ARG...]] [--call FUNCTION [ARG...]]...
 //	aspect bench [--engine NAME] [--gas N] [--runs N] [--warmup N] [--duration D] MODULE.wasm FUNCTION [ARG...]
 //	aspect engines
 //	aspect validate [--profile NAME] [--entry FUNCTION]... MODULE.wasm
 //	aspect inspect [--output text|json] MODULE.wasm
 //	aspect --version
 //
-// Arguments are typed literals, TYPE:VALUE:
+// `aspect COMMAND -h` prints a command's flags. Arguments are typed
+// literals, TYPE:VALUE:
 //
 //	s:hello      String          hex:0a0b   ByteArray (hex)
 //	i8:-1 i16:7 i32:5 i64:-9     Int8 … Int64 (decimal, or 0x… hex)
@@ -17,36 +18,32 @@
 //	b:true       Bool            f32:1.5 f64:2.25   Float32, Float64
 //	nil          Nil
 //
-// The decoded result is printed on stdout. Errors go to stderr with exit
-// status 1; bad usage exits with status 2.
+// or JSON (`aspect run --args-json`, abi/JSON.md). Results are printed on
+// stdout; errors go to stderr. Exit status: 0 on success, 1 when a call or
+// the module fails, 2 for bad input (the command line, a file that cannot
+// be read); with `run --wasi-exit`, the guest's proc_exit status.
 package main
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
+	"time"
 
-	"github.com/aspect-rt/aspect-runtime/abi"
-	"github.com/aspect-rt/aspect-runtime/metering"
 	"github.com/aspect-rt/aspect-runtime/runtime"
-	"github.com/aspect-rt/aspect-runtime/wasi"
 )
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(runIO(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 const usage = `usage:
-  aspect run [--engine NAME] [--gas N] [--timeout D] [--wasi] MODULE.wasm FUNCTION [ARG...]
+  aspect run [flags] MODULE.wasm [FUNCTION [ARG...]] [--call FUNCTION [ARG...]]...
   aspect bench [--engine NAME] [--gas N] [--runs N] [--warmup N] [--duration D] MODULE.wasm FUNCTION [ARG...]
   aspect engines
   aspect validate [--profile NAME] [--entry FUNCTION]... MODULE.wasm
@@ -55,12 +52,34 @@ const usage = `usage:
 
 ARG is TYPE:VALUE with TYPE one of s, hex, i8, i16, i32, i64, u8, u16, u32,
 u64, b, f32, f64; or nil. Example: aspect run echo.wasm greet s:world
+'aspect COMMAND -h' prints the flags of a command.
 `
 
-// errUsage marks errors caused by the command line itself.
+// errUsage marks errors caused by the command line itself, or by input it
+// names that cannot be read: exit status 2.
 var errUsage = errors.New("usage")
 
+// errInput marks input named on the command line that cannot be read (a
+// missing module file, ...): exit status 2, like errUsage, without the
+// pointer to the command's help.
+var errInput = errors.New("bad input")
+
+// errHelp is returned by a command whose -h printed its help: exit status 0.
+var errHelp = errors.New("help requested")
+
+// exitStatus is an error that sets the process status without a message
+// (already reported, or a guest's exit status passed through).
+type exitStatus struct{ code int }
+
+func (e *exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// run runs the command line args with an empty stdin.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runIO(ctx, args, strings.NewReader(""), stdout, stderr)
+}
+
+// runIO runs the command line args and returns the process status.
+func runIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -68,7 +87,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch args[0] {
 	case "run":
-		err = runCmd(ctx, args[1:], stdout, stderr)
+		err = runCmd(ctx, args[1:], stdin, stdout, stderr)
 	case "bench":
 		err = benchCmd(ctx, args[1:], stdout, stderr)
 	case "engines":
@@ -86,232 +105,120 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = inspectCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		err = versionCmd(stdout)
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
 		err = fmt.Errorf("%w: unknown command %q", errUsage, args[0])
 	}
-	if err == nil {
+	return status(err, args[0], stderr)
+}
+
+// status reports err on stderr, once prefixed with "aspect: ", and returns
+// the process status for it.
+func status(err error, cmd string, stderr io.Writer) int {
+	var es *exitStatus
+	switch {
+	case err == nil, errors.Is(err, errHelp), errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.As(err, &es):
+		return es.code
 	}
-	fmt.Fprintf(stderr, "aspect: %v\n", err)
+	fmt.Fprintf(stderr, "aspect: %s\n", message(err))
+	if errors.Is(err, errInput) {
+		return 2
+	}
 	if errors.Is(err, errUsage) {
-		fmt.Fprint(stderr, usage)
+		switch cmd {
+		case "run", "bench", "validate":
+			fmt.Fprintf(stderr, "'aspect %s -h' prints its usage and flags\n", cmd)
+		default:
+			fmt.Fprint(stderr, usage)
+		}
 		return 2
 	}
 	return 1
 }
 
-func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	engineName := fs.String("engine", runtime.DefaultEngine(), "engine to run on: "+strings.Join(runtime.Engines(), ", "))
-	gas := fs.Uint64("gas", 0, "gas limit of the call (0: not metered); the gas used is printed to stderr")
-	timeout := fs.Duration("timeout", 0, "stop the call after this long, e.g. 2s (0: no limit); meters the module (without a gas limit unless --gas) so that every engine can stop it")
-	withWASI := fs.Bool("wasi", false, "provide WASI preview 1: stdout/stderr to the terminal, no file system")
-	if err := fs.Parse(args); err != nil {
+// message is err's text without the "aspect: " and "usage: " prefixes
+// the runtime's errors, errUsage and errInput carry, so that the CLI says "aspect:"
+// once.
+func message(err error) string {
+	msg := err.Error()
+	for {
+		trimmed := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(msg, "usage: "), "bad input: "), "aspect: ")
+		if trimmed == msg {
+			return msg
+		}
+		msg = trimmed
+	}
+}
+
+// parseFlags parses args with fs. -h (or --help) prints help, then fs's
+// flags, to stdout and returns errHelp; any other error is a usage error.
+// fs must be created with flag.ContinueOnError.
+func parseFlags(fs *flag.FlagSet, args []string, help string, stdout io.Writer) error {
+	out := fs.Output()
+	fs.SetOutput(io.Discard) // the flag package's own messages: returned below
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, help)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(out)
+		return errHelp
+	}
+	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	rest := fs.Args()
-	if len(rest) < 2 {
-		return fmt.Errorf("%w: run needs MODULE.wasm and FUNCTION", errUsage)
-	}
-	callArgs := make([]any, 0, len(rest)-2)
-	for _, lit := range rest[2:] {
-		v, err := ParseArg(lit)
-		if err != nil {
-			return fmt.Errorf("%w: %v", errUsage, err)
-		}
-		callArgs = append(callArgs, v)
-	}
-	code, err := os.ReadFile(rest[0])
-	if err != nil {
-		return err
-	}
-	var opts []runtime.Option
-	if *gas > 0 || *timeout > 0 {
-		// Metering is also what lets a deadline stop the guest on engines
-		// without native interruption (runtime.WithMetering).
-		opts = append(opts, runtime.WithMetering(metering.Config{}))
-		if *gas == 0 {
-			// --timeout alone: no gas limit, the start code's included.
-			opts = append(opts, runtime.WithStartGas(math.MaxInt64))
-		}
-	}
-	if *withWASI {
-		opts = append(opts, runtime.WithWASI(wasi.Config{Args: []string{filepath.Base(rest[0])}, Stdout: stdout, Stderr: stderr}))
-	}
-	if *timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *timeout)
-		defer cancel()
-	}
-	// --gas and --timeout bound the start code and the call together: the
-	// meter pays for both, the deadline covers both.
-	var meter *runtime.Meter
-	if *gas > 0 {
-		meter = runtime.NewMeter(*gas)
-		ctx = runtime.WithMeter(ctx, meter)
-	}
-	reportGas := func() {
-		if meter != nil {
-			fmt.Fprintf(stderr, "gas used: %d of %d\n", meter.Used(), meter.Limit())
-		}
-	}
-	rt, err := runtime.NewWithEngine(ctx, *engineName, code, nil, opts...)
-	if err != nil {
-		reportGas()
-		return err
-	}
-	defer rt.Close(context.Background())
-	res, err := rt.Call(ctx, rest[1], callArgs...)
-	reportGas()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, Format(res))
 	return nil
 }
 
-// ParseArg parses a typed literal such as "s:hello" or "u64:7".
-func ParseArg(lit string) (any, error) {
-	if lit == "nil" {
-		return nil, nil
+// durationFlag is a time.Duration flag whose error says that a unit is
+// needed ("5" is not a duration; "5s" is).
+type durationFlag struct{ d *time.Duration }
+
+func (f durationFlag) String() string {
+	if f.d == nil {
+		return "0s"
 	}
-	typ, val, ok := strings.Cut(lit, ":")
-	if !ok {
-		return nil, fmt.Errorf("argument %q: want TYPE:VALUE, e.g. s:hello or i32:5", lit)
-	}
-	bad := func(err error) (any, error) {
-		var ne *strconv.NumError
-		if errors.As(err, &ne) {
-			err = ne.Err
-		}
-		return nil, fmt.Errorf("argument %q: %v", lit, err)
-	}
-	switch typ {
-	case "s":
-		return val, nil
-	case "hex":
-		b, err := hex.DecodeString(val)
-		if err != nil {
-			return bad(err)
-		}
-		return b, nil
-	case "b":
-		b, err := strconv.ParseBool(val)
-		if err != nil {
-			return bad(err)
-		}
-		return b, nil
-	case "i8", "i16", "i32", "i64":
-		bits, _ := strconv.Atoi(typ[1:])
-		x, err := strconv.ParseInt(val, 0, bits)
-		if err != nil {
-			return bad(err)
-		}
-		switch bits {
-		case 8:
-			return int8(x), nil
-		case 16:
-			return int16(x), nil
-		case 32:
-			return int32(x), nil
-		}
-		return x, nil
-	case "u8", "u16", "u32", "u64":
-		bits, _ := strconv.Atoi(typ[1:])
-		x, err := strconv.ParseUint(val, 0, bits)
-		if err != nil {
-			return bad(err)
-		}
-		switch bits {
-		case 8:
-			return uint8(x), nil
-		case 16:
-			return uint16(x), nil
-		case 32:
-			return uint32(x), nil
-		}
-		return x, nil
-	case "f32":
-		x, err := strconv.ParseFloat(val, 32)
-		if err != nil {
-			return bad(err)
-		}
-		return float32(x), nil
-	case "f64":
-		x, err := strconv.ParseFloat(val, 64)
-		if err != nil {
-			return bad(err)
-		}
-		return x, nil
-	}
-	return nil, fmt.Errorf("argument %q: unknown type %q", lit, typ)
+	return f.d.String()
 }
 
-// Format renders a decoded result for a terminal: strings as they are,
-// bytes in hex, composites in a JSON-like form with map keys sorted.
-func Format(v any) string {
-	if s, ok := v.(string); ok {
-		return s
+func (f durationFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		if _, nerr := strconv.ParseFloat(s, 64); nerr == nil {
+			return fmt.Errorf("%q has no unit: write it with one, e.g. %ss or %sms", s, s, s)
+		}
+		return fmt.Errorf("%q is not a duration: want a number and a unit (ns, us, ms, s, m, h), e.g. 2s or 500ms", s)
 	}
-	var b strings.Builder
-	format(&b, v)
-	return b.String()
+	if d < 0 {
+		return fmt.Errorf("%q: a duration must not be negative", s)
+	}
+	*f.d = d
+	return nil
 }
 
-func format(b *strings.Builder, v any) {
-	switch x := v.(type) {
-	case nil:
-		b.WriteString("nil")
-	case string:
-		b.WriteString(strconv.Quote(x))
-	case []byte:
-		b.WriteString("0x" + hex.EncodeToString(x))
-	case float32:
-		b.WriteString(strconv.FormatFloat(float64(x), 'g', -1, 32))
-	case float64:
-		b.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
-	case []any:
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			format(b, e)
+// engineBuilds tells how to build the command with each engine.
+var engineBuilds = map[string]string{
+	"wasmtime": "the default build (cgo, without -tags wazero or wasmer)",
+	"wasmer":   "-tags wasmer (with cgo)",
+	"wazero":   "any build",
+}
+
+// checkEngine returns a usage error if name is not an engine of this
+// build, saying how to build with it.
+func checkEngine(name string) error {
+	for _, e := range runtime.Engines() {
+		if e == name {
+			return nil
 		}
-		b.WriteByte(']')
-	case map[any]any:
-		keys := make([]string, 0, len(x))
-		vals := map[string]any{}
-		for k, e := range x {
-			var kb strings.Builder
-			format(&kb, k)
-			keys = append(keys, kb.String())
-			vals[kb.String()] = e
-		}
-		sort.Strings(keys)
-		b.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(k + ": ")
-			format(b, vals[k])
-		}
-		b.WriteByte('}')
-	case abi.Struct:
-		b.WriteByte('{')
-		for i, f := range x {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(f.Name + ": ")
-			format(b, f.Value)
-		}
-		b.WriteByte('}')
-	default:
-		fmt.Fprint(b, x)
 	}
+	have := strings.Join(runtime.Engines(), ", ")
+	if how, ok := engineBuilds[name]; ok {
+		return fmt.Errorf("%w: engine %q is not in this build (it has %s): build with %s", errUsage, name, have, how)
+	}
+	return fmt.Errorf("%w: unknown engine %q (this build has %s)", errUsage, name, have)
 }

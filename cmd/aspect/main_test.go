@@ -5,6 +5,7 @@ import (
 	"context"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -18,8 +19,16 @@ var echoWasm = filepath.Join("..", "..", "conformance", "fixtures", "as", "echo.
 
 func aspect(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return aspectIn(t, "", args...)
+}
+
+// aspectIn runs the command line args with stdin, and returns the exit
+// status, stdout and stderr. No message ever says "aspect: aspect:".
+func aspectIn(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), args, &out, &errb)
+	code := runIO(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	assert.NotContains(t, errb.String(), "aspect: aspect:")
 	return code, out.String(), errb.String()
 }
 
@@ -28,7 +37,7 @@ func TestRunGreetOnEveryEngine(t *testing.T) {
 		t.Run(eng, func(t *testing.T) {
 			code, out, stderr := aspect(t, "run", "--engine", eng, echoWasm, "greet", "s:world")
 			require.Equal(t, 0, code, stderr)
-			assert.Equal(t, "hello, world\n", out)
+			assert.Equal(t, "\"hello, world\"\n", out)
 		})
 	}
 }
@@ -61,11 +70,11 @@ func TestRunErrors(t *testing.T) {
 		{"unknown type", []string{"run", echoWasm, "greet", "q:1"}, 2, "unknown type"},
 		{"out of range", []string{"run", echoWasm, "add", "i32:99999999999", "i32:1"}, 2, "out of range"},
 		{"bad hex", []string{"run", echoWasm, "echoBytes", "hex:zz"}, 2, "invalid byte"},
-		{"missing file", []string{"run", "nope.wasm", "f"}, 1, "no such file"},
-		{"unknown engine", []string{"run", "--engine", "v8", echoWasm, "greet", "s:x"}, 1, "unknown engine"},
+		{"missing file", []string{"run", "nope.wasm", "f"}, 2, "aspect: open nope.wasm: no such file"},
+		{"unknown engine", []string{"run", "--engine", "v8", echoWasm, "greet", "s:x"}, 2, `unknown engine "v8" (this build has `},
 		{"missing export", []string{"run", echoWasm, "nope"}, 1, "missing export"},
 		{"wrong arg count", []string{"run", echoWasm, "greet"}, 1, "wrong argument count"},
-		{"guest abort", []string{"run", echoWasm, "fail", "s:bad"}, 1, "guest aborted: bad"},
+		{"guest abort", []string{"run", echoWasm, "fail", "s:bad"}, 1, "aspect: fail: guest aborted: bad (fixtures/as/echo.ts:106:3)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := aspect(t, tc.args...)
@@ -96,7 +105,11 @@ func TestParseArg(t *testing.T) {
 }
 
 func TestFormat(t *testing.T) {
-	assert.Equal(t, "plain", Format("plain"))
+	assert.Equal(t, "plain", Format("plain"), "bench shows a top-level string as it is")
+	assert.Equal(t, `"plain"`, FormatValue("plain"))
+	assert.Equal(t, `"nil"`, FormatValue("nil"))
+	assert.Equal(t, `nil`, FormatValue(nil))
+	assert.Equal(t, `["nil", nil]`, FormatValue([]any{"nil", nil}), "nested strings are quoted as top-level ones")
 	assert.Equal(t, `["a", 1, nil, 0x01]`, Format([]any{"a", int8(1), nil, []byte{1}}))
 	assert.Equal(t, `{"a": true, "b": 1.5}`, Format(map[any]any{"b": 1.5, "a": true}))
 	assert.Equal(t, `{x: NaN}`, Format(abi.Struct{{Name: "x", Value: math.NaN()}}))
@@ -107,7 +120,7 @@ func TestRunWithGas(t *testing.T) {
 		t.Run(eng, func(t *testing.T) {
 			code, out, stderr := aspect(t, "run", "--engine", eng, "--gas", "1000000", echoWasm, "greet", "s:world")
 			require.Equal(t, 0, code, stderr)
-			assert.Equal(t, "hello, world\n", out)
+			assert.Equal(t, "\"hello, world\"\n", out)
 			assert.Regexp(t, `gas used: [1-9][0-9]* of 1000000`, stderr)
 
 			code, _, stderr = aspect(t, "run", "--engine", eng, "--gas", "10", echoWasm, "greet", "s:world")
