@@ -9,7 +9,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -18,7 +17,6 @@ import (
 	"github.com/aspect-rt/aspect-runtime/internal/abijson"
 	"github.com/aspect-rt/aspect-runtime/metering"
 	"github.com/aspect-rt/aspect-runtime/runtime"
-	"github.com/aspect-rt/aspect-runtime/wasi"
 )
 
 const runHelp = `usage: aspect run [flags] MODULE.wasm [FUNCTION [ARG...]] [--call FUNCTION [ARG...]]...
@@ -39,24 +37,17 @@ input; with --wasi-exit, the guest's proc_exit status.
 Flags:
 `
 
-// multiFlag collects a repeatable string flag.
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
-
 // runConfig is what `aspect run` was asked to do.
 type runConfig struct {
 	engine      string
 	gas         uint64
 	timeout     time.Duration
-	wasi        bool
-	dirs, env   multiFlag
+	wasi        wasiFlags
 	wasiExit    bool
 	cacheDir    string
 	memoryLimit string
 	stub, trap  bool
-	hosts       multiFlag
+	hosts       listFlag
 	hostJSON    string
 	trace       bool
 	argsJSON    string
@@ -64,31 +55,12 @@ type runConfig struct {
 	output      string
 	module      string
 	calls       []callSpec
-	roots       []*os.Root // the --dir mounts
-}
-
-// closeRoots closes the --dir mounts.
-func (c *runConfig) closeRoots() {
-	for _, r := range c.roots {
-		r.Close()
-	}
 }
 
 // callSpec is one call to make.
 type callSpec struct {
 	name string
 	args []any
-}
-
-// runCacheDir is the cache directory of compiled modules when
-// --cache-dir is not given: aspect-runtime in the user cache directory, or
-// none when there is no such directory.
-func runCacheDir() string {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(dir, "aspect-runtime")
 }
 
 func parseRun(args []string, stdin io.Reader, stdout, stderr io.Writer) (*runConfig, io.Reader, error) {
@@ -98,11 +70,9 @@ func parseRun(args []string, stdin io.Reader, stdout, stderr io.Writer) (*runCon
 	fs.StringVar(&c.engine, "engine", runtime.DefaultEngine(), "engine to run on: "+strings.Join(runtime.Engines(), ", "))
 	fs.Uint64Var(&c.gas, "gas", 0, "gas limit of the start code and the calls together (0: not metered); the gas used is printed to stderr")
 	fs.Var(durationFlag{&c.timeout}, "timeout", "stop the start code and the calls after this long, with a unit, e.g. 2s or 500ms (0: no limit)")
-	fs.BoolVar(&c.wasi, "wasi", false, "provide WASI preview 1: arguments, --env, stdin, stdout and stderr of this process, --dir mounts")
-	fs.Var(&c.dirs, "dir", "mount the host directory `HOST[:GUEST]` read-only for WASI (GUEST, an absolute path, defaults to /HOST); repeatable; implies --wasi")
-	fs.Var(&c.env, "env", "set the WASI environment variable `K=V` (the host's environment is never passed); repeatable; implies --wasi")
+	c.wasi.register(fs, "the guest's stdin, stdout and stderr are this process's")
 	fs.BoolVar(&c.wasiExit, "wasi-exit", false, "when the guest calls proc_exit, exit with its status (without: status 1 and a message); implies --wasi")
-	fs.StringVar(&c.cacheDir, "cache-dir", runCacheDir(), "keep compiled code in this `DIR` so that the next run does not compile again (\"\": no cache)")
+	registerCacheDir(fs, &c.cacheDir)
 	fs.StringVar(&c.memoryLimit, "memory-limit", "", "limit the guest's memory to `SIZE`, e.g. 16MiB or 1GiB (default 64MiB)")
 	fs.BoolVar(&c.stub, "stub-imports", false, "satisfy every import no other flag provides with a function returning Nil (or nothing, for an import without a result)")
 	fs.BoolVar(&c.trap, "trap-imports", false, "satisfy every import no other flag provides with a function that fails, naming the import, when it is called")
@@ -124,13 +94,11 @@ func parseRun(args []string, stdin io.Reader, stdout, stderr io.Writer) (*runCon
 	if err := checkEngine(c.engine); err != nil {
 		return nil, nil, err
 	}
-	if len(c.dirs) > 0 || len(c.env) > 0 || c.wasiExit {
-		c.wasi = true
+	if c.wasiExit {
+		c.wasi.enabled = true
 	}
-	for _, kv := range c.env {
-		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
-			return nil, nil, fmt.Errorf("%w: --env %q: want K=V", errUsage, kv)
-		}
+	if err := c.wasi.check(); err != nil {
+		return nil, nil, err
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
@@ -292,28 +260,6 @@ func parseSize(s string) (uint64, error) {
 	return n * mult, nil
 }
 
-// wasiConfig builds the guest's WASI configuration from the flags; the
-// mounted directories stay open until c.closeRoots.
-func (c *runConfig) wasiConfig(stdin io.Reader, stdout, stderr io.Writer) (wasi.Config, error) {
-	cfg := wasi.Config{Args: []string{filepath.Base(c.module)}, Env: c.env, Stdin: stdin, Stdout: stdout, Stderr: stderr}
-	for _, d := range c.dirs {
-		host, guest := d, ""
-		if i := strings.LastIndex(d, ":"); i >= 0 && strings.HasPrefix(d[i+1:], "/") {
-			host, guest = d[:i], d[i+1:]
-		}
-		if guest == "" {
-			guest = "/" + strings.TrimPrefix(filepath.ToSlash(filepath.Clean(host)), "/")
-		}
-		root, err := os.OpenRoot(host)
-		if err != nil {
-			return cfg, fmt.Errorf("%w: --dir %q: %v", errInput, d, err)
-		}
-		c.roots = append(c.roots, root)
-		cfg.Mounts = append(cfg.Mounts, wasi.Mount{FS: root.FS(), GuestPath: guest})
-	}
-	return cfg, nil
-}
-
 func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	c, guestStdin, err := parseRun(args, stdin, stdout, stderr)
 	if err != nil {
@@ -354,12 +300,12 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			opts = append(opts, runtime.WithStartGas(math.MaxInt64))
 		}
 	}
-	if c.wasi {
-		defer c.closeRoots()
-		cfg, err := c.wasiConfig(guestStdin, stdout, stderr)
+	if c.wasi.enabled {
+		cfg, closeMounts, err := c.wasi.config(c.module, guestStdin, stdout, stderr)
 		if err != nil {
 			return err
 		}
+		defer closeMounts()
 		opts = append(opts, runtime.WithWASI(cfg))
 	}
 	if c.timeout > 0 {

@@ -135,7 +135,7 @@ func hostRegistry(mod *runtime.Module, c *runConfig, table map[string][]answer, 
 	var names []string
 	for _, imp := range mod.Imports() {
 		if imp.Kind != engine.ExternFunc || imp.Module == metering.ImportModule ||
-			imp.Module == "env" && imp.Name == "abort" || c.wasi && imp.Module == wasi.ModuleName {
+			imp.Module == "env" && imp.Name == "abort" || c.wasi.enabled && imp.Module == wasi.ModuleName {
 			continue
 		}
 		spec := importSpec(imp)
