@@ -236,7 +236,10 @@ type codePass struct {
 	gasGlobal, depthGlobal uint32
 	yatGlobal, yieldFunc   uint32
 	// ysFunc is the yield helper, metering with yield checkpoints.
-	ysFunc           uint32
+	ysFunc uint32
+	// biasGlobal and biasGlobal+1 are the immutable globals holding the
+	// call-depth prologue's bias and mask, metering.
+	biasGlobal       uint32
 	oogFunc, cdeFunc uint32
 	chargeFunc       uint32
 	shift            uint32
