@@ -33,7 +33,18 @@ type benchConfig struct {
 	cacheDir string
 }
 
-func parseBench(args []string, stderr io.Writer) (benchConfig, error) {
+// benchHelp is what `aspect bench -h` prints before the flags.
+const benchHelp = `usage: aspect bench [flags] MODULE.wasm FUNCTION [ARG...]
+
+Times calls of FUNCTION on one instance: untimed warm-up calls, then timed
+runs of repeated calls; prints the result, the median, p10/p90 and min/max
+time per call over the runs, and the calls per second. ARG is a typed
+literal, as for aspect run.
+
+Flags:
+`
+
+func parseBench(args []string, stdout, stderr io.Writer) (benchConfig, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := benchConfig{}
@@ -44,8 +55,8 @@ func parseBench(args []string, stderr io.Writer) (benchConfig, error) {
 	fs.DurationVar(&c.duration, "duration", time.Second, "total time of the timed runs, split evenly between them (0: one call per run)")
 	c.wasi.register(fs, "the guest's stdout and stderr go to stderr, its stdin is empty")
 	registerCacheDir(fs, &c.cacheDir)
-	if err := fs.Parse(args); err != nil {
-		return c, fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args, benchHelp, stdout); err != nil {
+		return c, err
 	}
 	if err := c.wasi.check(); err != nil {
 		return c, err
@@ -77,7 +88,7 @@ func parseBench(args []string, stderr io.Writer) (benchConfig, error) {
 // repeated calls on one instance, and the median and spread of the time
 // per call over the runs.
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c, err := parseBench(args, stderr)
+	c, err := parseBench(args, stdout, stderr)
 	if err != nil {
 		return err
 	}

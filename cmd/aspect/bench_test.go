@@ -70,6 +70,7 @@ func TestBenchErrors(t *testing.T) {
 		{"bad duration", []string{"bench", "--duration", "soon", echoWasm, "greet", "s:x"}, 2, "invalid value"},
 		{"bad runs", []string{"bench", "--runs", "many", echoWasm, "greet", "s:x"}, 2, "invalid value"},
 		{"unknown flag", []string{"bench", "--fast", echoWasm, "greet", "s:x"}, 2, "flag provided but not defined"},
+		{"help is not an error", []string{"bench", "-h"}, 0, ""},
 		{"untyped literal", []string{"bench", echoWasm, "greet", "x"}, 2, "TYPE:VALUE"},
 		{"missing file", []string{"bench", "nope.wasm", "f"}, 1, "no such file"},
 		{"unknown engine", []string{"bench", "--engine", "v8", echoWasm, "greet", "s:x"}, 1, "unknown engine"},
@@ -80,6 +81,11 @@ func TestBenchErrors(t *testing.T) {
 			code, out, stderr := aspect(t, tc.args...)
 			assert.Equal(t, tc.code, code)
 			assert.Contains(t, stderr, tc.msg)
+			if tc.code == 0 {
+				assert.Contains(t, out, "usage: aspect bench [flags] MODULE.wasm FUNCTION [ARG...]")
+				assert.Contains(t, out, "-cache-dir DIR")
+				return
+			}
 			assert.Empty(t, out)
 		})
 	}

@@ -119,6 +119,17 @@ var kindNames = map[metering.ExternKind]string{
 	metering.KindFunc: "func", metering.KindTable: "table", metering.KindMemory: "memory", metering.KindGlobal: "global",
 }
 
+// inspectHelp is what `aspect inspect -h` prints before the flags.
+const inspectHelp = `usage: aspect inspect [--output text|json] MODULE.wasm
+
+Shows a module's imports (as the host registers them, module ns.method, and
+what provides each), its exports with their ABI shape, its memory limits,
+start code and features, whether metering and snapshots apply, every
+profile's verdict and its size.
+
+Flags:
+`
+
 // inspectCmd implements `aspect inspect [--output text|json] MODULE.wasm`.
 // A module that cannot be read is bad usage (status 2); one that does
 // not parse fails with status 1 and the parser's reason.
@@ -126,8 +137,8 @@ func inspectCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	output := fs.String("output", "text", "output format: text or json")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args, inspectHelp, stdout); err != nil {
+		return err
 	}
 	if *output != "text" && *output != "json" {
 		return fmt.Errorf("%w: --output must be text or json, got %q", errUsage, *output)

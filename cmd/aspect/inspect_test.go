@@ -162,6 +162,13 @@ func TestInspectImports(t *testing.T) {
 	assert.Contains(t, out, "snapshot:  no: imports a table\n")
 }
 
+func TestInspectHelp(t *testing.T) {
+	code, out, stderr := aspect(t, "inspect", "-h")
+	assert.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "usage: aspect inspect [--output text|json] MODULE.wasm\n")
+	assert.Contains(t, out, "-output")
+}
+
 func TestInspectErrors(t *testing.T) {
 	dir := t.TempDir()
 	notWasm := filepath.Join(dir, "text.wasm")
