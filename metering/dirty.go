@@ -54,6 +54,10 @@ type DirtyResult struct {
 	// Stores counts the instructions instrumented: stores, memory.fill,
 	// memory.copy and memory.init.
 	Stores int
+	// Covered counts the stores left without code of their own: a store
+	// before them in the same function checks their page (see
+	// TrackDirtyPages).
+	Covered int
 }
 
 // Globals returns the export names of every global the rewrite added:
@@ -71,7 +75,12 @@ func (r *DirtyResult) Globals() []string {
 // Every store instruction is preceded by code that computes the page of
 // its effective address (address + offset) and, if that page is not the
 // one marked last, calls an added function that sets the page's bit in the
-// bitmap (see DirtyWords) and remembers the page. memory.fill,
+// bitmap (see DirtyWords) and remembers the page. A store whose address is a
+// local's value that a store before it, in the same or an enclosing block
+// and with no loop starting between them, also used (the local not
+// assigned since) is left unchecked: that earlier store checks the pages
+// of the least and the greatest offset of all such stores, when they are
+// less than 4096 apart (Go's code stores to its stack frame so). memory.fill,
 // memory.copy and memory.init call an added function that marks every page
 // of their destination range (every bit past DirtyBits pages). A store
 // that straddles two pages (an 8-byte store at 4092) is recorded under the
@@ -96,6 +105,14 @@ func (r *DirtyResult) Globals() []string {
 // export name starting with DirtyExportPrefix. wasm is not modified and
 // not retained.
 func TrackDirtyPages(wasm []byte) (*DirtyResult, error) {
+	return trackDirtyPages(wasm, dirtyOptions{})
+}
+
+// dirtyOptions are the test-only variants of TrackDirtyPages: see
+// dirtyPass.noGroups and count.
+type dirtyOptions struct{ noGroups, count bool }
+
+func trackDirtyPages(wasm []byte, opt dirtyOptions) (*DirtyResult, error) {
 	m, err := parseModule(wasm, true)
 	if err != nil {
 		return nil, err
@@ -119,17 +136,22 @@ func TrackDirtyPages(wasm []byte) (*DirtyResult, error) {
 	if !m.hasMemory {
 		return &DirtyResult{Module: wasm}, nil
 	}
-	if len(m.types)+2 > maxTypes || len(m.funcs)+2 > maxFuncs || len(m.globals)+DirtyWords+2 > maxGlobals ||
-		m.numExports+DirtyWords+2 > maxExports {
+	if len(m.types)+2 > maxTypes || len(m.funcs)+2 > maxFuncs || len(m.globals)+DirtyWords+4 > maxGlobals ||
+		m.numExports+DirtyWords+4 > maxExports {
 		return nil, tooLarge(-1, "too many types, functions, globals or exports to track dirty pages")
 	}
 
-	d := &dirtyPass{m: m}
+	d := &dirtyPass{m: m, noGroups: opt.noGroups, count: opt.count}
 	d.markType, d.rangeType = uint32(len(m.types)), uint32(len(m.types))+1
 	d.markFunc, d.rangeFunc = m.numFuncs(), m.numFuncs()+1
 	d.wordGlobal = uint32(len(m.globals))
 	d.sumGlobal = d.wordGlobal + DirtyWords
 	d.lastGlobal = d.sumGlobal + 1
+	d.countGlobal = d.lastGlobal + 1
+	counters := 0
+	if d.count {
+		counters = 2
+	}
 	res := &DirtyResult{Summary: DirtyExportPrefix + "sum", Last: DirtyExportPrefix + "last"}
 	for i := range DirtyWords {
 		res.Words = append(res.Words, DirtyExportPrefix+strconv.Itoa(i))
@@ -142,7 +164,7 @@ func TrackDirtyPages(wasm []byte) (*DirtyResult, error) {
 		}
 	}
 	code = d.appendHelpers(code)
-	res.Stores = d.stores
+	res.Stores, res.Covered = d.stores, d.covered
 
 	res.Module = m.layout(append(make([]byte, 0, len(wasm)+len(wasm)/4+1024), wasmHeader...), func(id byte) []byte {
 		var s *section
@@ -173,17 +195,25 @@ func TrackDirtyPages(wasm []byte) (*DirtyResult, error) {
 			b = appendU32(b, d.markType)
 			return appendU32(b, d.rangeType)
 		case secGlobal:
-			b := vec(len(m.globals)-int(m.numImportedGlobals), DirtyWords+2)
+			b := vec(len(m.globals)-int(m.numImportedGlobals), DirtyWords+2+counters)
 			for range DirtyWords {
 				b = append(b, tI64, 1, 0x42, 0, 0x0b)
 			}
 			b = append(b, tI32, 1, 0x41, 0, 0x0b)
 			b = append(b, tI32, 1, 0x41)
 			b = appendS64(b, -1) // DirtyNoPage
-			return append(b, 0x0b)
+			b = append(b, 0x0b)
+			for range counters {
+				b = append(b, tI64, 1, 0x42, 0, 0x0b)
+			}
+			return b
 		case secExport:
-			b := vec(m.numExports, DirtyWords+2)
-			for i, name := range res.Globals() {
+			names := res.Globals()
+			if d.count {
+				names = append(names, DirtyExportPrefix+"checks", DirtyExportPrefix+"marks")
+			}
+			b := vec(m.numExports, len(names))
+			for i, name := range names {
 				b = appendName(b, name)
 				b = append(b, 0x03)
 				b = appendU32(b, d.wordGlobal+uint32(i))
@@ -207,8 +237,26 @@ type dirtyPass struct {
 	wordGlobal          uint32 // the first bitmap word; the others follow
 	sumGlobal           uint32
 	lastGlobal          uint32
-	stores              int
+	stores, covered     int
 	body                []byte
+	an                  analysis
+
+	// noGroups makes every store check its own page (see analyse), and
+	// count adds two exported i64 counters, DirtyExportPrefix + "checks"
+	// (the inline checks run) and DirtyExportPrefix + "marks" (the calls
+	// of mark): both for measurements in tests.
+	noGroups, count bool
+	countGlobal     uint32 // checks; marks is the next
+}
+
+// analysis is the state of analyse, kept to reuse its buffers.
+type analysis struct {
+	plans   []storePlan
+	stack   []producer
+	facts   []groupFact
+	scopes  []scope
+	ver     map[uint32]uint32
+	touched []uint32
 }
 
 // storeType is the type of the value each store opcode stores.
@@ -233,17 +281,22 @@ func (d *dirtyPass) function(code []byte, i int) ([]byte, error) {
 		r.byte()
 	}
 	declEnd := r.pos
-	// The new locals: three i32 (address, page, and an i32 value or the
-	// length of a bulk operation), then one of each other type stored.
+	// The new locals: four i32 (address, page, an i32 value or the length
+	// of a bulk operation, and a group's first address), then one of each
+	// other type stored.
 	var (
-		locA, locP, locN = uint32(nlocals), uint32(nlocals) + 1, uint32(nlocals) + 2
-		valLocal         = map[byte]uint32{tI32: locN}
-		extra            []byte // value types of the locals after the three i32
+		locA, locP, locN, locQ = uint32(nlocals), uint32(nlocals) + 1, uint32(nlocals) + 2, uint32(nlocals) + 3
+		valLocal               = map[byte]uint32{tI32: locN}
+		extra                  []byte // value types of the locals after the four i32
 	)
+	var plans []storePlan
+	if r.err == nil {
+		plans = d.analyse(body, r.pos, len(body))
+	}
 	local := func(t byte) uint32 {
 		l, ok := valLocal[t]
 		if !ok {
-			l = uint32(nlocals) + 3 + uint32(len(extra))
+			l = uint32(nlocals) + 4 + uint32(len(extra))
 			valLocal[t] = l
 			extra = append(extra, t)
 		}
@@ -251,7 +304,7 @@ func (d *dirtyPass) function(code []byte, i int) ([]byte, error) {
 	}
 	out := d.body[:0]
 	from := r.pos
-	n := 0
+	n, k := 0, 0
 	for r.pos < r.end && r.err == nil {
 		off := r.pos
 		op := r.byte()
@@ -284,9 +337,22 @@ func (d *dirtyPass) function(code []byte, i int) ([]byte, error) {
 			if r.err != nil {
 				break
 			}
+			pl := storePlan{kind: checkOwn}
+			if k < len(plans) {
+				pl = plans[k]
+			}
+			k++
+			if pl.kind == covered {
+				d.covered++
+				break
+			}
 			out = append(out, body[from:off]...)
 			from = off
-			out = d.appendStoreMark(out, local(storeType[op]), locA, locP, offset)
+			if pl.kind == checkGroup {
+				out = d.appendGroupMark(out, local(storeType[op]), locA, locP, locQ, pl.lo, pl.hi)
+			} else {
+				out = d.appendStoreMark(out, local(storeType[op]), locA, locP, offset)
+			}
 			n++
 		case op == 0x41:
 			r.s32()
@@ -334,12 +400,12 @@ func (d *dirtyPass) function(code []byte, i int) ([]byte, error) {
 	}
 	d.stores += n
 	out = append(out, body[from:]...)
-	if nlocals+3+uint64(len(extra)) > maxLocals {
+	if nlocals+4+uint64(len(extra)) > maxLocals {
 		return nil, tooLarge(c.start, "too many locals once dirty pages are tracked (func %d)", fn)
 	}
 	decls := appendU32(nil, ndecl+1+uint32(len(extra)))
 	decls = append(decls, body[declStart:declEnd]...)
-	decls = append(decls, 3, tI32)
+	decls = append(decls, 4, tI32)
 	for _, t := range extra {
 		decls = append(decls, 1, t)
 	}
@@ -364,6 +430,7 @@ func (d *dirtyPass) function(code []byte, i int) ([]byte, error) {
 // An effective address past 4 GiB wraps, marking some page: the store
 // traps anyway.
 func (d *dirtyPass) appendStoreMark(b []byte, v, a, p, offset uint32) []byte {
+	b = d.appendCount(b, d.countGlobal)
 	b = append(b, 0x21)
 	b = appendU32(b, v)
 	b = append(b, 0x22)
@@ -375,13 +442,344 @@ func (d *dirtyPass) appendStoreMark(b []byte, v, a, p, offset uint32) []byte {
 	}
 	b = append(b, 0x41, DirtyPageShift, 0x76, 0x22)
 	b = appendU32(b, p)
+	b = d.appendCheck(b, p)
+	b = append(b, 0x20)
+	b = appendU32(b, a)
+	b = append(b, 0x20)
+	return appendU32(b, v)
+}
+
+// storePlan is what the rewrite emits before one store: a check of the
+// page of the store's own address (checkOwn), a check of the pages of
+// address - own offset + lo ... + hi (checkGroup: the store leads a group
+// of stores to the same base address, whose offsets lie in [lo, hi]), or
+// nothing (covered: a group's leader, run before it, checked its page).
+type storePlan struct {
+	kind   byte
+	lo, hi uint32
+}
+
+const (
+	checkOwn byte = iota
+	checkGroup
+	covered
+)
+
+// producer names what pushed an operand: local L+1 (0: anything else) as
+// it was at version ver.
+type producer struct{ local, ver uint32 }
+
+// groupFact records that the store plans[store] checks the pages of the
+// value local-1 had at version ver, plus offsets lo...hi.
+type groupFact struct {
+	producer
+	store  int
+	lo, hi uint32
+}
+
+// scope is a block, loop or if of the function being analysed: facts
+// created inside it are dropped at its else or end, and a loop hides the
+// facts created before it.
+type scope struct {
+	facts int
+	loop  bool
+}
+
+// analyse walks body (the instructions of function fn, from pos) and
+// returns the plan of each of its stores, in order.
+//
+// Stores whose address operand was pushed by local.get (or local.tee) of
+// the same local, not assigned since (each local.set or local.tee starts a
+// new version of the local), form a group when the first (the leader)
+// dominates the others: it comes before them in its own block or an
+// enclosing one, and no loop starts between them. The leader checks the
+// pages of base + lo and base + hi where lo, hi are the least and greatest
+// offset of the group, at most 4095 apart: every store of the group starts
+// on one of these two pages. The others check nothing: the bitmap keeps
+// every page marked until the host clears it, between export calls.
+//
+// The producer of each operand is tracked on an abstract stack through
+// the instructions whose stack effect is known here (locals, globals,
+// constants, loads, numeric operators, drop, select, calls); any other
+// instruction forgets the whole stack (its operands then count as
+// produced by anything), so a producer is never attributed wrongly.
+func (d *dirtyPass) analyse(body []byte, pos, end int) []storePlan {
+	m := d.m
+	a := &d.an
+	a.plans = a.plans[:0]
+	a.stack = a.stack[:0]
+	a.facts = a.facts[:0]
+	a.scopes = append(a.scopes[:0], scope{})
+	for _, l := range a.touched {
+		delete(a.ver, l)
+	}
+	a.touched = a.touched[:0]
+	if a.ver == nil {
+		a.ver = map[uint32]uint32{}
+	}
+	seq := uint32(0)
+	pop := func(n int) producer {
+		var p producer
+		for ; n > 0; n-- {
+			if k := len(a.stack); k > 0 {
+				p = a.stack[k-1]
+				a.stack = a.stack[:k-1]
+			} else {
+				p = producer{}
+			}
+		}
+		return p
+	}
+	push := func(p producer) { a.stack = append(a.stack, p) }
+	other := func(pops, pushes int) {
+		pop(pops)
+		for range pushes {
+			push(producer{})
+		}
+	}
+	assign := func(l uint32) uint32 {
+		if _, ok := a.ver[l]; !ok {
+			a.touched = append(a.touched, l)
+		}
+		seq++
+		a.ver[l] = seq
+		return seq
+	}
+	callType := func(t funcType) { other(len(t.params), len(t.results)) }
+	r := newReader(body, pos, end)
+	for r.pos < r.end && r.err == nil {
+		op := r.byte()
+		switch {
+		case op == 0x02 || op == 0x03 || op == 0x04: // block, loop, if
+			r.s33()
+			a.stack = a.stack[:0]
+			a.scopes = append(a.scopes, scope{facts: len(a.facts), loop: op == 0x03})
+		case op == 0x05: // else
+			a.stack = a.stack[:0]
+			a.facts = a.facts[:a.scopes[len(a.scopes)-1].facts]
+		case op == 0x0b: // end
+			a.stack = a.stack[:0]
+			a.facts = a.facts[:a.scopes[len(a.scopes)-1].facts]
+			if len(a.scopes) > 1 {
+				a.scopes = a.scopes[:len(a.scopes)-1]
+			}
+		case op == 0x0c, op == 0x0d: // br, br_if
+			r.u32()
+			a.stack = a.stack[:0]
+		case op == 0x0e: // br_table
+			cnt := r.count(1, maxBrTableLabels, "br_table labels")
+			for j := 0; j <= cnt && r.err == nil; j++ {
+				r.u32()
+			}
+			a.stack = a.stack[:0]
+		case op == 0x10: // call
+			f := r.u32()
+			if r.err == nil && int(f) < len(m.funcs) {
+				callType(m.types[m.funcs[f]])
+			} else {
+				a.stack = a.stack[:0]
+			}
+		case op == 0x11: // call_indirect
+			t := r.u32()
+			r.u32()
+			pop(1)
+			if r.err == nil && int(t) < len(m.types) {
+				callType(m.types[t])
+			} else {
+				a.stack = a.stack[:0]
+			}
+		case op == 0x1a: // drop
+			pop(1)
+		case op == 0x1b: // select
+			other(3, 1)
+		case op == 0x1c: // select t
+			cnt := r.count(1, maxParams, "select types")
+			for j := 0; j < cnt && r.err == nil; j++ {
+				r.byte()
+			}
+			other(3, 1)
+		case op == 0x20: // local.get
+			l := r.u32()
+			push(producer{local: l + 1, ver: a.ver[l]})
+		case op == 0x21: // local.set
+			l := r.u32()
+			pop(1)
+			assign(l)
+		case op == 0x22: // local.tee
+			l := r.u32()
+			pop(1)
+			push(producer{local: l + 1, ver: assign(l)})
+		case op == 0x23: // global.get
+			r.u32()
+			other(0, 1)
+		case op == 0x24: // global.set
+			r.u32()
+			pop(1)
+		case op >= 0x28 && op <= 0x35: // loads
+			r.u32()
+			r.u32()
+			other(1, 1)
+		case op >= 0x36 && op <= 0x3e: // stores
+			r.u32()
+			offset := r.u32()
+			pop(1)
+			a.plans = append(a.plans, d.plan(pop(1), offset))
+		case op == 0x3f: // memory.size
+			r.u32()
+			other(0, 1)
+		case op == 0x40: // memory.grow
+			r.u32()
+			other(1, 1)
+		case op == 0x41:
+			r.s32()
+			other(0, 1)
+		case op == 0x42:
+			r.s64()
+			other(0, 1)
+		case op == 0x43:
+			r.skip(4)
+			other(0, 1)
+		case op == 0x44:
+			r.skip(8)
+			other(0, 1)
+		case op == 0x45 || op == 0x50 || (op >= 0x67 && op <= 0x69) || (op >= 0x79 && op <= 0x7b) ||
+			(op >= 0x8b && op <= 0x91) || (op >= 0x99 && op <= 0x9f) || (op >= 0xa7 && op <= 0xc4):
+			other(1, 1) // unary operators and conversions
+		case (op >= 0x46 && op <= 0x4f) || (op >= 0x51 && op <= 0x66) || (op >= 0x6a && op <= 0x78) ||
+			(op >= 0x7c && op <= 0x8a) || (op >= 0x92 && op <= 0x98) || (op >= 0xa0 && op <= 0xa6):
+			other(2, 1) // comparisons and binary operators
+		default:
+			// Anything else (unreachable, return, table and reference
+			// instructions, 0xfc): skip its immediates and forget the stack.
+			a.stack = a.stack[:0]
+			switch {
+			case op == 0x25 || op == 0x26 || op == 0xd2:
+				r.u32()
+			case op == 0xd0:
+				r.byte()
+			case op == 0xfc:
+				switch sub := r.u32(); {
+				case sub == 8 || sub == 10:
+					r.u32()
+					r.u32()
+				case sub == 9 || sub == 11 || sub == 13 || sub == 15 || sub == 16 || sub == 17:
+					r.u32()
+				case sub == 12 || sub == 14:
+					r.u32()
+					r.u32()
+				}
+			}
+		}
+	}
+	return a.plans
+}
+
+// plan returns the plan of a store at offset whose address operand p
+// pushed, recording a group fact if it leads a group.
+func (d *dirtyPass) plan(p producer, offset uint32) storePlan {
+	a := &d.an
+	if p.local == 0 || d.noGroups {
+		return storePlan{kind: checkOwn}
+	}
+	bottom := 0
+	for j := len(a.scopes) - 1; j >= 0; j-- {
+		if a.scopes[j].loop {
+			bottom = a.scopes[j].facts
+			break
+		}
+	}
+	for j := len(a.facts) - 1; j >= bottom; j-- {
+		f := &a.facts[j]
+		if f.producer != p {
+			continue
+		}
+		lo, hi := min(f.lo, offset), max(f.hi, offset)
+		if hi-lo >= 1<<DirtyPageShift {
+			return storePlan{kind: checkOwn}
+		}
+		f.lo, f.hi = lo, hi
+		a.plans[f.store].lo, a.plans[f.store].hi = lo, hi
+		return storePlan{kind: covered}
+	}
+	a.facts = append(a.facts, groupFact{producer: p, store: len(a.plans), lo: offset, hi: offset})
+	return storePlan{kind: checkGroup, lo: offset, hi: offset}
+}
+
+// appendCheck appends the code that marks page $p unless it is the last
+// page marked:
+//
+//	global.get $last  i32.ne  if  local.get $p  call $mark  end
+//
+// $p is on the stack before it, and left in local $p.
+func (d *dirtyPass) appendCheck(b []byte, p uint32) []byte {
 	b = append(b, 0x23)
 	b = appendU32(b, d.lastGlobal)
 	b = append(b, 0x47, 0x04, 0x40, 0x20)
 	b = appendU32(b, p)
 	b = append(b, 0x10)
 	b = appendU32(b, d.markFunc)
-	b = append(b, 0x0b, 0x20)
+	return append(b, 0x0b)
+}
+
+// appendCount appends the code that adds one to the counter global g (with
+// count only).
+func (d *dirtyPass) appendCount(b []byte, g uint32) []byte {
+	if !d.count {
+		return b
+	}
+	b = appendU32(append(b, 0x23), g)
+	b = append(b, 0x42, 1, 0x7c, 0x24)
+	return appendU32(b, g)
+}
+
+// appendGroupMark appends the code that marks the pages of a group of
+// stores (see analyse) at the leader, whose operands (address, value)
+// are on the stack, leaving them there: the page of address + lo, and the
+// next one if address + hi is on it:
+//
+//	local.set $v  local.tee $a  [i32.const lo  i32.add]  local.tee $q
+//	i32.const 12  i32.shr_u  local.tee $p  global.get $last  i32.ne
+//	if  local.get $p  call $mark  end
+//	[local.get $q  i32.const 4095  i32.and  i32.const 4096-(hi-lo)  i32.ge_u
+//	 if  local.get $p  i32.const 1  i32.add  call $mark  end]
+//	local.get $a  local.get $v
+//
+// An address + lo past 4 GiB wraps, marking some page: every store of the
+// group traps anyway. Address + hi is not computed: it is on the page of
+// address + lo or the next, and the next only when the offset of
+// address + lo in its page is at least 4096-(hi-lo).
+func (d *dirtyPass) appendGroupMark(b []byte, v, a, p, q, lo, hi uint32) []byte {
+	b = d.appendCount(b, d.countGlobal)
+	b = append(b, 0x21)
+	b = appendU32(b, v)
+	b = append(b, 0x22)
+	b = appendU32(b, a)
+	if lo != 0 {
+		b = append(b, 0x41)
+		b = appendS64(b, int64(int32(lo)))
+		b = append(b, 0x6a)
+	}
+	if hi != lo {
+		b = append(b, 0x22)
+		b = appendU32(b, q)
+	}
+	b = append(b, 0x41, DirtyPageShift, 0x76, 0x22)
+	b = appendU32(b, p)
+	b = d.appendCheck(b, p)
+	if hi != lo {
+		b = append(b, 0x20)
+		b = appendU32(b, q)
+		b = append(b, 0x41)
+		b = appendS64(b, 1<<DirtyPageShift-1)
+		b = append(b, 0x71, 0x41)
+		b = appendS64(b, int64(1<<DirtyPageShift-(hi-lo)))
+		b = append(b, 0x4f, 0x04, 0x40, 0x20)
+		b = appendU32(b, p)
+		b = append(b, 0x41, 1, 0x6a, 0x10)
+		b = appendU32(b, d.markFunc)
+		b = append(b, 0x0b)
+	}
+	b = append(b, 0x20)
 	b = appendU32(b, a)
 	b = append(b, 0x20)
 	return appendU32(b, v)
@@ -415,7 +813,8 @@ func (d *dirtyPass) appendHelpers(code []byte) []byte {
 
 	// mark(p): $last = p; sum |= 1 << ((p>>6)&15); word[(p>>6)&15] |= 1 << (p&63).
 	var f []byte
-	f = append(f, 0)          // no locals
+	f = append(f, 0) // no locals
+	f = d.appendCount(f, d.countGlobal+1)
 	f = append(f, 0x20, 0)    // local.get p
 	f = gset(f, d.lastGlobal) // global.set $last
 	f = gget(f, d.sumGlobal)

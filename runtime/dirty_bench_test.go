@@ -3,9 +3,11 @@ package runtime
 import (
 	"context"
 	"fmt"
+	goruntime "runtime"
 	"strings"
 	"syscall"
 	"testing"
+	"unsafe"
 
 	"github.com/aspect-rt/aspect-runtime/conformance/fixtures"
 	"github.com/aspect-rt/aspect-runtime/wasi"
@@ -48,9 +50,9 @@ func BenchmarkReset(b *testing.B) {
 	}()
 	for _, eng := range Engines() {
 		for _, c := range resetBenches {
-			for _, mode := range []string{"warm", "warm-untracked", "tracked", "full"} {
+			for _, mode := range []string{"warm", "warm-untracked", "tracked", "full", "tracked-split", "full-split"} {
 				b.Run(eng+"/"+c.name+"/"+mode, func(b *testing.B) {
-					tracked := mode == "warm" || mode == "tracked"
+					tracked := mode == "warm" || mode == "tracked" || mode == "tracked-split"
 					key := fmt.Sprint(eng, c.fixture, tracked)
 					m := modules[key]
 					if m == nil {
@@ -66,7 +68,13 @@ func BenchmarkReset(b *testing.B) {
 						b.Fatal(err)
 					}
 					defer rt.Close(ctx)
-					reset := mode == "tracked" || mode == "full"
+					reset := mode != "warm" && mode != "warm-untracked"
+					split := strings.HasSuffix(mode, "-split")
+					if split {
+						goruntime.LockOSThread()
+						defer goruntime.UnlockOSThread()
+					}
+					var callCPU, resetCPU int64
 					if reset {
 						// The first Reset turns snapshots on.
 						if err := rt.Reset(ctx); err != nil {
@@ -79,22 +87,43 @@ func BenchmarkReset(b *testing.B) {
 							b.Fatalf("%s: dirty tracking %v", mode, rt.dirty != nil)
 						}
 					}
-					cpu0 := cpuTime()
+					cpu0, thread0 := cpuTime(), threadCPU()
 					for b.Loop() {
 						if _, err := rt.Call(ctx, c.method, c.arg); err != nil {
 							b.Fatal(err)
+						}
+						var t1 int64
+						if split {
+							t1 = threadCPU()
 						}
 						if reset {
 							if err := rt.Reset(ctx); err != nil {
 								b.Fatal(err)
 							}
 						}
+						if split {
+							resetCPU += threadCPU() - t1
+						}
 					}
 					b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+					if split {
+						callCPU = threadCPU() - thread0 - resetCPU
+						b.ReportMetric(float64(callCPU)/float64(b.N), "call-cpu-ns/op")
+						b.ReportMetric(float64(resetCPU)/float64(b.N), "reset-cpu-ns/op")
+					}
 				})
 			}
 		}
 	}
+}
+
+// threadCPU returns the CPU time the calling thread used so far (ns).
+func threadCPU() int64 {
+	var ts syscall.Timespec
+	if _, _, e := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, 3 /* CLOCK_THREAD_CPUTIME_ID */, uintptr(unsafe.Pointer(&ts)), 0); e != 0 {
+		return 0
+	}
+	return ts.Nano()
 }
 
 // cpuTime returns the CPU time the process used so far (ns).
