@@ -12,6 +12,9 @@ type ctrlFrame struct {
 	height          int
 	op              byte // 0 for the function body, else block/loop/if/else opcode
 	unreachable     bool
+	// dead is set for a frame pushed in unreachable code: none of its
+	// instructions ever runs.
+	dead bool
 	// targeted is set when a branch names this frame's label.
 	targeted bool
 	// syn counts the labels injected between this frame's label and the
@@ -84,6 +87,9 @@ type patch struct {
 	kind  uint8
 	depth uint32 // for pCharge: relative depth of the out-of-gas landing block
 	val   uint64
+	// dead marks a pCharge of a segment that is never entered (it starts
+	// in unreachable code): not emitted.
+	dead bool
 }
 
 // signature of a plain numeric instruction: pops n values of type in, pushes out.
@@ -442,7 +448,8 @@ func (p *codePass) closeSegment() {
 
 func (p *codePass) openSegment(off int) {
 	p.curSeg = len(p.patches)
-	p.patches = append(p.patches, patch{off: off, kind: pCharge, depth: uint32(len(p.ctrls)) + p.ctrls[len(p.ctrls)-1].syn})
+	top := &p.ctrls[len(p.ctrls)-1]
+	p.patches = append(p.patches, patch{off: off, kind: pCharge, depth: uint32(len(p.ctrls)) + top.syn, dead: top.unreachable || top.dead})
 }
 
 // relabel records the new index of the label l read at [loff, end), if
@@ -575,7 +582,8 @@ func (p *codePass) function(i int) error {
 				return p.typeErr(off, "block parameters")
 			}
 			f := ctrlFrame{params: params, results: results, height: len(p.vals), op: op,
-				syn: p.ctrls[len(p.ctrls)-1].syn, wrap: -1, cp: p.ctrls[len(p.ctrls)-1].cp, cdLoop: -1}
+				syn: p.ctrls[len(p.ctrls)-1].syn, wrap: -1, cp: p.ctrls[len(p.ctrls)-1].cp, cdLoop: -1,
+				dead: p.ctrls[len(p.ctrls)-1].unreachable || p.ctrls[len(p.ctrls)-1].dead}
 			if op == 0x03 && p.yield {
 				p.nloops++
 				{

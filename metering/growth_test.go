@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/aspect-rt/aspect-runtime/internal/enginefuzz"
@@ -199,4 +200,24 @@ func BenchmarkCodeGrowth(b *testing.B) {
 	b.Run("corpus", func(b *testing.B) { report(b, corpus) })
 	b.Run("as-echo", func(b *testing.B) { report(b, [][]byte{fx["as/echo.wasm"]}) })
 	b.Run("go-echo", func(b *testing.B) { report(b, [][]byte{fx["go/echo.wasm"]}) })
+}
+
+// TestCodeGrowthFixtures bounds how much metering grows the code section
+// of the AssemblyScript and Go echo fixtures, with and without yield
+// checkpoints (BenchmarkCodeGrowth reports the figures; the bounds leave a
+// few percent for rebuilt fixtures). Before dead segments lost their
+// charges and the call-depth prologue its inline constants, they grew
+// 3.26x/3.64x and 2.13x/2.20x.
+func TestCodeGrowthFixtures(t *testing.T) {
+	fx := growthFixtures(t)
+	for _, c := range []struct {
+		file             string
+		plain, withYield float64
+	}{
+		{"as/echo.wasm", 2.95, 3.30},
+		{"go/echo.wasm", 1.95, 2.05},
+	} {
+		assert.LessOrEqual(t, growth(t, fx[c.file], Config{}), c.plain, c.file)
+		assert.LessOrEqual(t, growth(t, fx[c.file], Config{YieldInterval: 1 << 16}), c.withYield, c.file+" with yield checkpoints")
+	}
 }

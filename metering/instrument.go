@@ -900,7 +900,9 @@ func (p *codePass) emit(i int) error {
 					}
 				}
 			} else if pt.val > 0 && p.gas {
-				body = p.appendCharge(body, pt.val, pt.depth)
+				if !pt.dead { // a dead segment is never entered
+					body = p.appendCharge(body, pt.val, pt.depth)
+				}
 				info.Segments++
 				info.StaticCost += pt.val
 				if p.cfg.RecordSegments {
