@@ -175,13 +175,18 @@ type Pool struct {
 	closed atomic.Bool
 
 	// keys maps a Key to its *keyEntry: the idle instances of the key and
-	// its counters, under a lock of its own.
+	// its counters, in shards under locks of their own.
 	keys sync.Map
-	// idle counts the idle instances across keys; clock orders put backs
-	// for the LRU. Capacity is enforced by evict, under evictMu, only when
-	// idle exceeds it.
+	// shards is the number of shards of every key entry (GOMAXPROCS when
+	// the pool was made); tokens hands each P the index of its shard.
+	shards int
+	tokens sync.Pool
+	nextTk atomic.Uint32
+	// idle counts the idle instances across keys. Capacity is enforced by
+	// evict, under evictMu, only when idle exceeds it; epoch is the origin
+	// of instance.used, which orders put backs for the LRU.
 	idle    atomic.Int64
-	clock   atomic.Uint64
+	epoch   time.Time
 	evictMu sync.Mutex
 
 	compiles, evictions, discards, leaked atomic.Uint64
@@ -207,18 +212,62 @@ type Pool struct {
 	byModuleCount atomic.Int64
 }
 
-// keyEntry holds the idle instances of one key.
+// keyEntry holds the idle instances of one key, in one shard per P: a
+// goroutine puts an instance back in the shard of the P it runs on and
+// leases from that shard first, so two goroutines leasing at once each
+// keep reusing the instance whose memory their core has in cache instead
+// of trading instances (and the cache misses of their state) at every
+// lease. A goroutine whose shard is empty takes an idle instance from
+// another shard before creating one.
 type keyEntry struct {
-	key Key
-	mu  sync.Mutex
+	key    Key
+	shards []keyShard
+	// dead: the entry was removed from Pool.keys; who finds it dead looks
+	// the key up again. Written with every shard locked, read with one.
+	dead bool
+}
+
+// keyShard is one shard of a keyEntry, on cache lines of its own.
+type keyShard struct {
+	mu sync.Mutex
 	// idle is a stack: least recently put back first.
 	idle []*instance
-	// dead: the entry was removed from Pool.keys; who finds it dead looks
-	// the key up again.
-	dead bool
-	// Counters, guarded by mu.
+	// Counters, guarded by mu. A lease may be counted live in one shard
+	// and put back in another: only their sum over the shards is
+	// meaningful.
 	hits, misses, resets uint64
 	live                 int
+	_                    [64]byte
+}
+
+// lockAll locks every shard of ke, in order.
+func (ke *keyEntry) lockAll() {
+	for i := range ke.shards {
+		ke.shards[i].mu.Lock()
+	}
+}
+
+// unlockAll unlocks every shard of ke.
+func (ke *keyEntry) unlockAll() {
+	for i := range ke.shards {
+		ke.shards[i].mu.Unlock()
+	}
+}
+
+// shardToken is the shard index a P gets from Pool.tokens.
+type shardToken struct{ i int }
+
+// shard returns the index of the calling goroutine's shard: sync.Pool
+// keeps a token per P, so goroutines running on the same P get the same
+// index (after a GC drops the tokens, new ones are dealt round robin).
+func (p *Pool) shard() int {
+	if p.shards == 1 {
+		return 0
+	}
+	t := p.tokens.Get().(*shardToken)
+	i := t.i
+	p.tokens.Put(t)
+	return i
 }
 
 // instance is a pooled runtime. The pool references it only while it is
@@ -227,7 +276,7 @@ type keyEntry struct {
 // once when the instance was created (not per lease) closes it.
 type instance struct {
 	st      *instState
-	used    uint64 // Pool.clock at its last put back
+	used    time.Duration // since Pool.epoch, at its last put back
 	cleanup goruntime.Cleanup
 }
 
@@ -285,6 +334,9 @@ func New(capacity int, opts ...Option) *Pool {
 	for _, o := range opts {
 		o(p)
 	}
+	p.epoch = time.Now()
+	p.shards = max(1, min(goruntime.GOMAXPROCS(0), 64))
+	p.tokens.New = func() any { return &shardToken{int(p.nextTk.Add(1)-1) % p.shards} }
 	if !p.keepState {
 		// Every put back resets the instance: compile so that a reset
 		// costs the pages the lease wrote, not the memory's size.
@@ -387,42 +439,135 @@ func (p *Pool) entry(key Key) *keyEntry {
 	if v, ok := p.keys.Load(key); ok {
 		return v.(*keyEntry)
 	}
-	v, _ := p.keys.LoadOrStore(key, &keyEntry{key: key})
+	v, _ := p.keys.LoadOrStore(key, &keyEntry{key: key, shards: make([]keyShard, p.shards)})
 	return v.(*keyEntry)
 }
 
-// lockEntry returns the key's live entry, locked: last's if it is the
-// key's, else the one in keys (then remembered in last).
-func (p *Pool) lockEntry(key Key, last *atomic.Pointer[keyEntry]) *keyEntry {
+// lockShard returns the key's live entry with its shard i locked: last's
+// entry if it is the key's, else the one in keys (then remembered in last).
+func (p *Pool) lockShard(key Key, last *atomic.Pointer[keyEntry], i int) (*keyEntry, *keyShard) {
 	if ke := last.Load(); ke != nil && ke.key == key {
-		ke.mu.Lock()
+		s := &ke.shards[i]
+		s.mu.Lock()
 		if !ke.dead {
-			return ke
+			return ke, s
 		}
-		ke.mu.Unlock()
+		s.mu.Unlock()
 	}
 	for {
 		ke := p.entry(key)
-		ke.mu.Lock()
+		s := &ke.shards[i]
+		s.mu.Lock()
 		if !ke.dead {
 			last.Store(ke)
-			return ke
+			return ke, s
 		}
-		ke.mu.Unlock()
+		s.mu.Unlock()
 	}
 }
 
-// retireLocked drops ke from the pool's keys if it has nothing left: no
-// idle instance and none leased. ke.mu is held.
-func (p *Pool) retireLocked(ke *keyEntry) {
-	if ke.dead || len(ke.idle) > 0 || ke.live > 0 {
+// retire drops ke from the pool's keys if it has nothing left: no idle
+// instance and none leased. No shard of ke may be locked by the caller.
+func (p *Pool) retire(ke *keyEntry) {
+	ke.lockAll()
+	defer ke.unlockAll()
+	if ke.dead {
+		return
+	}
+	var live int
+	var hits, misses, resets uint64
+	for i := range ke.shards {
+		s := &ke.shards[i]
+		if len(s.idle) > 0 {
+			return
+		}
+		live += s.live
+		hits, misses, resets = hits+s.hits, misses+s.misses, resets+s.resets
+	}
+	if live > 0 {
 		return
 	}
 	ke.dead = true
 	p.keys.CompareAndDelete(ke.key, ke)
-	p.retired.hits.Add(ke.hits)
-	p.retired.misses.Add(ke.misses)
-	p.retired.resets.Add(ke.resets)
+	p.retired.hits.Add(hits)
+	p.retired.misses.Add(misses)
+	p.retired.resets.Add(resets)
+}
+
+// drain takes every idle instance of ke.
+func (p *Pool) drain(ke *keyEntry) []*instance {
+	ke.lockAll()
+	defer ke.unlockAll()
+	var out []*instance
+	for i := range ke.shards {
+		s := &ke.shards[i]
+		out = append(out, s.idle...)
+		clear(s.idle)
+		s.idle = s.idle[:0]
+	}
+	return out
+}
+
+// pop takes the most recently put back idle instance of s, counting the
+// lease in s; nil if s has none. s.mu is held.
+func (s *keyShard) pop() *instance {
+	n := len(s.idle)
+	if n == 0 {
+		return nil
+	}
+	in := s.idle[n-1]
+	s.idle[n-1] = nil // the pool keeps no reference to a leased instance
+	s.idle = s.idle[:n-1]
+	s.hits++
+	s.live++
+	return in
+}
+
+// take leases an idle instance of key: from the calling goroutine's shard
+// first, then from the others. Without one, it counts a miss and returns
+// nil; the lease is counted live either way.
+func (p *Pool) take(key Key, last *atomic.Pointer[keyEntry], forceClear bool) (*keyEntry, *instance, []*instance) {
+	home := p.shard()
+	ke, s := p.lockShard(key, last, home)
+	var cleared []*instance
+	if forceClear {
+		s.mu.Unlock()
+		cleared = p.drain(ke)
+		ke, s = p.lockShard(key, last, home)
+	}
+	if in := s.pop(); in != nil {
+		s.mu.Unlock()
+		return ke, in, cleared
+	}
+	s.mu.Unlock()
+	for j := 1; j < len(ke.shards); j++ {
+		t := &ke.shards[(home+j)%len(ke.shards)]
+		t.mu.Lock()
+		if ke.dead {
+			t.mu.Unlock()
+			break
+		}
+		if in := t.pop(); in != nil {
+			t.mu.Unlock()
+			return ke, in, cleared
+		}
+		t.mu.Unlock()
+	}
+	ke, s = p.lockShard(key, last, home)
+	s.misses++
+	s.live++
+	s.mu.Unlock()
+	return ke, nil, cleared
+}
+
+// unlive uncounts a lease of ke that will not come back and retires ke if
+// it has nothing left.
+func (p *Pool) unlive(ke *keyEntry) {
+	s := &ke.shards[p.shard()]
+	s.mu.Lock()
+	s.live--
+	s.mu.Unlock()
+	p.retire(ke)
 }
 
 func (p *Pool) lease(ctx context.Context, key Key, last *atomic.Pointer[keyEntry], code []byte, reg *runtime.HostAPIRegistry, opts []LeaseOption) (*Lease, error) {
@@ -433,23 +578,7 @@ func (p *Pool) lease(ctx context.Context, key Key, last *atomic.Pointer[keyEntry
 	if p.closed.Load() {
 		return nil, ErrClosed
 	}
-	ke := p.lockEntry(key, last)
-	var cleared []*instance
-	if lc.forceClear {
-		cleared = ke.idle
-		ke.idle = nil
-	}
-	var in *instance
-	if n := len(ke.idle); n > 0 {
-		in = ke.idle[n-1]
-		ke.idle[n-1] = nil // the pool keeps no reference to a leased instance
-		ke.idle = ke.idle[:n-1]
-		ke.hits++
-	} else {
-		ke.misses++
-	}
-	ke.live++
-	ke.mu.Unlock()
+	ke, in, cleared := p.take(key, last, lc.forceClear)
 	if taken := len(cleared) + boolInt(in != nil); taken > 0 {
 		p.idle.Add(-int64(taken))
 	}
@@ -461,10 +590,7 @@ func (p *Pool) lease(ctx context.Context, key Key, last *atomic.Pointer[keyEntry
 	if in == nil {
 		var err error
 		if in, err = p.instantiate(ctx, key, ke, code, reg); err != nil {
-			ke.mu.Lock()
-			ke.live--
-			p.retireLocked(ke)
-			ke.mu.Unlock()
+			p.unlive(ke)
 			return nil, err
 		}
 	} else if err := in.st.rt.Bind(reg); err != nil {
@@ -635,20 +761,22 @@ func (p *Pool) PutBack(l *Lease) {
 		}
 	}
 	_ = rt.Unbind()
-	in.used = p.clock.Add(1)
-	ke.mu.Lock()
-	ke.live--
+	in.used = time.Since(p.epoch)
+	// The lease counted live keeps ke alive (not retired) until here.
+	s := &ke.shards[p.shard()]
+	s.mu.Lock()
+	s.live--
 	if reset {
-		ke.resets++
+		s.resets++
 	}
 	if p.closed.Load() {
-		p.retireLocked(ke)
-		ke.mu.Unlock()
+		s.mu.Unlock()
+		p.retire(ke)
 		p.closeInstance(ctx, in)
 		return
 	}
-	ke.idle = append(ke.idle, in)
-	ke.mu.Unlock()
+	s.idle = append(s.idle, in)
+	s.mu.Unlock()
 	if p.idle.Add(1) > int64(p.capacity) {
 		p.evict(ctx)
 	}
@@ -661,30 +789,38 @@ func (p *Pool) evict(ctx context.Context) {
 	p.evictMu.Lock()
 	defer p.evictMu.Unlock()
 	for p.idle.Load() > int64(p.capacity) {
-		var oldest *keyEntry
-		var oldestUsed uint64
+		// oldestUsed is a copy: once its shard is unlocked, oldest may
+		// be leased and put back (its used written) at any time.
+		var oldest *instance
+		var oldestUsed time.Duration
+		var oldestKey *keyEntry
+		var oldestShard *keyShard
 		p.keys.Range(func(_, v any) bool {
 			ke := v.(*keyEntry)
-			ke.mu.Lock()
-			if len(ke.idle) > 0 && (oldest == nil || ke.idle[0].used < oldestUsed) {
-				oldest, oldestUsed = ke, ke.idle[0].used
+			for i := range ke.shards {
+				s := &ke.shards[i]
+				s.mu.Lock()
+				if len(s.idle) > 0 && (oldest == nil || s.idle[0].used < oldestUsed) {
+					oldest, oldestUsed, oldestKey, oldestShard = s.idle[0], s.idle[0].used, ke, s
+				}
+				s.mu.Unlock()
 			}
-			ke.mu.Unlock()
 			return true
 		})
 		if oldest == nil {
 			return
 		}
-		oldest.mu.Lock()
-		if len(oldest.idle) == 0 || oldest.idle[0].used != oldestUsed {
-			oldest.mu.Unlock()
+		s := oldestShard
+		s.mu.Lock()
+		if len(s.idle) == 0 || s.idle[0] != oldest {
+			s.mu.Unlock()
 			continue // leased or evicted meanwhile: look again
 		}
-		victim := oldest.idle[0]
-		oldest.idle[0] = nil
-		oldest.idle = oldest.idle[1:]
-		p.retireLocked(oldest)
-		oldest.mu.Unlock()
+		victim := s.idle[0]
+		s.idle[0] = nil
+		s.idle = s.idle[1:]
+		s.mu.Unlock()
+		p.retire(oldestKey)
 		p.idle.Add(-1)
 		p.evictions.Add(1)
 		p.closeInstance(ctx, victim)
@@ -694,11 +830,7 @@ func (p *Pool) evict(ctx context.Context) {
 // discardLeased closes a leased instance that will not come back.
 func (p *Pool) discardLeased(ctx context.Context, in *instance) {
 	p.discards.Add(1)
-	ke := in.st.ke
-	ke.mu.Lock()
-	ke.live--
-	p.retireLocked(ke)
-	ke.mu.Unlock()
+	p.unlive(in.st.ke)
 	p.closeInstance(ctx, in)
 }
 
@@ -721,10 +853,7 @@ func (p *Pool) closeState(ctx context.Context, st *instState) {
 func (p *Pool) leakedInstance(st *instState) {
 	p.logger.Warn("pool: a lease was garbage collected without PutBack; closing its instance")
 	p.leaked.Add(1)
-	st.ke.mu.Lock()
-	st.ke.live--
-	p.retireLocked(st.ke)
-	st.ke.mu.Unlock()
+	p.unlive(st.ke)
 	p.closeState(context.Background(), st)
 }
 
@@ -741,15 +870,18 @@ func (p *Pool) Stats() Stats {
 	}
 	p.keys.Range(func(_, v any) bool {
 		ke := v.(*keyEntry)
-		ke.mu.Lock()
+		ke.lockAll()
 		if !ke.dead {
-			s.Hits += ke.hits
-			s.Misses += ke.misses
-			s.Resets += ke.resets
-			s.Live += ke.live
-			s.Idle += len(ke.idle)
+			for i := range ke.shards {
+				ks := &ke.shards[i]
+				s.Hits += ks.hits
+				s.Misses += ks.misses
+				s.Resets += ks.resets
+				s.Live += ks.live
+				s.Idle += len(ks.idle)
+			}
 		}
-		ke.mu.Unlock()
+		ke.unlockAll()
 		return true
 	})
 	p.modMu.Lock()
@@ -767,12 +899,8 @@ func (p *Pool) Close(ctx context.Context) error {
 	var idle []*instance
 	p.keys.Range(func(_, v any) bool {
 		ke := v.(*keyEntry)
-		ke.mu.Lock()
-		idle = append(idle, ke.idle...)
-		clear(ke.idle)
-		ke.idle = nil
-		p.retireLocked(ke)
-		ke.mu.Unlock()
+		idle = append(idle, p.drain(ke)...)
+		p.retire(ke)
 		return true
 	})
 	p.idle.Add(-int64(len(idle)))
