@@ -54,6 +54,13 @@ if ! node -e '
   const lock = JSON.parse(fs.readFileSync("package-lock.json", "utf8"));
   for (const [path, meta] of Object.entries(lock.packages)) {
     if (path === "") continue;
+    if (meta.link) {
+      // A file: dependency (the guest library in ../guest/assemblyscript):
+      // npm links it, so it must be a symlink to the locked path.
+      const target = require("path").resolve(path, "..", fs.readlinkSync(path));
+      if (target !== require("path").resolve(meta.resolved)) process.exit(1);
+      continue;
+    }
     const installed = JSON.parse(fs.readFileSync(path + "/package.json", "utf8"));
     if (installed.version !== meta.version) process.exit(1);
   }' 2>/dev/null; then
@@ -65,7 +72,11 @@ ASC=node_modules/.bin/asc
 WAT2WASM=node_modules/.bin/wat2wasm
 
 # The flags existing aspects are built with, plus one optimization level for
-# all fixtures. Asserts stay on (no --noAssert).
+# all fixtures (the same options as the package's preset,
+# ../guest/assemblyscript/asconfig.json). Asserts stay on (no --noAssert).
+# The fixtures import the guest library as the package @aspect-runtime/guest,
+# a file: dependency in package.json (node_modules/@aspect-runtime/guest is a
+# symlink to ../guest/assemblyscript).
 ASC_FLAGS=(--runtime stub --exportRuntime --exportStart __aspect_start__ -O3)
 
 for src in fixtures/as/*.ts; do
@@ -83,5 +94,5 @@ for src in fixtures/wat/*.wat; do
 done
 
 if [ "$run_test" = 1 ]; then
-  node guest/assemblyscript/selftest.mjs
+  node selftest.mjs
 fi

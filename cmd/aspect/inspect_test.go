@@ -18,7 +18,7 @@ func TestInspectAssemblyScript(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	assert.Empty(t, stderr)
 	for _, line := range []string{
-		"module:    " + fixture("as/greet.wasm") + " (7480 bytes)\n",
+		"module:    " + fixture("as/greet.wasm") + " (7516 bytes)\n",
 		"imports:   2\n",
 		"\n  env abort         (i32, i32, i32, i32) -> ()  the runtime's abort handler",
 		"\n  index test.hello  (i32) -> i32                host function, 1 argument -> result\n",
@@ -105,7 +105,7 @@ func TestInspectJSON(t *testing.T) {
 	var rep inspectReport
 	require.NoError(t, json.Unmarshal([]byte(out), &rep))
 	assert.Equal(t, fixture("as/greet.wasm"), rep.Module)
-	assert.Equal(t, 7480, rep.Size)
+	assert.Equal(t, 7516, rep.Size)
 	assert.Equal(t, []importReport{
 		{Module: "env", Name: "abort", Kind: "func", Type: "(i32, i32, i32, i32) -> ()", Provider: "runtime", Note: "the runtime's abort handler (AssemblyScript throw, guest.Abort)"},
 		{Module: "index", Name: "test.hello", Kind: "func", Type: "(i32) -> i32", Provider: "host", Registry: "index test.hello", Args: 1, Result: true},

@@ -1,7 +1,5 @@
-import { readString, writeString } from "../../../../conformance/guest/assemblyscript";
-export { allocate } from "../../../../conformance/guest/assemblyscript";
-
-@external("index", "test.hello") declare function hello(name: usize): usize;
+import { readString, writeString } from "@aspect-runtime/guest";
+export { allocate } from "@aspect-runtime/guest";
 
 export function greet(name: usize): usize {
   return writeString("hello, " + readString(name));

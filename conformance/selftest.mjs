@@ -5,13 +5,13 @@
 // its comments say. It is also a compact executable description of the
 // fixtures; the Go conformance suite is the real host-side test.
 //
-// Usage: node conformance/guest/assemblyscript/selftest.mjs
+// Usage: node conformance/selftest.mjs
 
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 
-const fixtures = fileURLToPath(new URL("../../fixtures/", import.meta.url));
+const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));
 const wasm = (name) => new WebAssembly.Module(readFileSync(fixtures + name + ".wasm"));
 
 // ---- a reference encoder (FORMAT.md §2) ----------------------------------
