@@ -74,3 +74,65 @@ func ExampleDecode() {
 	// Vals: []interface {}{0x1, interface {}(nil), 2.5}
 	// abi: truncated value at offset 0: Struct payload of 107 bytes, 106 left
 }
+
+// version encodes itself as the String "major.minor.patch" rather than as a
+// Struct of three integers.
+type version struct{ major, minor, patch uint16 }
+
+// MarshalABI implements abi.Marshaler.
+func (v version) MarshalABI() ([]byte, error) {
+	return abi.Marshal(fmt.Sprintf("%d.%d.%d", v.major, v.minor, v.patch))
+}
+
+// UnmarshalABI implements abi.Unmarshaler.
+func (v *version) UnmarshalABI(data []byte) error {
+	s, err := abi.DecodeString(data)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Sscanf(s, "%d.%d.%d", &v.major, &v.minor, &v.patch); err != nil {
+		return fmt.Errorf("version %q: %w", s, err)
+	}
+	return nil
+}
+
+// Types can encode and decode themselves, wherever they appear in a value.
+func ExampleMarshaler() {
+	type release struct {
+		Name    string  `abi:"name"`
+		Version version `abi:"version"`
+	}
+	b, err := abi.Marshal(release{Name: "aspect", Version: version{1, 2, 3}})
+	if err != nil {
+		panic(err)
+	}
+	v, _ := abi.Decode(b)
+	fmt.Printf("%v\n", v)
+
+	var r release
+	err = abi.Unmarshal(b, &r)
+	fmt.Printf("%+v %v\n", r, err)
+	// Output:
+	// [{name aspect} {version 1.2.3}]
+	// {Name:aspect Version:{major:1 minor:2 patch:3}} <nil>
+}
+
+// Validate checks untrusted bytes without decoding them; errors.As gives the
+// offset of the offending value and errors.Is the kind of fault.
+func ExampleValidate() {
+	good, _ := abi.Marshal([]any{int32(7), "seven"})
+	fmt.Println(abi.Validate(good))
+
+	bad := append([]byte(nil), good...)
+	bad[10] = 99 // the first element's tag: no such tag
+	err := abi.Validate(bad)
+	var de *abi.DecodeError
+	if errors.As(err, &de) {
+		fmt.Println(de.Offset, errors.Is(err, abi.ErrMalformed), errors.Is(err, abi.ErrUnknownTag))
+	}
+	fmt.Println(err)
+	// Output:
+	// <nil>
+	// 10 true true
+	// abi: unknown tag at offset 10: tag 99
+}
