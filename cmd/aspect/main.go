@@ -7,6 +7,7 @@
 //	aspect engines
 //	aspect validate [--profile NAME] [--entry FUNCTION]... MODULE.wasm
 //	aspect inspect [--output text|json] MODULE.wasm
+//	aspect new [--lang as|go] [--sdk DIR] DIR
 //	aspect --version
 //
 // `aspect COMMAND -h` prints a command's flags. Arguments are typed
@@ -48,6 +49,7 @@ const usage = `usage:
   aspect engines
   aspect validate [--profile NAME] [--entry FUNCTION]... MODULE.wasm
   aspect inspect [--output text|json] MODULE.wasm
+  aspect new [--lang as|go] [--sdk DIR] DIR
   aspect --version
 
 ARG is TYPE:VALUE with TYPE one of s, hex, i8, i16, i32, i64, u8, u16, u32,
@@ -103,6 +105,8 @@ func runIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		err = validateCmd(args[1:], stdout, stderr)
 	case "inspect":
 		err = inspectCmd(args[1:], stdout, stderr)
+	case "new":
+		err = newCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		err = versionCmd(stdout)
 	case "help", "-h", "-help", "--help":
@@ -129,7 +133,7 @@ func status(err error, cmd string, stderr io.Writer) int {
 	}
 	if errors.Is(err, errUsage) {
 		switch cmd {
-		case "run", "bench", "validate":
+		case "run", "bench", "validate", "new":
 			fmt.Fprintf(stderr, "'aspect %s -h' prints its usage and flags\n", cmd)
 		default:
 			fmt.Fprint(stderr, usage)
