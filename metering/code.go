@@ -243,6 +243,9 @@ type codePass struct {
 	yatGlobal, yieldFunc   uint32
 	// ysFunc is the yield helper, metering with yield checkpoints.
 	ysFunc uint32
+	// gm is set, while emitting a metered function without loops, when it
+	// works on __gas_counter__ itself instead of a local copy.
+	gm bool
 	// biasGlobal and biasGlobal+1 are the immutable globals holding the
 	// call-depth prologue's bias and mask, metering.
 	biasGlobal       uint32
@@ -584,8 +587,10 @@ func (p *codePass) function(i int) error {
 			f := ctrlFrame{params: params, results: results, height: len(p.vals), op: op,
 				syn: p.ctrls[len(p.ctrls)-1].syn, wrap: -1, cp: p.ctrls[len(p.ctrls)-1].cp, cdLoop: -1,
 				dead: p.ctrls[len(p.ctrls)-1].unreachable || p.ctrls[len(p.ctrls)-1].dead}
-			if op == 0x03 && p.yield {
+			if op == 0x03 {
 				p.nloops++
+			}
+			if op == 0x03 && p.yield {
 				{
 					f.syn += 3
 					f.wrap = len(p.wraps)

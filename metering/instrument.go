@@ -499,12 +499,14 @@ func (p *codePass) buildTemplates() {
 
 // appendYieldCall appends <yield c>.
 func (p *codePass) appendYieldCall(b []byte, c uint64) []byte {
-	b = append(b, 0x20)
-	b = appendU32(b, p.gasLocal)
+	b = p.appendGet(b)
 	b = append(b, 0x42)
 	b = appendS64(b, int64(c))
 	b = append(b, 0x10)
 	b = appendU32(b, p.ysFunc)
+	if p.gm {
+		return append(b, 0x1a) // drop: $ys stored it
+	}
 	b = append(b, 0x21)
 	return appendU32(b, p.gasLocal)
 }
@@ -512,8 +514,7 @@ func (p *codePass) appendYieldCall(b []byte, c uint64) []byte {
 // appendYieldEntry appends the checkpoint on function entry, and the load
 // of $next if the function has loops.
 func (p *codePass) appendYieldEntry(b []byte, loops bool) []byte {
-	b = append(b, 0x20)
-	b = appendU32(b, p.gasLocal)
+	b = p.appendGet(b)
 	b = append(b, p.yatGet...)
 	b = append(b, 0x53, 0x04, 0x40) // i64.lt_s; if
 	b = p.appendYieldCall(b, 0)
@@ -784,15 +785,43 @@ func (p *codePass) appendCountdownLoopClose(b []byte, w int64, l *cdLoop) []byte
 	return append(b, 0x0c, 0x00, 0x0b, 0x0b)
 }
 
-// appendStore appends local.get $g; global.set $gas.
+// appendGet appends what pushes the counter: local.get $g, or global.get
+// $gas in a function without loops (p.gm).
+func (p *codePass) appendGet(b []byte) []byte {
+	if p.gm {
+		return append(b, p.gasGet...)
+	}
+	b = append(b, 0x20)
+	return appendU32(b, p.gasLocal)
+}
+
+// appendSet appends what pops the counter: local.set $g, or global.set
+// $gas in a function without loops (p.gm).
+func (p *codePass) appendSet(b []byte) []byte {
+	if p.gm {
+		return append(b, p.gasSet...)
+	}
+	b = append(b, 0x21)
+	return appendU32(b, p.gasLocal)
+}
+
+// appendStore appends local.get $g; global.set $gas (nothing in a
+// function that works on the global, p.gm).
 func (p *codePass) appendStore(b []byte) []byte {
+	if p.gm {
+		return b
+	}
 	b = append(b, 0x20)
 	b = appendU32(b, p.gasLocal)
 	return append(b, p.gasSet...)
 }
 
-// appendLoad appends global.get $gas; local.set $g.
+// appendLoad appends global.get $gas; local.set $g (nothing in a
+// function that works on the global, p.gm).
 func (p *codePass) appendLoad(b []byte) []byte {
+	if p.gm {
+		return b
+	}
 	b = append(b, p.gasGet...)
 	b = append(b, 0x21)
 	return appendU32(b, p.gasLocal)
@@ -808,19 +837,17 @@ func (p *codePass) appendLoad(b []byte) []byte {
 // success path; br_if is not fused there, and "lt_s; if; br" adds a taken
 // jump per charge.)
 func (p *codePass) appendCharge(b []byte, cost uint64, depth uint32) []byte {
-	b = append(b, 0x20)
-	b = appendU32(b, p.gasLocal)
+	b = p.appendGet(b)
 	b = append(b, 0x42)
 	b = appendS64(b, int64(cost))
 	b = append(b, 0x59, 0x04, 0x40, 0x05, 0x0c) // i64.ge_s; if; else; br
 	b = appendU32(b, depth+1)
 	b = append(b, 0x0b)
-	b = append(b, 0x20)
-	b = appendU32(b, p.gasLocal)
+	b = p.appendGet(b)
 	b = append(b, 0x42)
 	b = appendS64(b, int64(cost))
-	b = append(b, 0x7d, 0x21)
-	return appendU32(b, p.gasLocal)
+	b = append(b, 0x7d) // i64.sub
+	return p.appendSet(b)
 }
 
 // wrapBlockType encodes the block type of the wrapper block of a function
@@ -856,6 +883,10 @@ func (p *codePass) emit(i int) error {
 
 	var body []byte
 	p.cdLocal = p.countdown && p.nloops > 0 && p.nlocals < maxLocals
+	// A metered function without loops runs each charge at most once per
+	// call: it works on __gas_counter__ itself, which saves the copy's
+	// load on entry, store on exit and synchronization around every call.
+	p.gm = p.gas && p.nloops == 0
 	if p.gas {
 		// Local declarations, plus the i64 local caching the gas counter
 		// (and the one caching __yield_at__).
