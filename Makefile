@@ -162,3 +162,19 @@ peer-guests-check: peer-guests
 	echo "fixtures-check: every committed peer guest matches its source"
 fixtures: peer-guests
 fixtures-check: peer-guests-check
+
+# The examples' hand-written guests (examples/build-guests.sh: the
+# packages' testdata and examples/pluginhost, assembled with the wat2wasm
+# pinned in conformance/package-lock.json): rebuilt by `make fixtures`,
+# compared with the committed .wasm files by `make fixtures-check`.
+.PHONY: example-guests example-guests-check
+# (After the conformance fixtures, whose build installs that wat2wasm.)
+example-guests: conformance-fixtures-first
+	examples/build-guests.sh
+example-guests-check: conformance-fixtures-first
+	examples/build-guests.sh --check
+.PHONY: conformance-fixtures-first
+conformance-fixtures-first:
+	@test -x conformance/node_modules/.bin/wat2wasm || (cd conformance && npm ci --no-audit --no-fund)
+fixtures: example-guests
+fixtures-check: example-guests-check
