@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Rebuilds every conformance fixture: fixtures/go/<name>/ (Go guests),
+# fixtures/rust/<name>/ (Rust guests, when Debian's rustc is installed),
 # fixtures/as/*.ts (AssemblyScript guests) and fixtures/wat/*.wat
 # (hand-written edge cases), each to the .wasm beside its source. The
 # AssemblyScript toolchain is pinned in package.json/package-lock.json and
@@ -12,7 +13,8 @@
 # checked out.
 #
 # Usage: conformance/build-fixtures.sh [--no-test] [--go-only]
-#   --no-test  skip the Node self-test of the built fixtures
+#   --no-test  skip the Node self-test of the built fixtures and the Rust
+#              guest library's unit tests
 #   --go-only  rebuild the Go fixtures only (needs go, not Node.js)
 set -euo pipefail
 
@@ -42,6 +44,41 @@ for dir in fixtures/go/*/; do
 done
 if [ "$go_only" = 1 ]; then
   exit 0
+fi
+
+# Rust guests, fixtures/rust/<name>/lib.rs, built with the Rust guest
+# library (../guest/rust) by Debian's rustc alone (no cargo, no crates), for
+# wasm32-unknown-unknown. The committed .wasm files are what Debian
+# bookworm's rustc 1.63 (packages rustc and libstd-rust-dev-wasm32, which
+# .ci/run installs) builds; another rustc builds other bytes, so only
+# /usr/bin/rustc is used, and without it the Rust fixtures are skipped.
+RUSTC=/usr/bin/rustc
+RUSTC_VERSION="rustc 1.63.0"
+if [ -x "$RUSTC" ]; then
+  if [ "$("$RUSTC" --version)" != "$RUSTC_VERSION" ]; then
+    echo "build-fixtures.sh: $RUSTC is $("$RUSTC" --version), the Rust fixtures are built with $RUSTC_VERSION (Debian bookworm)" >&2
+    exit 1
+  fi
+  rust_tmp="$(mktemp -d)"
+  trap 'rm -rf "$rust_tmp"' EXIT
+  RUST_FLAGS=(--edition 2021 --target wasm32-unknown-unknown -C opt-level=s -C panic=abort
+    -C codegen-units=1 --remap-path-prefix=../guest/=guest/)
+  "$RUSTC" "${RUST_FLAGS[@]}" --crate-type rlib --crate-name aspect_guest \
+    ../guest/rust/src/lib.rs -o "$rust_tmp/libaspect_guest.rlib"
+  for dir in fixtures/rust/*/; do
+    dir="${dir%/}"
+    out="$dir.wasm"
+    echo "rustc    $dir -> $out"
+    "$RUSTC" "${RUST_FLAGS[@]}" -C lto -C strip=symbols --crate-type cdylib --crate-name "$(basename "$dir")" \
+      --extern aspect_guest="$rust_tmp/libaspect_guest.rlib" "$dir/lib.rs" -o "$out"
+  done
+  if [ "$run_test" = 1 ]; then
+    # The guest library's own unit tests (the codec), on the build machine.
+    "$RUSTC" --edition 2021 --test ../guest/rust/src/lib.rs -o "$rust_tmp/aspect_guest_tests"
+    "$rust_tmp/aspect_guest_tests" -q
+  fi
+else
+  echo "build-fixtures.sh: $RUSTC not found: the Rust fixtures (fixtures/rust) are not rebuilt (apt-get install rustc libstd-rust-dev-wasm32)" >&2
 fi
 
 command -v node >/dev/null || { echo "build-fixtures.sh: node (20 or newer) is required" >&2; exit 1; }

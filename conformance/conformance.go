@@ -40,6 +40,8 @@ type Case struct {
 type Env struct {
 	Engine  string
 	goGuest *goGuest // non-nil: the AssemblyScript fixtures' Go counterparts run instead (goguest.go)
+	// rustGuest non-nil: the AssemblyScript fixtures' Rust counterparts run instead (rustguest.go)
+	rustGuest *rustGuest
 	// Host is the host side of the hostcalls fixture: what the guest logged.
 	mu   sync.Mutex
 	logs []string
@@ -49,6 +51,9 @@ type Env struct {
 func (e *Env) New(t *testing.T, fixture string, reg *runtime.HostAPIRegistry, opts ...runtime.Option) *runtime.Runtime {
 	t.Helper()
 	if rt := e.goGuest.instantiate(t, e.Engine, fixture, reg, opts); rt != nil {
+		return rt
+	}
+	if rt := e.rustGuest.instantiate(t, e.Engine, fixture, reg, opts); rt != nil {
 		return rt
 	}
 	rt, err := runtime.NewWithEngine(context.Background(), e.Engine, fixtures.MustBytes(fixture), reg, opts...)
@@ -104,6 +109,7 @@ func Cases() []Case {
 	cs = append(cs, gasCases()...)
 	cs = append(cs, deadlineCases()...)
 	cs = append(cs, goGuestCases()...)
+	cs = append(cs, rustGuestCases()...)
 	return cs
 }
 
