@@ -8,8 +8,8 @@
 #     guest/assemblyscript, asc with the package's preset, aspect run);
 #   - the Go example (its go block, then the shell block after it: go mod
 #     init, go mod edit -require -replace, go build, aspect run);
-#   - the aspect new block (the as and go templates: npm install && npm run
-#     build && npm start, make run);
+#   - the aspect new block (the as, go and rust templates: npm install &&
+#     npm run build && npm start, make run);
 #
 # with /path/to/aspect-runtime replaced by this checkout, each line in a
 # fresh shell in the example's directory, checking every '# prints: TEXT'
@@ -18,8 +18,11 @@
 # guest built above through package runtime and calls greet.
 #
 # Needs go, node 20+ and npm (assemblyscript 0.28.20 comes from the npm
-# registry, or npm's cache when offline), make, and a C compiler for the
-# default (wasmtime) build of the CLI and the host program.
+# registry, or npm's cache when offline), make, a C compiler for the
+# default (wasmtime) build of the CLI and the host program, and for the Rust
+# template a rustc with the wasm32-unknown-unknown standard library
+# (Debian's rustc and libstd-rust-dev-wasm32, which .ci/run installs; the
+# Rust lines are left out, with a warning, when there is none).
 #
 # Usage: scripts/guest-outside-repo.sh [--keep]   (--keep: leave the work
 # directory in place and print its path)
@@ -111,9 +114,25 @@ mkdir "$WORK/go"
 readme_block go >"$WORK/go/main.go"
 readme_block go-sh | run_block "$WORK/go"
 
+# A rustc that has the wasm32 standard library, for the Rust template's
+# Makefile (RUSTC ?= rustc).
+RUSTC=""
+for c in /usr/bin/rustc rustc; do
+  if sysroot="$("$c" --print sysroot 2>/dev/null)" && [ -d "$sysroot/lib/rustlib/wasm32-unknown-unknown" ]; then
+    RUSTC="$c"
+    break
+  fi
+done
+
 step "aspect new (README)"
 mkdir "$WORK/new"
-readme_block new | run_block "$WORK/new"
+if [ -n "$RUSTC" ]; then
+  export RUSTC
+  readme_block new | run_block "$WORK/new"
+else
+  echo "guest-outside-repo.sh: WARNING: no rustc with the wasm32-unknown-unknown standard library: the Rust template is not built" >&2
+  readme_block new | grep -v -e '--lang rust' -e 'greeter-rs' | run_block "$WORK/new"
+fi
 
 step "a Go program running the guests through the library"
 mkdir "$WORK/host"
@@ -170,6 +189,9 @@ GO
   go build -o host .
 )
 guests=("$WORK/as/greet.wasm" "$WORK/go/greet.wasm" "$WORK/new/greeter/greet.wasm" "$WORK/new/greeter-go/greet.wasm")
+if [ -n "$RUSTC" ]; then
+  guests+=("$WORK/new/greeter-rs/greet.wasm")
+fi
 got="$("$WORK/host/host" "${guests[@]}")"
 want="$(for _ in "${guests[@]}"; do echo "hello, world"; done)"
 if [ "$got" != "$want" ]; then

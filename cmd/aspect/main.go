@@ -7,7 +7,7 @@
 //	aspect engines
 //	aspect validate [--profile NAME] [--entry FUNCTION]... MODULE.wasm
 //	aspect inspect [--output text|json] MODULE.wasm
-//	aspect new [--lang as|go] [--sdk DIR] DIR
+//	aspect new [--lang as|go|rust] [--sdk DIR] DIR
 //	aspect --version
 //
 // `aspect COMMAND -h` prints a command's flags. Arguments are typed
@@ -49,7 +49,7 @@ const usage = `usage:
   aspect engines
   aspect validate [--profile NAME] [--entry FUNCTION]... MODULE.wasm
   aspect inspect [--output text|json] MODULE.wasm
-  aspect new [--lang as|go] [--sdk DIR] DIR
+  aspect new [--lang as|go|rust] [--sdk DIR] DIR
   aspect --version
 
 ARG is TYPE:VALUE with TYPE one of s, hex, i8, i16, i32, i64, u8, u16, u32,

@@ -18,7 +18,8 @@ import (
 )
 
 // templates holds the projects `aspect new` writes: templates/LANG/FILE.tmpl
-// becomes DIR/FILE (gitignore.tmpl becomes .gitignore).
+// becomes DIR/FILE, with "__" in FILE a directory separator
+// (src__lib.rs.tmpl becomes src/lib.rs, gitignore.tmpl .gitignore).
 //
 //go:embed templates
 var templates embed.FS
@@ -26,7 +27,7 @@ var templates embed.FS
 // modulePath is this repository's Go module.
 const modulePath = "github.com/aspect-rt/aspect-runtime"
 
-const newHelp = `usage: aspect new [--lang as|go] [--sdk DIR] DIR
+const newHelp = `usage: aspect new [--lang as|go|rust] [--sdk DIR] DIR
 
 Writes a new guest project into DIR (which must not exist or be empty),
 ready to build outside this repository:
@@ -35,10 +36,12 @@ ready to build outside this repository:
        npm install, npm run build, npm start
   go   Go with the package github.com/aspect-rt/aspect-runtime/guest:
        make, make run
+  rust Rust with the crate aspect-guest (guest/rust), built with rustc
+       alone (or cargo): make, make run
 
 The guest libraries are not published yet, so the project points at a
 checkout of aspect-runtime (a file: dependency for npm, a replace
-directive for go): --sdk, or else the checkout that contains the current
+directive for go, a path dependency for Rust): --sdk, or else the checkout that contains the current
 directory.
 
 `
@@ -46,6 +49,7 @@ directory.
 // newData is what the templates see.
 type newData struct {
 	Name              string // the project's name: DIR's base name, as an npm/Go name
+	CrateName         string // Name as a Rust crate name ('-' is '_')
 	Module            string // the Go module path
 	SDK               string // absolute path of the aspect-runtime checkout
 	ASPackage         string // the npm dependency of @aspect-runtime/guest
@@ -57,7 +61,7 @@ type newData struct {
 func newCmd(args []string, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("new", flag.ContinueOnError)
 	fset.SetOutput(stderr)
-	lang := fset.String("lang", "as", "the guest's `LANGUAGE`: as (AssemblyScript) or go")
+	lang := fset.String("lang", "as", "the guest's `LANGUAGE`: as (AssemblyScript), go or rust")
 	sdk := fset.String("sdk", "", "the aspect-runtime checkout the project uses (`DIR`; default: the one containing the current directory)")
 	if err := parseFlags(fset, args, newHelp, stdout); err != nil {
 		return err
@@ -67,15 +71,16 @@ func newCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	dir := fset.Arg(0)
 	switch *lang {
-	case "as", "go":
-	case "rust":
-		return fmt.Errorf("%w: --lang rust: no Rust template yet (see guest/rust)", errUsage)
+	case "as", "go", "rust":
 	default:
-		return fmt.Errorf("%w: --lang %q: want as or go", errUsage, *lang)
+		return fmt.Errorf("%w: --lang %q: want as, go or rust", errUsage, *lang)
 	}
 	root, err := findSDK(*sdk)
 	if err != nil {
 		return err
+	}
+	if _, err := os.Stat(filepath.Join(root, "guest", "rust", "Cargo.toml")); *lang == "rust" && err != nil {
+		return fmt.Errorf("%w: --lang rust: the checkout %s has no Rust guest crate (guest/rust)", errUsage, root)
 	}
 	goVersion, err := goDirective(filepath.Join(root, "go.mod"))
 	if err != nil {
@@ -93,6 +98,7 @@ func newCmd(args []string, stdout, stderr io.Writer) error {
 	name := projectName(filepath.Base(abs))
 	data := newData{
 		Name:              name,
+		CrateName:         strings.ReplaceAll(name, "-", "_"),
 		Module:            "example.com/" + name,
 		SDK:               root,
 		ASPackage:         "file:" + filepath.ToSlash(filepath.Join(root, "guest", "assemblyscript")),
@@ -107,10 +113,14 @@ func newCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	for _, f := range files {
-		if err := os.WriteFile(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
+		file := filepath.Join(dir, filepath.FromSlash(f.name))
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 			return err
 		}
-		fmt.Fprintln(stdout, filepath.Join(dir, f.name))
+		if err := os.WriteFile(file, f.data, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, file)
 	}
 	return nil
 }
@@ -142,7 +152,7 @@ func renderTemplate(lang string, data newData) ([]newFile, error) {
 		if err := t.Execute(&b, data); err != nil {
 			return nil, err
 		}
-		name := strings.TrimSuffix(e.Name(), ".tmpl")
+		name := strings.ReplaceAll(strings.TrimSuffix(e.Name(), ".tmpl"), "__", "/")
 		if name == "gitignore" {
 			name = ".gitignore"
 		}

@@ -103,7 +103,7 @@ func TestNewErrors(t *testing.T) {
 		want string
 	}{
 		{"no dir", []string{"new"}, "new needs exactly one DIR"},
-		{"unknown language", []string{"new", "--lang", "cobol", filepath.Join(t.TempDir(), "a")}, `--lang "cobol": want as or go`},
+		{"unknown language", []string{"new", "--lang", "cobol", filepath.Join(t.TempDir(), "a")}, `--lang "cobol": want as, go or rust`},
 		{"not empty", []string{"new", "--sdk", repoRoot(t), full}, "exists and is not empty"},
 		{"not a checkout", []string{"new", "--sdk", t.TempDir(), filepath.Join(t.TempDir(), "a")}, "not a checkout of github.com/aspect-rt/aspect-runtime"},
 	} {
@@ -126,4 +126,69 @@ func TestNewHelp(t *testing.T) {
 	assert.Contains(t, out, "usage: aspect new")
 	assert.Contains(t, out, "-lang")
 	assert.Contains(t, out, "-sdk")
+}
+
+// wasmRustc returns a rustc with the wasm32-unknown-unknown standard
+// library (Debian's /usr/bin/rustc with libstd-rust-dev-wasm32, or one on
+// the PATH with the rustup target), or "".
+func wasmRustc() string {
+	for _, c := range []string{"/usr/bin/rustc", "rustc"} {
+		sysroot, err := exec.Command(c, "--print", "sysroot").Output()
+		if err != nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(strings.TrimSpace(string(sysroot)), "lib", "rustlib", "wasm32-unknown-unknown")); err == nil {
+			return c
+		}
+	}
+	return ""
+}
+
+func TestNewRust(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "greet-rs")
+	code, _, stderr := aspect(t, "new", "--lang", "rust", "--sdk", repoRoot(t), dir)
+	require.Equal(t, 0, code, stderr)
+	cargo, err := os.ReadFile(filepath.Join(dir, "Cargo.toml"))
+	require.NoError(t, err)
+	assert.Contains(t, string(cargo), "name = \"greet-rs\"\n")
+	assert.Contains(t, string(cargo), "crate-type = [\"cdylib\"]\n")
+	assert.Contains(t, string(cargo), "aspect-guest = { path = \""+repoRoot(t)+"/guest/rust\" }\n")
+	assert.FileExists(t, filepath.Join(dir, "src", "lib.rs"))
+	makefile, err := os.ReadFile(filepath.Join(dir, "Makefile"))
+	require.NoError(t, err)
+	assert.Contains(t, string(makefile), "--crate-name greet_rs ")
+
+	// The Makefile's build, when a rustc for wasm32 is installed
+	// (scripts/guest-outside-repo.sh builds it in CI, where .ci/run
+	// installs Debian's).
+	rustc := wasmRustc()
+	if rustc == "" {
+		t.Log("no rustc with the wasm32-unknown-unknown standard library: the project is not built")
+		return
+	}
+	cmd := exec.Command("make", "build", "RUSTC="+rustc)
+	cmd.Dir = dir
+	msg, err := cmd.CombinedOutput()
+	require.NoError(t, err, "make build: %s", msg)
+	wasm := filepath.Join(dir, "greet.wasm")
+	code, out, stderr := aspect(t, "run", "--stub-imports", wasm, "greet", "s:world")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, "\"hello, world\"\n", out)
+	code, out, stderr = aspect(t, "run", "--host", "index.test.hello=s:hi", wasm, "greetHost", "s:world")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, "\"hi\"\n", out)
+}
+
+func TestNewRustNeedsTheCrate(t *testing.T) {
+	// A checkout without guest/rust: go.mod and the AssemblyScript package
+	// only.
+	sdk := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(sdk, "go.mod"), []byte("module github.com/aspect-rt/aspect-runtime\n\ngo 1.25.0\n"), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(sdk, "guest", "assemblyscript"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(sdk, "guest", "assemblyscript", "package.json"), []byte("{}"), 0o644))
+	dir := filepath.Join(t.TempDir(), "r")
+	code, _, stderr := aspect(t, "new", "--lang", "rust", "--sdk", sdk, dir)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "has no Rust guest crate (guest/rust)")
+	assert.NoDirExists(t, dir)
 }
