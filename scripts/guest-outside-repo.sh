@@ -6,6 +6,8 @@
 #   - the AssemblyScript example (its ts block, then the shell block after
 #     it: npm init, npm install of assemblyscript and this checkout's
 #     guest/assemblyscript, asc with the package's preset, aspect run);
+#   - the same with the package installed from a tarball (npm pack), which
+#     must build the same bytes;
 #   - the Go example (its go block, then the shell block after it: go mod
 #     init, go mod edit -require -replace, go build, aspect run);
 #   - the aspect new block (the as, go and rust templates: npm install &&
@@ -109,6 +111,18 @@ mkdir "$WORK/as"
 readme_block ts >"$WORK/as/greet.ts"
 readme_block ts-sh | run_block "$WORK/as"
 
+step "AssemblyScript from a tarball (npm pack: the package's files alone, not a link)"
+mkdir "$WORK/as-tgz"
+tgz="$(cd "$ROOT/guest/assemblyscript" && npm pack --silent --pack-destination "$WORK")"
+cp "$WORK/as/greet.ts" "$WORK/as-tgz/"
+run_block "$WORK/as-tgz" <<SH
+npm init -y
+npm install --save-dev --save-exact assemblyscript@0.28.20 $WORK/$tgz
+npx asc greet.ts --config node_modules/@aspect-runtime/guest/asconfig.json -o greet.wasm
+aspect run greet.wasm greet s:world   # prints: "hello, world"
+SH
+cmp "$WORK/as/greet.wasm" "$WORK/as-tgz/greet.wasm"
+
 step "Go by hand (README)"
 mkdir "$WORK/go"
 readme_block go >"$WORK/go/main.go"
@@ -188,7 +202,7 @@ GO
   go mod tidy
   go build -o host .
 )
-guests=("$WORK/as/greet.wasm" "$WORK/go/greet.wasm" "$WORK/new/greeter/greet.wasm" "$WORK/new/greeter-go/greet.wasm")
+guests=("$WORK/as/greet.wasm" "$WORK/as-tgz/greet.wasm" "$WORK/go/greet.wasm" "$WORK/new/greeter/greet.wasm" "$WORK/new/greeter-go/greet.wasm")
 if [ -n "$RUSTC" ]; then
   guests+=("$WORK/new/greeter-rs/greet.wasm")
 fi
