@@ -94,17 +94,18 @@ pub extern "C" fn allocate(size: u32) -> u32 {
     pin(vec![0u8; (size as usize).max(1)].into_boxed_slice())
 }
 
-/// The encoded value (header and payload) at `ptr`, which must be a pointer
-/// `allocate` returned in this call, copied out of the arena.
-fn raw_at(ptr: u32) -> Result<Vec<u8>> {
+/// Calls f with the encoded value (header and payload) at `ptr`, which must
+/// be a pointer `allocate` returned in this call, in place in the arena.
+fn with_raw<R>(ptr: u32, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
     ARENA.with(|a| {
         let a = a.borrow();
         let buf = a
             .iter()
+            .rev()
             .find(|b| b.as_ptr() as usize as u32 == ptr)
             .ok_or_else(|| Error::Invalid(format!("pointer {:#x} was not returned by allocate in this call", ptr)))?;
         let (_, p, _) = split(buf).map_err(|e| Error::Invalid(format!("value at {:#x}: {}", ptr, e)))?;
-        Ok(buf[..HEADER_SIZE + p.len()].to_vec())
+        Ok(f(&buf[..HEADER_SIZE + p.len()]))
     })
 }
 
@@ -112,7 +113,7 @@ fn raw_at(ptr: u32) -> Result<Vec<u8>> {
 /// copied, not decoded. Aborts on a bad pointer or header.
 #[track_caller]
 pub fn raw(ptr: u32) -> Vec<u8> {
-    match raw_at(ptr) {
+    match with_raw(ptr, |b| b.to_vec()) {
         Ok(b) => b,
         Err(e) => abort(&e.to_string()),
     }
@@ -122,13 +123,16 @@ pub fn raw(ptr: u32) -> Vec<u8> {
 /// is not decoded. Aborts on a bad pointer or header.
 #[track_caller]
 pub fn payload_len(ptr: u32) -> i32 {
-    raw(ptr).len() as i32 - HEADER_SIZE as i32
+    match with_raw(ptr, |b| (b.len() - HEADER_SIZE) as i32) {
+        Ok(n) => n,
+        Err(e) => abort(&e.to_string()),
+    }
 }
 
 /// Decodes the value at `ptr` (an argument, or a host function's result)
 /// into a T.
 pub fn try_arg<T: Decode>(ptr: u32) -> Result<T> {
-    decode(&raw_at(ptr)?)
+    with_raw(ptr, decode)?
 }
 
 /// Decodes the value at `ptr` into a T, aborting the guest if it cannot.
