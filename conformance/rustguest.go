@@ -169,6 +169,26 @@ func rustGuestCases() []Case {
 			require.Contains(t, ae.Message, "overflows i8")
 			return "ErrAbort"
 		}},
+		Case{Name: "rust/abort/invalid-utf8", Run: func(t *testing.T, env *Env) string {
+			// A Rust String holds UTF-8 only: a String value that is not
+			// UTF-8 (which the format does not validate) stops the Rust
+			// guest with a typed abort, in the typed and the generic
+			// decoders, rather than passing through as in Go.
+			rt := newRust(t, env.Engine, "rust/echo.wasm", nil)
+			var msgs []string
+			for _, export := range []string{"echoString", "echo"} {
+				_, err := rt.Call(context.Background(), export, "ok \xff")
+				require.ErrorIs(t, err, runtime.ErrAbort, export)
+				var ae *runtime.AbortError
+				require.ErrorAs(t, err, &ae)
+				require.Contains(t, ae.Message, "not UTF-8", export)
+				msgs = append(msgs, ae.Message)
+			}
+			got, err := callAs[[]byte](rt, "echoBytes", []byte("ok \xff"))
+			require.NoError(t, err, "a ByteArray holds any bytes")
+			require.Equal(t, []byte("ok \xff"), got)
+			return strings.Join(msgs, "|")
+		}},
 		Case{Name: "rust/link/missing-host-function", Run: func(t *testing.T, env *Env) string {
 			_, err := runtime.NewWithEngine(context.Background(), env.Engine, fixtures.MustBytes("rust/hostcalls.wasm"), nil)
 			require.ErrorIs(t, err, runtime.ErrLink)
