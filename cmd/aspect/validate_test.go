@@ -39,6 +39,7 @@ func TestValidateCommand(t *testing.T) {
 		{"two modules", []string{"validate", echoWasm, echoWasm}, 2, "", "exactly one MODULE.wasm"},
 		{"unreadable", []string{"validate", unreadable}, 2, "", "missing.wasm"},
 		{"bad flag", []string{"validate", "--nope", echoWasm}, 2, "", "usage"},
+		{"help is not an error", []string{"validate", "-h"}, 0, "usage: aspect validate", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, stderr := aspect(t, tc.args...)
