@@ -177,7 +177,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	st := summarize(runs)
 	fmt.Fprintf(stdout, "module:    %s on %s\n", c.module, c.engine)
 	fmt.Fprintf(stdout, "call:      %s\n", strings.TrimSpace(c.function+" "+strings.Join(c.args, " ")))
-	fmt.Fprintf(stdout, "result:    %s\n", Format(result))
+	fmt.Fprintf(stdout, "result:    %s\n", FormatValue(result))
 	fmt.Fprintf(stdout, "runs:      %d runs, %d calls in %s, after %d untimed warm-up calls\n", c.runs, totalCalls, fmtDuration(float64(total.Nanoseconds())), max(c.warmup, 1))
 	fmt.Fprintf(stdout, "per call:  median %s  p10 %s  p90 %s  min %s  max %s\n",
 		fmtDuration(st.median), fmtDuration(st.p10), fmtDuration(st.p90), fmtDuration(st.min), fmtDuration(st.max))

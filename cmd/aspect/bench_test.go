@@ -26,7 +26,7 @@ func TestBenchOnEveryEngine(t *testing.T) {
 			require.Equal(t, 0, code, stderr)
 			assert.Contains(t, out, "module:    "+echoWasm+" on "+eng+"\n")
 			assert.Contains(t, out, "call:      greet s:x\n")
-			assert.Contains(t, out, "result:    hello, x\n")
+			assert.Contains(t, out, `result:    "hello, x"`+"\n")
 			assert.Regexp(t, `runs:      3 runs, \d+ calls in [0-9.]+ (ns|µs|ms|s), after 2 untimed warm-up calls`, out)
 			assert.Regexp(t, `per call:  median [0-9.]+ (ns|µs|ms|s)  p10 [0-9.]+ (ns|µs|ms|s)  p90 [0-9.]+ (ns|µs|ms|s)  min [0-9.]+ (ns|µs|ms|s)  max [0-9.]+ (ns|µs|ms|s)`, out)
 			assert.Regexp(t, `calls/s:   [0-9.]+( k| M)? \(at the median\), [0-9.]+( k| M)? overall`, out)
@@ -132,14 +132,14 @@ func TestBenchWASI(t *testing.T) {
 			code, out, stderr := aspect(t, args...)
 			require.Equal(t, 0, code, stderr)
 			assert.Contains(t, out, "module:    "+goEcho+" on "+eng+"\n")
-			assert.Contains(t, out, "result:    hello, go\n")
+			assert.Contains(t, out, `result:    "hello, go"`+"\n")
 			assert.Contains(t, out, "runs:      2 runs, 2 calls in ")
 			entries := cacheEntries(t, cache)
 			require.NotEmpty(t, entries, "compiled code written to --cache-dir")
 
 			code, out, stderr = aspect(t, args...)
 			require.Equal(t, 0, code, stderr)
-			assert.Contains(t, out, "result:    hello, go\n")
+			assert.Contains(t, out, `result:    "hello, go"`+"\n")
 			assert.Equal(t, entries, cacheEntries(t, cache), "loaded from the cache, not compiled and written again")
 		})
 	}
@@ -189,7 +189,7 @@ func TestBenchWASIEnvAndDir(t *testing.T) {
 	// --env alone implies --wasi.
 	code, out, stderr = aspect(t, "bench", "--env", "MODE=implied", "--cache-dir", cache, "--runs", "1", "--warmup", "0", "--duration", "0", wasiGuest, "getenv", "s:MODE")
 	require.Equal(t, 0, code, stderr)
-	assert.Contains(t, out, "result:    implied\n")
+	assert.Contains(t, out, `result:    "implied"`+"\n")
 
 	code, out, stderr = bench("--dir", data, wasiGuest, "readFile", "s:"+filepath.ToSlash(filepath.Join(data, "hello.txt")))
 	require.Equal(t, 0, code, stderr)

@@ -109,16 +109,6 @@ func ParseArg(lit string) (any, error) {
 	return x, nil
 }
 
-// Format renders a decoded result for a terminal as `aspect bench` shows
-// it: a top-level string as it is, everything else as FormatValue does.
-// Prefer FormatValue, which tells a String "nil" from Nil.
-func Format(v any) string {
-	if s, ok := v.(string); ok {
-		return s
-	}
-	return FormatValue(v)
-}
-
 // FormatValue renders an ABI value for a terminal, the same at the top
 // level as nested: strings quoted (Go syntax), Nil as nil, bytes in hex
 // (0x…), numbers in decimal, lists in [...], maps in {k: v} with keys
