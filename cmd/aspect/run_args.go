@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/aspect-rt/aspect-runtime/abi"
+	"github.com/aspect-rt/aspect-runtime/internal/abijson"
 )
 
 // literalTypes describes what each typed literal wants, for messages.
@@ -65,34 +66,10 @@ func ParseArg(lit string) (any, error) {
 			return bad(err)
 		}
 		return b, nil
-	case "i8", "i16", "i32", "i64":
-		bits, _ := strconv.Atoi(typ[1:])
-		x, err := strconv.ParseInt(val, 0, bits)
+	case "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64":
+		x, err := abijson.ParseInteger(typ, val)
 		if err != nil {
 			return bad(err)
-		}
-		switch bits {
-		case 8:
-			return int8(x), nil
-		case 16:
-			return int16(x), nil
-		case 32:
-			return int32(x), nil
-		}
-		return x, nil
-	case "u8", "u16", "u32", "u64":
-		bits, _ := strconv.Atoi(typ[1:])
-		x, err := strconv.ParseUint(val, 0, bits)
-		if err != nil {
-			return bad(err)
-		}
-		switch bits {
-		case 8:
-			return uint8(x), nil
-		case 16:
-			return uint16(x), nil
-		case 32:
-			return uint32(x), nil
 		}
 		return x, nil
 	case "f32":

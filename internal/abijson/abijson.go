@@ -294,10 +294,33 @@ func (p *parser) integer(key string, bits int, tok json.Token, path string) (any
 	default:
 		return nil, p.errorf(path, "%s wants an integer (a number, or a string in decimal or 0x hex)", key)
 	}
-	if key[1] == 'i' {
+	x, err := ParseInteger(key[1:], s)
+	if err != nil {
+		if key[1] == 'i' {
+			return nil, p.errorf(path, "%s wants an integer from %d to %d, got %q", key, int64(-1)<<(bits-1), int64(1)<<(bits-1)-1, s)
+		}
+		return nil, p.errorf(path, "%s wants an integer from 0 to %d, got %q", key, uint64(math.MaxUint64)>>(64-bits), s)
+	}
+	return x, nil
+}
+
+// ParseInteger parses s, in decimal or 0x hex, as the integer type kind
+// names ("i8", "i16", "i32", "i64", "u8", "u16", "u32" or "u64") and
+// returns it as that Go type (int8 … uint64), the type the ABI codec
+// encodes with kind's tag. The error is strconv's.
+func ParseInteger(kind, s string) (any, error) {
+	bits := 0
+	switch kind[min(len(kind), 1):] {
+	case "8", "16", "32", "64":
+		bits, _ = strconv.Atoi(kind[1:])
+	}
+	if bits == 0 || kind[0] != 'i' && kind[0] != 'u' {
+		return nil, fmt.Errorf("unknown integer type %q", kind)
+	}
+	if kind[0] == 'i' {
 		x, err := strconv.ParseInt(s, 0, bits)
 		if err != nil {
-			return nil, p.errorf(path, "%s wants an integer from %d to %d, got %q", key, int64(-1)<<(bits-1), int64(1)<<(bits-1)-1, s)
+			return nil, err
 		}
 		switch bits {
 		case 8:
@@ -311,7 +334,7 @@ func (p *parser) integer(key string, bits int, tok json.Token, path string) (any
 	}
 	x, err := strconv.ParseUint(s, 0, bits)
 	if err != nil {
-		return nil, p.errorf(path, "%s wants an integer from 0 to %d, got %q", key, uint64(math.MaxUint64)>>(64-bits), s)
+		return nil, err
 	}
 	switch bits {
 	case 8:

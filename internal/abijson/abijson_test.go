@@ -142,3 +142,23 @@ func TestMarshalRejectsNonABIValues(t *testing.T) {
 	_, err = Marshal(map[any]any{1.5: 1})
 	assert.Error(t, err)
 }
+
+func TestParseInteger(t *testing.T) {
+	for _, tc := range []struct {
+		kind, s string
+		want    any
+	}{
+		{"i8", "-128", int8(-128)}, {"i16", "0x7fff", int16(32767)}, {"i32", "-1", int32(-1)}, {"i64", "-9223372036854775808", int64(-9223372036854775808)},
+		{"u8", "255", uint8(255)}, {"u16", "0xffff", uint16(65535)}, {"u32", "4294967295", uint32(4294967295)}, {"u64", "18446744073709551615", uint64(18446744073709551615)},
+	} {
+		got, err := ParseInteger(tc.kind, tc.s)
+		if err != nil || got != tc.want {
+			t.Errorf("ParseInteger(%q, %q) = %#v, %v; want %#v", tc.kind, tc.s, got, err, tc.want)
+		}
+	}
+	for _, bad := range [][2]string{{"i8", "128"}, {"u8", "-1"}, {"u32", "x"}, {"", "1"}, {"i", "1"}, {"i7", "1"}, {"f32", "1"}, {"x8", "1"}} {
+		if got, err := ParseInteger(bad[0], bad[1]); err == nil {
+			t.Errorf("ParseInteger(%q, %q) = %#v, want an error", bad[0], bad[1], got)
+		}
+	}
+}
