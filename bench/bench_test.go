@@ -97,8 +97,10 @@ func warm(b *testing.B, op func() error) {
 
 // guestHeap is how much guest memory a benchmark lets a module's allocator
 // (which never frees: wat/raw.wasm's bump allocator, AssemblyScript's stub
-// runtime) use before the instance is reset, outside the timer.
-const guestHeap = 64 << 20
+// runtime) use before the instance is reset, outside the timer: half the
+// runtime's default memory limit (runtime.DefaultMemoryLimitPages, 64
+// MiB), which a module's own memory and the last call must fit beside.
+const guestHeap = 32 << 20
 
 // resetEvery returns how many calls allocating about perCall guest bytes
 // fit in guestHeap.
