@@ -66,10 +66,13 @@ func (m *sliceMemory) Reallocate(size uint64) []byte {
 func (m *sliceMemory) Free() { m.buf = nil }
 
 // mmapMemory is one linear memory: reserved is the whole reservation,
-// committed the length made accessible so far.
+// committed the length made accessible so far (by this memory, or by the
+// spare it was taken from), used the largest size this memory had: the
+// guest cannot have written past it.
 type mmapMemory struct {
 	reserved  []byte
 	committed uint64
+	used      uint64
 	max       uint64
 }
 
@@ -85,6 +88,7 @@ func (m *mmapMemory) Reallocate(size uint64) []byte {
 		}
 		m.committed = want
 	}
+	m.used = max(m.used, size)
 	return m.reserved[:size:size]
 }
 
@@ -148,7 +152,9 @@ func (s *spareList) put(m *mmapMemory) bool {
 	s.mu.Lock()
 	full := len(s.list) >= maxSpares || s.committed+m.committed > maxSpareCommitted
 	s.mu.Unlock()
-	if full || !zeroResident(m.reserved[:m.committed]) {
+	// Only the bytes the guest could reach can differ from zero: the rest
+	// of committed was zeroed when the memory became a spare before.
+	if full || !zeroResident(m.reserved[:roundPage(m.used)]) {
 		return false
 	}
 	s.mu.Lock()
