@@ -340,3 +340,120 @@ func TestPeersAndIssue14(t *testing.T) {
 	assert.Contains(t, md, "| pool scaling 2x / 1x | 2x (2-goroutine / 1-goroutine throughput) | ≥ 1.6x | **PASS** |")
 	assert.Contains(t, md, "### Pooled greet on a 3 MB Go guest")
 }
+
+// sampleIssue15 is the output of the benchmarks issue 15's figures come
+// from, in the format go test writes custom metrics (b.ReportMetric):
+// metering's code growth (default build only) and a wazero build's metered
+// compute and compile times.
+const sampleIssue15Default = `pkg: github.com/aspect-rt/aspect-runtime/metering
+BenchmarkCodeGrowth/corpus-2         	       2	 129534314 ns/op	         1.700 x-code	         1.900 x-code-yield	133623440 B/op	   50400 allocs/op
+BenchmarkCodeGrowth/corpus-2         	       2	 138364710 ns/op	         1.600 x-code	         1.800 x-code-yield	133623264 B/op	   50397 allocs/op
+BenchmarkCodeGrowth/corpus-2         	       2	 136284724 ns/op	         1.800 x-code	         2.000 x-code-yield	133623192 B/op	   50397 allocs/op
+BenchmarkCodeGrowth/as-echo-2        	      20	   5000000 ns/op	         1.750 x-code	         1.810 x-code-yield	    1000 B/op	      10 allocs/op
+BenchmarkCodeGrowth/go-echo-2        	       5	  90000000 ns/op	         1.400 x-code	         1.500 x-code-yield	    1000 B/op	      10 allocs/op
+`
+
+const sampleIssue15Wazero = `pkg: github.com/aspect-rt/aspect-runtime/bench
+BenchmarkMeteredSum/wazero/unmetered-2                  	    3352	     50000 ns/op	      16 B/op	       2 allocs/op
+BenchmarkMeteredSum/wazero/metered-2                    	    3433	     60000 ns/op	   1300094 gas/op	      64 B/op	       5 allocs/op
+BenchmarkMeteredSum/wazero/metered-deadline-2           	    3464	     70000 ns/op	   1300094 gas/op	      64 B/op	       5 allocs/op
+pkg: github.com/aspect-rt/aspect-runtime/runtime
+BenchmarkCompileMeteredGo/wazero/interleaved-2         	       1	2182902323 ns/op	1200000000 metered-ns/compile	         1.200 metered/original	 1000000000 original-ns/compile	   18168 B/op	     332 allocs/op
+BenchmarkCompileMeteredGo/wazero/interleaved-2         	       1	2129953341 ns/op	1300000000 metered-ns/compile	         1.250 metered/original	 1040000000 original-ns/compile	   18168 B/op	     332 allocs/op
+BenchmarkCompileMeteredGo/wazero/interleaved-2         	       1	2126088772 ns/op	1400000000 metered-ns/compile	         1.400 metered/original	 1000000000 original-ns/compile	   18168 B/op	     332 allocs/op
+BenchmarkCompileMeteredAS/wazero/interleaved-2         	       8	  26687377 ns/op	  16000000 metered-ns/compile	         2.000 metered/original	   8000000 original-ns/compile	   14988 B/op	     231 allocs/op
+`
+
+func sampleIssue15(t *testing.T) *Report {
+	t.Helper()
+	def, err := Parse(strings.NewReader(sampleIssue15Default), "default")
+	require.NoError(t, err)
+	wz, err := Parse(strings.NewReader(sampleIssue15Wazero), "wazero")
+	require.NoError(t, err)
+	return &Report{Builds: map[string]*Build{"default": def, "wazero": wz}, Machine: Machine{Cores: 2}}
+}
+
+func TestParseCustomMetrics(t *testing.T) {
+	rep := sampleIssue15(t)
+	g := rep.Builds["default"].Lookup("metering", "BenchmarkCodeGrowth/corpus")
+	require.NotNil(t, g)
+	assert.Equal(t, []float64{1.7, 1.6, 1.8}, g.Samples["x-code"])
+	assert.Equal(t, []float64{1.9, 1.8, 2.0}, g.Samples["x-code-yield"])
+	assert.Equal(t, []float64{50400, 50397, 50397}, g.Samples["allocs/op"])
+
+	c := rep.Builds["wazero"].Lookup("runtime", "BenchmarkCompileMeteredGo/wazero/interleaved")
+	require.NotNil(t, c)
+	assert.Equal(t, []float64{1.2, 1.25, 1.4}, c.Samples["metered/original"])
+	assert.Equal(t, []float64{1e9, 1.04e9, 1e9}, c.Samples["original-ns/compile"])
+	assert.Equal(t, []float64{1.2e9, 1.3e9, 1.4e9}, c.Samples["metered-ns/compile"])
+
+	assert.Equal(t, "1.25x", FormatValue(1.25, "metered/original"))
+	assert.Equal(t, "3.33x", FormatValue(3.33, "x-code"))
+	assert.Equal(t, "3.81x", FormatValue(3.806, "x-code-yield"))
+	assert.Equal(t, "1.35 s", FormatValue(1.35e9, "metered-ns/compile"))
+	assert.Equal(t, "772 ms", FormatValue(772e6, "original-ns/compile"))
+	assert.Equal(t, "1.50 widgets", FormatValue(1.5, "widgets"), "an unknown unit is shown as is")
+}
+
+func TestIssue15Targets(t *testing.T) {
+	rep := sampleIssue15(t)
+	for _, c := range []struct {
+		engine, text string
+		status       Status
+		ratio        float64
+	}{
+		{"", "median over the corpus, without yield checkpoints", Pass, 1.7},
+		{"", "median over the corpus, with yield checkpoints", Fail, 1.9},
+		{"", "`as/echo.wasm`, without yield checkpoints", Pass, 1.75},
+		{"", "`as/echo.wasm`, with yield checkpoints", Fail, 1.81},
+		{"", "`go/echo.wasm`, without yield checkpoints", Pass, 1.4},
+		{"", "`go/echo.wasm`, with yield checkpoints", Pass, 1.5},
+		{"wazero", "metered compute (worst case", Pass, 1.2},
+		{"wazero", "metered compute with a context deadline", Fail, 1.4},
+		{"wazero", "instrumented Go guest", Pass, 1.25},
+	} {
+		o := outcome(t, rep, 15, c.engine, c.text)
+		assert.Equal(t, c.status, o.Status, c.text)
+		assert.InDelta(t, c.ratio, o.Ratio, 1e-9, c.text)
+	}
+	o := outcome(t, rep, 15, "", "`go/echo.wasm`, with yield checkpoints")
+	assert.Equal(t, 1.5, o.Limit, "go/echo's bound is tighter than the corpus'")
+	o = outcome(t, rep, 15, "wasmtime", "instrumented Go guest")
+	assert.Equal(t, NotMeasured, o.Status)
+	assert.Contains(t, o.Why, "BenchmarkCompileMeteredGo/wasmtime/interleaved")
+	o = outcome(t, rep, 15, "wasmer", "metered compute with a context deadline")
+	assert.Equal(t, NotMeasured, o.Status)
+	assert.Equal(t, "wasmer: not run", o.Why)
+
+	// The code growth benchmark is engine-independent: one run of it
+	// answers its targets, wherever it ran; without it they are not
+	// measured, never estimated.
+	delete(rep.Builds, "default")
+	o = outcome(t, rep, 15, "", "median over the corpus, without yield checkpoints")
+	assert.Equal(t, NotMeasured, o.Status)
+	assert.Contains(t, o.Why, "BenchmarkCodeGrowth/corpus")
+}
+
+func TestIssue15Tables(t *testing.T) {
+	rep := sampleIssue15(t)
+	var buf bytes.Buffer
+	require.NoError(t, rep.Write(&buf))
+	md := buf.String()
+
+	assert.Contains(t, md, "### Code growth of metering instrumentation\n\n`BenchmarkCodeGrowth` (package `metering`).")
+	assert.Contains(t, md, "| | all engines |\n|---|---|\n| corpus median, without yield checkpoints (wasmtime) | 1.7x ±5% |\n")
+	assert.Contains(t, md, "| corpus median, with yield checkpoints (wazero, wasmer) | 1.9x ±4% |\n")
+	assert.Contains(t, md, "| `as/echo.wasm`, with yield checkpoints | 1.81x |\n")
+	assert.Contains(t, md, "| `go/echo.wasm`, without yield checkpoints | 1.4x |\n")
+
+	assert.Contains(t, md, "### Compile time of the instrumented module vs the original")
+	assert.Contains(t, md, "| Go guest: original | missing | 1.00 s ±2% | not run |\n")
+	assert.Contains(t, md, "| Go guest: instrumented | missing | 1.30 s ±6% | not run |\n")
+	assert.Contains(t, md, "| **Go guest: instrumented / original** | missing | 1.25x ±6% | not run |\n")
+	assert.Contains(t, md, "| AS guest: original | missing | 8.00 ms | not run |\n")
+	assert.Contains(t, md, "| **AS guest: instrumented / original** | missing | 2x | not run |\n")
+
+	assert.Contains(t, md, "| #15 | code section growth of metering, median over the corpus, with yield checkpoints, at most 1.8x | — | instrumented 1.9x / original | 1.9x (instrumented / original code) | ≤ 1.8x | **FAIL** — 6% over the limit |")
+	assert.Contains(t, md, "| #15 | compiling the instrumented Go guest (3 MB) at most 1.3x compiling the original | wazero | instrumented / original compile 1.25x / 1x | 1.25x (instrumented / original compile time) | ≤ 1.3x | **PASS** |")
+	assert.Contains(t, md, "| #15 | metered compute with a context deadline (worst case, `sum_to_abi`) at most 1.3x slower than unmetered | wazero | metered-deadline 70.0 µs / unmetered 50.0 µs | 1.4x (metered / unmetered) | ≤ 1.3x | **FAIL** — 8% over the limit |")
+}

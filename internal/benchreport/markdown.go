@@ -8,12 +8,18 @@ import (
 	"time"
 )
 
-// FormatValue formats v in unit for a table: durations for ns/op, binary
-// sizes for byte units, rates for calls/s.
+// FormatValue formats v in unit for a table: durations for ns/op and the
+// other nanosecond units (original-ns/compile, ...), binary sizes for byte
+// units, rates for calls/s, ratios for the ratio units (x-code,
+// metered/original, ...).
 func FormatValue(v float64, unit string) string {
-	switch unit {
-	case "ns/op":
+	switch {
+	case unit == "ns/op" || strings.HasSuffix(unit, "-ns/compile"):
 		return FormatNs(v)
+	case ratioUnits[unit]:
+		return FormatRatio(v)
+	}
+	switch unit {
 	case "B/instance", "heapB/instance", "B/op":
 		return formatBytes(v)
 	case "calls/s":
@@ -22,6 +28,13 @@ func FormatValue(v float64, unit string) string {
 		return fmt.Sprintf("%.0f gas", v)
 	}
 	return fmt.Sprintf("%s %s", sig3(v), unit)
+}
+
+// ratioUnits are the custom metrics that are ratios (shown as "1.23x").
+var ratioUnits = map[string]bool{
+	"x-code":           true, // metering's code growth, without yield checkpoints
+	"x-code-yield":     true, // and with them
+	"metered/original": true, // compile time, instrumented over original
 }
 
 // FormatNs formats a duration in nanoseconds with three significant digits.
@@ -101,8 +114,10 @@ func (rep *Report) cell(s Scenario, r Row, e string) (text string, median float6
 	if r.Only != "" && r.Only != e {
 		return "—", 0, false
 	}
-	if st := rep.EngineStatus(e); st != "" {
-		return st, 0, false
+	if e != "" {
+		if st := rep.EngineStatus(e); st != "" {
+			return st, 0, false
+		}
 	}
 	pkg, name := s.Locate(r, e)
 	res, _ := rep.Find(pkg, name, e)
@@ -242,7 +257,7 @@ func (rep *Report) writeTargets(p func(string, ...any)) {
 			nm++
 		}
 	}
-	p("## Targets\n\n%d targets from issues 3 (wasmtime), 4 (wasmer), 5 (pool), 7 (gas metering), 8 (this suite) and 14 (host and pooled calls ahead of the peers: wapc-go and Extism, `bench/peers`): %d pass, %d fail, %d not measured yet.\n\n", len(outs), pass, fail, nm)
+	p("## Targets\n\n%d targets from issues 3 (wasmtime), 4 (wasmer), 5 (pool), 7 (gas metering), 8 (this suite), 14 (host and pooled calls ahead of the peers: wapc-go and Extism, `bench/peers`) and 15 (metering's cost: code growth, metered compute, compile time): %d pass, %d fail, %d not measured yet.\n\n", len(outs), pass, fail, nm)
 	p("| issue | target | engine | measured | ratio | limit | result |\n|---|---|---|---|---|---|---|\n")
 	for _, o := range outs {
 		eng := o.Engine
@@ -296,6 +311,15 @@ func (rep *Report) refText(r Ref, v float64) string {
 
 func (rep *Report) writeScenario(p func(string, ...any), s Scenario) {
 	p("### %s\n\n`%s` (package `%s`). %s\n\n", s.Title, s.Bench, pkgOf(s), s.What)
+	if s.EngineIndependent {
+		p("| | all engines |\n|---|---|\n")
+		for _, r := range s.Rows {
+			text, _, _ := rep.cell(s, r, "")
+			p("| %s | %s |\n", r.Label, text)
+		}
+		p("\n")
+		return
+	}
 	p("| |")
 	for _, e := range Engines {
 		p(" %s |", e)

@@ -8,7 +8,10 @@
 // The benchmark names it reads are those of package bench (see its doc.go:
 // Benchmark<Scenario>/<engine>/<variant>) plus a few package benchmarks
 // (runtime's BenchmarkColdStartGo and BenchmarkColdStartAS,
-// engines/wasmtime's BenchmarkAdd, metering's BenchmarkInstrumentGo) and
+// engines/wasmtime's BenchmarkAdd, metering's BenchmarkInstrumentGo and
+// BenchmarkCodeGrowth, runtime's BenchmarkCompileMeteredGo and
+// BenchmarkCompileMeteredAS, whose figures are custom metrics such as
+// x-code or metered/original) and
 // those of the peers' modules (bench/peers/wapc and bench/peers/extism,
 // keyed by their path under ModulePath like the library's packages). A
 // figure that is not in the input is shown as missing and a target that

@@ -55,6 +55,10 @@ type Scenario struct {
 	Ratios []Ratio
 	// Short is the scenario's name on chart axes.
 	Short string
+	// EngineIndependent makes the table one column of figures measured
+	// once, not per engine (e.g. metering's code growth, which no engine
+	// runs); its rows are looked up in any build.
+	EngineIndependent bool
 }
 
 // Locate returns the package and benchmark name of row r for engine e.
@@ -316,7 +320,39 @@ var Scenarios = []Scenario{
 		"What a new process pays to get a compiled `go/echo.wasm` (a 3 MB Go-built module; package runtime's benchmark): a fresh engine, then compiling, or loading from a warm `WithCacheDir` cache (entries verified by their SHA-256)."),
 	coldStartScenario("BenchmarkColdStartAS", "a 19 KB module", "cold start (19 KB)",
 		"The same for `as/echo.wasm` (19 KB of AssemblyScript): what remains is the fixed cost of a load (on wazero: validating the module, copying the code into fresh executable memory, mprotect)."),
+	codeGrowthScenario,
+	compileMeteredScenario,
 }
+
+// The tables of issue 15: what metering costs in code size and compile time.
+var (
+	codeGrowthScenario = Scenario{
+		Bench: "BenchmarkCodeGrowth", Pkg: "metering", Title: "Code growth of metering instrumentation", Short: "code growth",
+		What: "The size of the code section instrumented by package `metering` (default costs) over the original's: the median over the corpus (every conformance fixture the instrumenter accepts, the Go guest among them, and seeded random modules from binaryen's `wasm-opt -ttf`) and the AssemblyScript and Go echo fixtures alone; without yield checkpoints (what wasmtime compiles: it interrupts natively) and with them (wazero and wasmer). Engine-independent: measured once, in the default build.",
+		Unit: "x-code", EngineIndependent: true,
+		Rows: []Row{
+			{Label: "corpus median, without yield checkpoints (wasmtime)", Variant: "corpus", Name: "BenchmarkCodeGrowth/corpus"},
+			{Label: "corpus median, with yield checkpoints (wazero, wasmer)", Variant: "corpus-yield", Name: "BenchmarkCodeGrowth/corpus", Unit: "x-code-yield"},
+			{Label: "`as/echo.wasm`, without yield checkpoints", Variant: "as-echo", Name: "BenchmarkCodeGrowth/as-echo"},
+			{Label: "`as/echo.wasm`, with yield checkpoints", Variant: "as-echo-yield", Name: "BenchmarkCodeGrowth/as-echo", Unit: "x-code-yield"},
+			{Label: "`go/echo.wasm`, without yield checkpoints", Variant: "go-echo", Name: "BenchmarkCodeGrowth/go-echo"},
+			{Label: "`go/echo.wasm`, with yield checkpoints", Variant: "go-echo-yield", Name: "BenchmarkCodeGrowth/go-echo", Unit: "x-code-yield"},
+		},
+	}
+	compileMeteredScenario = Scenario{
+		Bench: "BenchmarkCompileMetered{Go,AS}", Pkg: "runtime", Title: "Compile time of the instrumented module vs the original", Short: "compile metered",
+		What: "Compiling a guest on a fresh engine (no cache) as is and instrumented as `runtime.WithMetering` instruments it (default costs; yield checkpoints on wazero and wasmer, which have no native interruption), the two interleaved in every iteration so that load on a shared machine affects them alike: the median compile time of each, and instrumented / original (the median of the runs' ratios). The Go guest is `go/echo.wasm` (3 MB), the AssemblyScript guest `as/echo.wasm` (19 KB).",
+		Unit: "metered/original",
+		Rows: []Row{
+			{Label: "Go guest: original", Variant: "go-original", Name: "BenchmarkCompileMeteredGo/{engine}/interleaved", Unit: "original-ns/compile"},
+			{Label: "Go guest: instrumented", Variant: "go-metered", Name: "BenchmarkCompileMeteredGo/{engine}/interleaved", Unit: "metered-ns/compile"},
+			{Label: "**Go guest: instrumented / original**", Variant: "go-ratio", Name: "BenchmarkCompileMeteredGo/{engine}/interleaved"},
+			{Label: "AS guest: original", Variant: "as-original", Name: "BenchmarkCompileMeteredAS/{engine}/interleaved", Unit: "original-ns/compile"},
+			{Label: "AS guest: instrumented", Variant: "as-metered", Name: "BenchmarkCompileMeteredAS/{engine}/interleaved", Unit: "metered-ns/compile"},
+			{Label: "**AS guest: instrumented / original**", Variant: "as-ratio", Name: "BenchmarkCompileMeteredAS/{engine}/interleaved"},
+		},
+	}
+)
 
 // meteredScenario is a table of BenchmarkMeteredSum or BenchmarkMeteredMix.
 func meteredScenario(bench, kind, short, what string) Scenario {

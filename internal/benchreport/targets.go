@@ -181,6 +181,57 @@ func issue14(all []string) []Target {
 	return ts
 }
 
+// issue15 are the targets of issue 15: what metering costs. The code
+// section it instruments grows by a bounded factor (with and without yield
+// checkpoints), metered compute stays close to unmetered on every engine
+// (with and without a context deadline), and compiling the instrumented Go
+// guest costs little more than compiling the original.
+func issue15(all []string) []Target {
+	var ts []Target
+	for _, g := range []struct {
+		name, what string
+		limit      float64
+	}{
+		{"corpus", "median over the corpus", 1.8},
+		{"as-echo", "`as/echo.wasm`", 1.8},
+		{"go-echo", "`go/echo.wasm`", 1.5},
+	} {
+		for _, y := range []struct{ unit, what string }{
+			{"x-code", "without yield checkpoints"},
+			{"x-code-yield", "with yield checkpoints"},
+		} {
+			ts = append(ts, Target{
+				Issue: 15, Text: fmt.Sprintf("code section growth of metering, %s, %s, at most %.2gx", g.what, y.what, g.limit),
+				Num: Ref{Pkg: "metering", Name: "BenchmarkCodeGrowth/" + g.name, Unit: y.unit, Label: "instrumented"},
+				Den: Ref{Const: 1, Label: "original"},
+				Op:  AtMost, Limit: g.limit, RatioName: "instrumented / original code",
+			})
+		}
+	}
+	for _, v := range []struct{ variant, what string }{
+		{"metered", "metered compute (worst case, `sum_to_abi`) at most 1.3x slower than unmetered"},
+		{"metered-deadline", "metered compute with a context deadline (worst case, `sum_to_abi`) at most 1.3x slower than unmetered"},
+	} {
+		ts = append(ts, perEngine(all, func(e string) Target {
+			return Target{
+				Issue: 15, Engine: e, Text: v.what,
+				Num: Ref{Pkg: "bench", Name: "BenchmarkMeteredSum/" + e + "/" + v.variant, Engine: e, Label: v.variant},
+				Den: Ref{Pkg: "bench", Name: "BenchmarkMeteredSum/" + e + "/unmetered", Engine: e, Label: "unmetered"},
+				Op:  AtMost, Limit: 1.3, RatioName: "metered / unmetered",
+			}
+		})...)
+	}
+	ts = append(ts, perEngine(all, func(e string) Target {
+		return Target{
+			Issue: 15, Engine: e, Text: "compiling the instrumented Go guest (3 MB) at most 1.3x compiling the original",
+			Num: Ref{Pkg: "runtime", Name: "BenchmarkCompileMeteredGo/" + e + "/interleaved", Unit: "metered/original", Engine: e, Label: "instrumented / original compile"},
+			Den: Ref{Const: 1, Label: "1x"},
+			Op:  AtMost, Limit: 1.3, RatioName: "instrumented / original compile time",
+		}
+	})...)
+	return ts
+}
+
 func perEngine(engines []string, f func(e string) Target) []Target {
 	var ts []Target
 	for _, e := range engines {
@@ -190,8 +241,9 @@ func perEngine(engines []string, f func(e string) Target) []Target {
 }
 
 // Targets are the performance targets of issues 3 (wasmtime), 4 (wasmer),
-// 5 (pool), 7 (gas metering), 8 (this report) and 14 (host and pooled
-// calls ahead of the peers), in that order.
+// 5 (pool), 7 (gas metering), 8 (this report), 14 (host and pooled calls
+// ahead of the peers) and 15 (metering's code growth, compute and compile
+// overhead), in that order.
 var Targets = func() []Target {
 	all := []string{"wasmtime", "wazero", "wasmer"}
 	ts := []Target{
@@ -272,7 +324,8 @@ var Targets = func() []Target {
 			Op:  AtMost, Limit: 1, RatioName: "elapsed / 15 min",
 		},
 	)
-	return append(ts, issue14(all)...)
+	ts = append(ts, issue14(all)...)
+	return append(ts, issue15(all)...)
 }()
 
 // Evaluate computes the outcome of t from the report's figures.
