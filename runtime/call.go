@@ -78,7 +78,13 @@ type runtimeState struct {
 type handle struct {
 	core    *Runtime
 	revoked atomic.Bool
+	// rt is the Runtime value Handle returns: allocated with the handle,
+	// so that a lease costs one allocation less.
+	rt Runtime
 }
+
+// revoke revokes the handle.
+func (hd *handle) revoke() { hd.revoked.Store(true) }
 
 // Handle returns a new Runtime value for r's instance and a function that
 // revokes it. Until revoked, the handle calls, resets and reports on r's
@@ -90,7 +96,8 @@ type handle struct {
 func (r *Runtime) Handle() (h *Runtime, revoke func()) {
 	c := r.core()
 	hd := &handle{core: c}
-	return &Runtime{lent: hd}, func() { hd.revoked.Store(true) }
+	hd.rt.lent = hd
+	return &hd.rt, hd.revoke
 }
 
 // core returns the Runtime that owns the instance r refers to.
@@ -337,18 +344,17 @@ func (r *Runtime) CallInto(ctx context.Context, out any, method string, args ...
 		ov.Elem().SetZero()
 		return nil
 	}
-	defer release()
-	defer func() {
-		if err != nil {
-			r.core().consumeAllOnFailure(ctx, err)
-		}
-	}()
+	// One deferred call, which the compiler open-codes (three were not).
 	defer func() {
 		// The result's own UnmarshalABI may panic: that is the caller's
 		// type failing, reported like an argument that cannot be decoded.
 		if p := recover(); p != nil {
 			err = &ArgumentError{Func: method, Index: -1, Err: &PanicError{Value: p, Stack: debug.Stack()}}
 		}
+		if err != nil {
+			r.core().consumeAllOnFailure(ctx, err)
+		}
+		release()
 	}()
 	if err := abi.Unmarshal(raw, out); err != nil {
 		if !errors.Is(err, abi.ErrMalformed) {
@@ -835,23 +841,44 @@ func (h *hostCaller) call(ctx context.Context, caller engine.Caller, stack []uin
 	if v == nil {
 		return r.fail(&HostError{Module: h.module, Namespace: h.namespace, Method: h.method, Err: ErrUnbound})
 	}
-	a, prev := v.apis[h.slot], h.a
-	h.a = a
-	defer func() { h.a = prev }()
 	if r.hostDepth >= maxHostNesting {
 		return r.fail(&GasError{Func: h.name, Err: ErrCallDepth, unmetered: r.gas == nil,
 			detail: fmt.Sprintf("more than %d nested host calls", maxHostNesting)})
 	}
+	a, prev := v.apis[h.slot], h.a
+	h.a = a
 	depth := r.hostDepth
 	r.hostDepth++
-	defer func() {
-		r.hostDepth--
-		if p := recover(); p != nil {
-			// The Go function, or its types' MarshalABI or UnmarshalABI.
-			r.cfg.logger.WarnContext(ctx, "aspect host function panicked", "module", a.module, "function", h.name, "panic", fmt.Sprint(p))
-			err = r.fail(&HostError{Module: a.module, Namespace: a.namespace, Method: a.method, Err: &PanicError{Value: p, Stack: debug.Stack()}})
-		}
-	}()
+	// One deferred call, and one return after it, so that the compiler
+	// open-codes it: with several defers and many returns it would not,
+	// and each host call would pay for defer records.
+	defer h.done(ctx, a, prev, depth, &err)
+	return h.run(ctx, caller, stack, a, depth)
+}
+
+// done ends a host call of a begun by call: it drops the references to
+// guest memory the call's arguments held, restores the nesting depth and
+// the slot's outer function, and turns a panic of the Go function (or of
+// its types' MarshalABI or UnmarshalABI) into a HostError.
+func (h *hostCaller) done(ctx context.Context, a, prev *hostAPI, depth int, err *error) {
+	r := h.r
+	if depth < len(r.hostArgs) {
+		raw := r.hostArgs[depth]
+		clear(raw) // no reference to guest memory outlives the call
+		r.hostArgs[depth] = raw[:0]
+	}
+	r.hostDepth--
+	if p := recover(); p != nil {
+		r.cfg.logger.WarnContext(ctx, "aspect host function panicked", "module", a.module, "function", h.name, "panic", fmt.Sprint(p))
+		*err = r.fail(&HostError{Module: a.module, Namespace: a.namespace, Method: a.method, Err: &PanicError{Value: p, Stack: debug.Stack()}})
+	}
+	h.a = prev
+}
+
+// run reads the arguments of a host call of a at nesting depth depth,
+// calls a and writes its result into the guest.
+func (h *hostCaller) run(ctx context.Context, caller engine.Caller, stack []uint64, a *hostAPI, depth int) error {
+	r := h.r
 	n := len(a.params)
 	var mem engine.Memory
 	if n > 0 {
@@ -864,10 +891,6 @@ func (h *hostCaller) call(ctx context.Context, caller engine.Caller, stack []uin
 		r.hostBufs = append(r.hostBufs, nil)
 	}
 	raw := r.hostArgs[depth][:0]
-	defer func() {
-		clear(raw) // no reference to guest memory outlives the call
-		r.hostArgs[depth] = raw[:0]
-	}()
 	var argBytes uint64
 	for i := 0; i < n; i++ {
 		v, err := abi.ReadValue(mem, uint32(stack[i]))
@@ -876,6 +899,7 @@ func (h *hostCaller) call(ctx context.Context, caller engine.Caller, stack []uin
 		}
 		argBytes += uint64(len(v))
 		raw = append(raw, v)
+		r.hostArgs[depth] = raw // done clears it
 	}
 	h.argBytes = argBytes
 	// One result buffer per nesting level: a nested host call (from the
