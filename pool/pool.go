@@ -183,10 +183,11 @@ type Pool struct {
 	tokens sync.Pool
 	nextTk atomic.Uint32
 	// idle counts the idle instances across keys. Capacity is enforced by
-	// evict, under evictMu, only when idle exceeds it; epoch is the origin
-	// of instance.used, which orders put backs for the LRU.
+	// evict, under evictMu, only when idle exceeds it; clock numbers the
+	// put backs (instance.used), which orders them for the LRU: a counter
+	// rather than the time, which costs a clock read per put back.
 	idle    atomic.Int64
-	epoch   time.Time
+	clock   atomic.Uint64
 	evictMu sync.Mutex
 
 	compiles, evictions, discards, leaked atomic.Uint64
@@ -276,7 +277,7 @@ func (p *Pool) shard() int {
 // once when the instance was created (not per lease) closes it.
 type instance struct {
 	st      *instState
-	used    time.Duration // since Pool.epoch, at its last put back
+	used    uint64 // Pool.clock at its last put back
 	cleanup goruntime.Cleanup
 }
 
@@ -334,7 +335,6 @@ func New(capacity int, opts ...Option) *Pool {
 	for _, o := range opts {
 		o(p)
 	}
-	p.epoch = time.Now()
 	p.shards = max(1, min(goruntime.GOMAXPROCS(0), 64))
 	p.tokens.New = func() any { return &shardToken{int(p.nextTk.Add(1)-1) % p.shards} }
 	if !p.keepState {
@@ -761,7 +761,7 @@ func (p *Pool) PutBack(l *Lease) {
 		}
 	}
 	_ = rt.Unbind()
-	in.used = time.Since(p.epoch)
+	in.used = p.clock.Add(1)
 	// The lease counted live keeps ke alive (not retired) until here.
 	s := &ke.shards[p.shard()]
 	s.mu.Lock()
@@ -792,7 +792,7 @@ func (p *Pool) evict(ctx context.Context) {
 		// oldestUsed is a copy: once its shard is unlocked, oldest may
 		// be leased and put back (its used written) at any time.
 		var oldest *instance
-		var oldestUsed time.Duration
+		var oldestUsed uint64
 		var oldestKey *keyEntry
 		var oldestShard *keyShard
 		p.keys.Range(func(_, v any) bool {
