@@ -572,8 +572,8 @@ func (p *Pool) unlive(ke *keyEntry) {
 
 func (p *Pool) lease(ctx context.Context, key Key, last *atomic.Pointer[keyEntry], code []byte, reg *runtime.HostAPIRegistry, opts []LeaseOption) (*Lease, error) {
 	var lc leaseConfig
-	for _, o := range opts {
-		o(&lc)
+	if len(opts) > 0 {
+		lc = newLeaseConfig(opts) // escapes: not on a lease without options
 	}
 	if p.closed.Load() {
 		return nil, ErrClosed
@@ -599,12 +599,27 @@ func (p *Pool) lease(ctx context.Context, key Key, last *atomic.Pointer[keyEntry
 		return nil, err
 	}
 	h, revoke := in.st.rt.Handle()
+	if lc.preRun == "" && lc.preRunFunc == nil {
+		return &Lease{Key: key, Runtime: h, inst: in, revoke: revoke}, nil
+	}
 	if err := p.preRun(ctx, h, lc); err != nil {
 		revoke()
 		p.discardLeased(ctx, in)
 		return nil, err
 	}
 	return &Lease{Key: key, Runtime: h, inst: in, revoke: revoke}, nil
+}
+
+// newLeaseConfig applies opts. Not inlined: its lc escapes (the options
+// are unknown functions), and inlined it would allocate on every lease.
+//
+//go:noinline
+func newLeaseConfig(opts []LeaseOption) leaseConfig {
+	var lc leaseConfig
+	for _, o := range opts {
+		o(&lc)
+	}
+	return lc
 }
 
 func boolInt(b bool) int {
