@@ -85,7 +85,7 @@ type Lease struct {
 	// user. Closing it is PutBack's job.
 	Runtime *runtime.Runtime
 
-	inst   *instance
+	inst *instance
 	// handle is Runtime as the pool made it (the field is the caller's):
 	// closing a handle only revokes it (see runtime.Runtime.Handle).
 	handle *runtime.Runtime
