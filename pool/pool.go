@@ -555,10 +555,29 @@ func (p *Pool) take(key Key, last *atomic.Pointer[keyEntry], forceClear bool) (*
 		}
 		t.mu.Unlock()
 	}
-	ke, s = p.lockShard(key, last, home)
+	// None seen: look again with every shard locked before counting a
+	// miss, which instantiates. Without the locks, an instance put back
+	// into a shard already looked at was missed, and a pool whose
+	// instances were all idle or being put back instantiated one more.
+	for {
+		ke.lockAll()
+		if !ke.dead {
+			break
+		}
+		ke.unlockAll()
+		ke = p.entry(key)
+	}
+	last.Store(ke)
+	for j := range ke.shards {
+		if in := ke.shards[(home+j)%len(ke.shards)].pop(); in != nil {
+			ke.unlockAll()
+			return ke, in, cleared
+		}
+	}
+	s = &ke.shards[home]
 	s.misses++
 	s.live++
-	s.mu.Unlock()
+	ke.unlockAll()
 	return ke, nil, cleared
 }
 
