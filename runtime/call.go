@@ -221,6 +221,10 @@ func (r *Runtime) acquire(ctx context.Context, op string) (*Runtime, error) {
 	if ctx == nil {
 		return nil, errNilContext
 	}
+	if r == nil || r.lent == nil && r.runtimeState == nil {
+		// A nil *Runtime or a zero Runtime, never instantiated.
+		return nil, ErrClosed
+	}
 	c := r.core()
 	if r.lent != nil && r.lent.revoked.Load() {
 		return nil, ErrClosed
@@ -290,6 +294,9 @@ func (r *Runtime) Registry() *HostAPIRegistry {
 func (r *Runtime) Close(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
+	}
+	if r == nil {
+		return nil
 	}
 	if r.lent != nil {
 		r.lent.revoked.Store(true)
