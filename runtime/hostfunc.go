@@ -105,6 +105,23 @@ func isNilRef(v any) bool {
 	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
+// args2 and args3 decode a host function's first two or three arguments.
+func args2[A, B any](raw [][]byte) (a A, b B, err error) {
+	if a, err = decodeArg[A](raw[0], 0); err != nil {
+		return
+	}
+	b, err = decodeArg[B](raw[1], 1)
+	return
+}
+
+func args3[A, B, C any](raw [][]byte) (a A, b B, c C, err error) {
+	if a, b, err = args2[A, B](raw); err != nil {
+		return
+	}
+	c, err = decodeArg[C](raw[2], 2)
+	return
+}
+
 func typesOf(ts ...reflect.Type) []reflect.Type { return ts }
 
 // Func0 returns the host function fn, which takes no argument besides the
@@ -145,11 +162,7 @@ func Func1[A, R any](fn func(context.Context, A) (R, error)) Func {
 func Func2[A, B, R any](fn func(context.Context, A, B) (R, error)) Func {
 	return Func{params: typesOf(reflect.TypeFor[A](), reflect.TypeFor[B]()), hasResult: true, resultT: reflect.TypeFor[R](),
 		invoke: func(ctx context.Context, raw [][]byte, admit func() error, dst []byte) ([]byte, bool, error) {
-			a, err := decodeArg[A](raw[0], 0)
-			if err != nil {
-				return dst, false, err
-			}
-			b, err := decodeArg[B](raw[1], 1)
+			a, b, err := args2[A, B](raw)
 			if err != nil {
 				return dst, false, err
 			}
@@ -168,15 +181,7 @@ func Func2[A, B, R any](fn func(context.Context, A, B) (R, error)) Func {
 func Func3[A, B, C, R any](fn func(context.Context, A, B, C) (R, error)) Func {
 	return Func{params: typesOf(reflect.TypeFor[A](), reflect.TypeFor[B](), reflect.TypeFor[C]()), hasResult: true, resultT: reflect.TypeFor[R](),
 		invoke: func(ctx context.Context, raw [][]byte, admit func() error, dst []byte) ([]byte, bool, error) {
-			a, err := decodeArg[A](raw[0], 0)
-			if err != nil {
-				return dst, false, err
-			}
-			b, err := decodeArg[B](raw[1], 1)
-			if err != nil {
-				return dst, false, err
-			}
-			c, err := decodeArg[C](raw[2], 2)
+			a, b, c, err := args3[A, B, C](raw)
 			if err != nil {
 				return dst, false, err
 			}
@@ -220,11 +225,7 @@ func Proc1[A any](fn func(context.Context, A) error) Func {
 // value.
 func Proc2[A, B any](fn func(context.Context, A, B) error) Func {
 	return Func{params: typesOf(reflect.TypeFor[A](), reflect.TypeFor[B]()), invoke: func(ctx context.Context, raw [][]byte, admit func() error, dst []byte) ([]byte, bool, error) {
-		a, err := decodeArg[A](raw[0], 0)
-		if err != nil {
-			return dst, false, err
-		}
-		b, err := decodeArg[B](raw[1], 1)
+		a, b, err := args2[A, B](raw)
 		if err != nil {
 			return dst, false, err
 		}
@@ -239,15 +240,7 @@ func Proc2[A, B any](fn func(context.Context, A, B) error) Func {
 // value.
 func Proc3[A, B, C any](fn func(context.Context, A, B, C) error) Func {
 	return Func{params: typesOf(reflect.TypeFor[A](), reflect.TypeFor[B](), reflect.TypeFor[C]()), invoke: func(ctx context.Context, raw [][]byte, admit func() error, dst []byte) ([]byte, bool, error) {
-		a, err := decodeArg[A](raw[0], 0)
-		if err != nil {
-			return dst, false, err
-		}
-		b, err := decodeArg[B](raw[1], 1)
-		if err != nil {
-			return dst, false, err
-		}
-		c, err := decodeArg[C](raw[2], 2)
+		a, b, c, err := args3[A, B, C](raw)
 		if err != nil {
 			return dst, false, err
 		}
