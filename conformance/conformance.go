@@ -38,10 +38,10 @@ type Case struct {
 
 // Env is the engine a case runs on, with helpers for the fixtures.
 type Env struct {
-	Engine  string
-	goGuest *goGuest // non-nil: the AssemblyScript fixtures' Go counterparts run instead (goguest.go)
-	// rustGuest non-nil: the AssemblyScript fixtures' Rust counterparts run instead (rustguest.go)
-	rustGuest *rustGuest
+	Engine string
+	// counterpart non-nil: the AssemblyScript fixtures' Go or Rust
+	// counterparts run instead (counterpart.go)
+	counterpart *counterpart
 	// Host is the host side of the hostcalls fixture: what the guest logged.
 	mu   sync.Mutex
 	logs []string
@@ -50,10 +50,7 @@ type Env struct {
 // New instantiates a fixture on the env's engine, closing it at test end.
 func (e *Env) New(t *testing.T, fixture string, reg *runtime.HostAPIRegistry, opts ...runtime.Option) *runtime.Runtime {
 	t.Helper()
-	if rt := e.goGuest.instantiate(t, e.Engine, fixture, reg, opts); rt != nil {
-		return rt
-	}
-	if rt := e.rustGuest.instantiate(t, e.Engine, fixture, reg, opts); rt != nil {
+	if rt := e.counterpart.instead(t, e.Engine, fixture, reg, opts); rt != nil {
 		return rt
 	}
 	rt, err := runtime.NewWithEngine(context.Background(), e.Engine, fixtures.MustBytes(fixture), reg, opts...)

@@ -35,23 +35,12 @@ var goFixtures = map[string]string{
 	"as/hostcalls.wasm": "go/hostcalls.wasm",
 }
 
-// goGuest makes Env.New instantiate the Go counterpart of the fixture it is
-// asked for.
-type goGuest struct {
-	used int // instances created
-}
-
-// instantiate returns a Go instance for the AssemblyScript fixture, or nil
-// if g is nil (Env.New then instantiates the fixture itself).
-func (g *goGuest) instantiate(t *testing.T, engine, fixture string, reg *runtime.HostAPIRegistry, opts []runtime.Option) *runtime.Runtime {
-	if g == nil {
-		return nil
-	}
-	t.Helper()
-	goFixture, ok := goFixtures[fixture]
-	require.True(t, ok, "no Go counterpart of fixture %s", fixture)
-	g.used++
-	return newGo(t, engine, goFixture, reg, append(opts, runtime.WithWASI(wasi.Config{}))...)
+// goGuest makes Env.New instantiate the Go counterparts of the fixtures,
+// with WASI (the Go fixtures are WASI reactors).
+func goGuest() *counterpart {
+	return &counterpart{lang: "Go", fixtures: goFixtures, instantiate: func(t *testing.T, engine, fixture string, reg *runtime.HostAPIRegistry, opts []runtime.Option) *runtime.Runtime {
+		return newGo(t, engine, fixture, reg, append(opts, runtime.WithWASI(wasi.Config{}))...)
+	}}
 }
 
 // goModules caches the compiled Go fixtures by engine, path and variant
@@ -114,16 +103,7 @@ func mirrored(name string) bool {
 
 // mirror runs c on the Go fixtures and on the AssemblyScript ones, and
 // asserts identical outcomes.
-func mirror(c Case) Case {
-	return Case{Name: "go/" + c.Name, Run: func(t *testing.T, env *Env) string {
-		g := &goGuest{}
-		got := c.Run(t, &Env{Engine: env.Engine, goGuest: g})
-		require.NotZero(t, g.used, "case %s did not instantiate a Go fixture", c.Name)
-		want := c.Run(t, &Env{Engine: env.Engine})
-		require.Equal(t, want, got, "case %s: the Go guest's outcome differs from the AssemblyScript guest's", c.Name)
-		return got
-	}}
-}
+func mirror(c Case) Case { return mirrorOn(c, "go", goGuest) }
 
 func goGuestCases() []Case {
 	var cs []Case

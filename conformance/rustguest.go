@@ -29,23 +29,12 @@ var rustFixtures = map[string]string{
 	"as/hostcalls.wasm": "rust/hostcalls.wasm",
 }
 
-// rustGuest makes Env.New instantiate the Rust counterpart of the fixture
-// it is asked for.
-type rustGuest struct {
-	used int // instances created
-}
-
-// instantiate returns a Rust instance for the AssemblyScript fixture, or
-// nil if g is nil (Env.New then instantiates the fixture itself).
-func (g *rustGuest) instantiate(t *testing.T, engine, fixture string, reg *runtime.HostAPIRegistry, opts []runtime.Option) *runtime.Runtime {
-	if g == nil {
-		return nil
-	}
-	t.Helper()
-	rustFixture, ok := rustFixtures[fixture]
-	require.True(t, ok, "no Rust counterpart of fixture %s", fixture)
-	g.used++
-	return newRust(t, engine, rustFixture, reg, opts...)
+// rustGuest makes Env.New instantiate the Rust counterparts of the
+// fixtures.
+func rustGuest() *counterpart {
+	return &counterpart{lang: "Rust", fixtures: rustFixtures, instantiate: func(t *testing.T, engine, fixture string, reg *runtime.HostAPIRegistry, opts []runtime.Option) *runtime.Runtime {
+		return newRust(t, engine, fixture, reg, opts...)
+	}}
 }
 
 // newRust instantiates a Rust fixture, closing it at test end.
@@ -59,16 +48,7 @@ func newRust(t *testing.T, engine, fixture string, reg *runtime.HostAPIRegistry,
 
 // mirrorRust runs c on the Rust fixtures and on the AssemblyScript ones,
 // and asserts identical outcomes.
-func mirrorRust(c Case) Case {
-	return Case{Name: "rust/" + c.Name, Run: func(t *testing.T, env *Env) string {
-		g := &rustGuest{}
-		got := c.Run(t, &Env{Engine: env.Engine, rustGuest: g})
-		require.NotZero(t, g.used, "case %s did not instantiate a Rust fixture", c.Name)
-		want := c.Run(t, &Env{Engine: env.Engine})
-		require.Equal(t, want, got, "case %s: the Rust guest's outcome differs from the AssemblyScript guest's", c.Name)
-		return got
-	}}
-}
+func mirrorRust(c Case) Case { return mirrorOn(c, "rust", rustGuest) }
 
 // rustGasCase calls export on a metered instance of a Rust fixture (with
 // the metered host registry for hostcalls) with a fresh meter of limit gas,
