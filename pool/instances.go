@@ -1,0 +1,80 @@
+package pool
+
+import (
+	"context"
+	goruntime "runtime"
+
+	"github.com/aspect-rt/aspect-runtime/runtime"
+)
+
+// instance is a pooled runtime. The pool references it only while it is
+// idle: a leased instance is reachable only through its Lease, so a lease
+// lost without PutBack makes it unreachable, and the cleanup registered
+// once when the instance was created (not per lease) closes it.
+type instance struct {
+	st      *instState
+	used    uint64 // Pool.clock at its last put back
+	cleanup goruntime.Cleanup
+}
+
+// instState is what closing an instance needs: the argument of its
+// cleanup, which must not reference the instance.
+type instState struct {
+	rt  *runtime.Runtime
+	mod *moduleEntry // nil for RuntimeFor's modules, which are the caller's
+	ke  *keyEntry
+}
+
+// instantiate creates an instance for key, from the module the caller gave
+// (RuntimeFor) or from the cached compiled module, and registers the
+// cleanup that reclaims it if a lease of it is lost.
+func (p *Pool) instantiate(ctx context.Context, key Key, ke *keyEntry, code []byte, reg *runtime.HostAPIRegistry) (*instance, error) {
+	st := &instState{ke: ke}
+	mod := key.mod
+	if mod == nil {
+		me, err := p.module(ctx, key, code)
+		if err != nil {
+			return nil, err
+		}
+		st.mod, mod = me, me.mod
+	}
+	rt, err := mod.Instantiate(ctx, reg, p.rtOpts...)
+	if err != nil {
+		p.release(ctx, st.mod)
+		return nil, err
+	}
+	st.rt = rt
+	in := &instance{st: st}
+	in.cleanup = goruntime.AddCleanup(in, p.leakedInstance, st)
+	return in, nil
+}
+
+// discardLeased closes a leased instance that will not come back.
+func (p *Pool) discardLeased(ctx context.Context, in *instance) {
+	p.discards.Add(1)
+	p.unlive(in.st.ke)
+	p.closeInstance(ctx, in)
+}
+
+// closeInstance closes an instance the pool holds (idle, or leased and
+// given back), which its cleanup then need not.
+func (p *Pool) closeInstance(ctx context.Context, in *instance) {
+	in.cleanup.Stop()
+	p.closeState(ctx, in.st)
+}
+
+func (p *Pool) closeState(ctx context.Context, st *instState) {
+	if err := st.rt.Close(ctx); err != nil {
+		p.logger.Warn("pool: closing an instance", "error", err)
+	}
+	p.release(ctx, st.mod)
+}
+
+// leakedInstance runs when a leased instance became unreachable: its lease
+// was garbage collected without PutBack.
+func (p *Pool) leakedInstance(st *instState) {
+	p.logger.Warn("pool: a lease was garbage collected without PutBack; closing its instance")
+	p.leaked.Add(1)
+	p.unlive(st.ke)
+	p.closeState(context.Background(), st)
+}

@@ -1,0 +1,265 @@
+package pool
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+)
+
+// keyEntry holds the idle instances of one key, in one shard per P: a
+// goroutine puts an instance back in the shard of the P it runs on and
+// leases from that shard first, so two goroutines leasing at once each
+// keep reusing the instance whose memory their core has in cache instead
+// of trading instances (and the cache misses of their state) at every
+// lease. A goroutine whose shard is empty takes an idle instance from
+// another shard before creating one.
+type keyEntry struct {
+	key    Key
+	shards []keyShard
+	// dead: the entry was removed from Pool.keys; who finds it dead looks
+	// the key up again. Written with every shard locked, read with one.
+	dead bool
+}
+
+// keyShard is one shard of a keyEntry, on cache lines of its own.
+type keyShard struct {
+	mu sync.Mutex
+	// idle is a stack: least recently put back first.
+	idle []*instance
+	// Counters, guarded by mu. A lease may be counted live in one shard
+	// and put back in another: only their sum over the shards is
+	// meaningful.
+	hits, misses, resets uint64
+	live                 int
+	_                    [64]byte
+}
+
+// lockAll locks every shard of ke, in order.
+func (ke *keyEntry) lockAll() {
+	for i := range ke.shards {
+		ke.shards[i].mu.Lock()
+	}
+}
+
+// unlockAll unlocks every shard of ke.
+func (ke *keyEntry) unlockAll() {
+	for i := range ke.shards {
+		ke.shards[i].mu.Unlock()
+	}
+}
+
+// shardToken is the shard index a P gets from Pool.tokens.
+type shardToken struct{ i int }
+
+// shard returns the index of the calling goroutine's shard: sync.Pool
+// keeps a token per P, so goroutines running on the same P get the same
+// index (after a GC drops the tokens, new ones are dealt round robin).
+func (p *Pool) shard() int {
+	if p.shards == 1 {
+		return 0
+	}
+	t := p.tokens.Get().(*shardToken)
+	i := t.i
+	p.tokens.Put(t)
+	return i
+}
+
+// entry returns the key's entry, creating it if needed.
+func (p *Pool) entry(key Key) *keyEntry {
+	if v, ok := p.keys.Load(key); ok {
+		return v.(*keyEntry)
+	}
+	v, _ := p.keys.LoadOrStore(key, &keyEntry{key: key, shards: make([]keyShard, p.shards)})
+	return v.(*keyEntry)
+}
+
+// lockShard returns the key's live entry with its shard i locked: last's
+// entry if it is the key's, else the one in keys (then remembered in last).
+func (p *Pool) lockShard(key Key, last *atomic.Pointer[keyEntry], i int) (*keyEntry, *keyShard) {
+	if ke := last.Load(); ke != nil && ke.key == key {
+		s := &ke.shards[i]
+		s.mu.Lock()
+		if !ke.dead {
+			return ke, s
+		}
+		s.mu.Unlock()
+	}
+	for {
+		ke := p.entry(key)
+		s := &ke.shards[i]
+		s.mu.Lock()
+		if !ke.dead {
+			last.Store(ke)
+			return ke, s
+		}
+		s.mu.Unlock()
+	}
+}
+
+// retire drops ke from the pool's keys if it has nothing left: no idle
+// instance and none leased. No shard of ke may be locked by the caller.
+func (p *Pool) retire(ke *keyEntry) {
+	ke.lockAll()
+	defer ke.unlockAll()
+	if ke.dead {
+		return
+	}
+	var live int
+	var hits, misses, resets uint64
+	for i := range ke.shards {
+		s := &ke.shards[i]
+		if len(s.idle) > 0 {
+			return
+		}
+		live += s.live
+		hits, misses, resets = hits+s.hits, misses+s.misses, resets+s.resets
+	}
+	if live > 0 {
+		return
+	}
+	ke.dead = true
+	p.keys.CompareAndDelete(ke.key, ke)
+	p.retired.hits.Add(hits)
+	p.retired.misses.Add(misses)
+	p.retired.resets.Add(resets)
+}
+
+// drain takes every idle instance of ke.
+func (p *Pool) drain(ke *keyEntry) []*instance {
+	ke.lockAll()
+	defer ke.unlockAll()
+	var out []*instance
+	for i := range ke.shards {
+		s := &ke.shards[i]
+		out = append(out, s.idle...)
+		clear(s.idle)
+		s.idle = s.idle[:0]
+	}
+	return out
+}
+
+// pop takes the most recently put back idle instance of s, counting the
+// lease in s; nil if s has none. s.mu is held.
+func (s *keyShard) pop() *instance {
+	n := len(s.idle)
+	if n == 0 {
+		return nil
+	}
+	in := s.idle[n-1]
+	s.idle[n-1] = nil // the pool keeps no reference to a leased instance
+	s.idle = s.idle[:n-1]
+	s.hits++
+	s.live++
+	return in
+}
+
+// take leases an idle instance of key: from the calling goroutine's shard
+// first, then from the others. Without one, it counts a miss and returns
+// nil; the lease is counted live either way.
+func (p *Pool) take(key Key, last *atomic.Pointer[keyEntry], forceClear bool) (*keyEntry, *instance, []*instance) {
+	home := p.shard()
+	ke, s := p.lockShard(key, last, home)
+	var cleared []*instance
+	if forceClear {
+		s.mu.Unlock()
+		cleared = p.drain(ke)
+		ke, s = p.lockShard(key, last, home)
+	}
+	if in := s.pop(); in != nil {
+		s.mu.Unlock()
+		return ke, in, cleared
+	}
+	s.mu.Unlock()
+	for j := 1; j < len(ke.shards); j++ {
+		t := &ke.shards[(home+j)%len(ke.shards)]
+		t.mu.Lock()
+		if ke.dead {
+			t.mu.Unlock()
+			break
+		}
+		if in := t.pop(); in != nil {
+			t.mu.Unlock()
+			return ke, in, cleared
+		}
+		t.mu.Unlock()
+	}
+	// None seen: look again with every shard locked before counting a
+	// miss, which instantiates. Without the locks, an instance put back
+	// into a shard already looked at was missed, and a pool whose
+	// instances were all idle or being put back instantiated one more.
+	for {
+		ke.lockAll()
+		if !ke.dead {
+			break
+		}
+		ke.unlockAll()
+		ke = p.entry(key)
+	}
+	last.Store(ke)
+	for j := range ke.shards {
+		if in := ke.shards[(home+j)%len(ke.shards)].pop(); in != nil {
+			ke.unlockAll()
+			return ke, in, cleared
+		}
+	}
+	s = &ke.shards[home]
+	s.misses++
+	s.live++
+	ke.unlockAll()
+	return ke, nil, cleared
+}
+
+// unlive uncounts a lease of ke that will not come back and retires ke if
+// it has nothing left.
+func (p *Pool) unlive(ke *keyEntry) {
+	s := &ke.shards[p.shard()]
+	s.mu.Lock()
+	s.live--
+	s.mu.Unlock()
+	p.retire(ke)
+}
+
+// evict closes idle instances, least recently put back first, until the
+// pool is within its capacity: the slow path, taken only when a put back
+// exceeds it.
+func (p *Pool) evict(ctx context.Context) {
+	p.evictMu.Lock()
+	defer p.evictMu.Unlock()
+	for p.idle.Load() > int64(p.capacity) {
+		// oldestUsed is a copy: once its shard is unlocked, oldest may
+		// be leased and put back (its used written) at any time.
+		var oldest *instance
+		var oldestUsed uint64
+		var oldestKey *keyEntry
+		var oldestShard *keyShard
+		p.keys.Range(func(_, v any) bool {
+			ke := v.(*keyEntry)
+			for i := range ke.shards {
+				s := &ke.shards[i]
+				s.mu.Lock()
+				if len(s.idle) > 0 && (oldest == nil || s.idle[0].used < oldestUsed) {
+					oldest, oldestUsed, oldestKey, oldestShard = s.idle[0], s.idle[0].used, ke, s
+				}
+				s.mu.Unlock()
+			}
+			return true
+		})
+		if oldest == nil {
+			return
+		}
+		s := oldestShard
+		s.mu.Lock()
+		if len(s.idle) == 0 || s.idle[0] != oldest {
+			s.mu.Unlock()
+			continue // leased or evicted meanwhile: look again
+		}
+		victim := s.idle[0]
+		s.idle[0] = nil
+		s.idle = s.idle[1:]
+		s.mu.Unlock()
+		p.retire(oldestKey)
+		p.idle.Add(-1)
+		p.evictions.Add(1)
+		p.closeInstance(ctx, victim)
+	}
+}
