@@ -277,3 +277,25 @@ func BenchmarkPooledGoGreet(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkLease: lease + put back with no call, keeping state: what the
+// pool itself adds to a pooled call.
+func BenchmarkLease(b *testing.B) {
+	benchEngines(b, func(b *testing.B, engine string) {
+		ctx := context.Background()
+		p := pool.New(4, pool.WithKeepState())
+		defer p.Close(ctx)
+		reg := greetRegistry(b)
+		if err := leaseGreet(ctx, p, engine, greetWasm, reg); err != nil { // compile, untimed
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			l, err := p.Runtime(ctx, engine, greetWasm, reg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			p.PutBack(l)
+		}
+	})
+}

@@ -25,14 +25,14 @@ type instState struct {
 	ke  *keyEntry
 }
 
-// instantiate creates an instance for key, from the module the caller gave
-// (RuntimeFor) or from the cached compiled module, and registers the
-// cleanup that reclaims it if a lease of it is lost.
-func (p *Pool) instantiate(ctx context.Context, key Key, ke *keyEntry, code []byte, reg *runtime.HostAPIRegistry) (*instance, error) {
+// instantiate creates an instance for ke's key, from the module the caller
+// gave (RuntimeFor) or from the cached compiled module of code, and
+// registers the cleanup that reclaims it if a lease of it is lost.
+func (p *Pool) instantiate(ctx context.Context, ke *keyEntry, code []byte, reg *runtime.HostAPIRegistry) (*instance, error) {
 	st := &instState{ke: ke}
-	mod := key.mod
+	mod := ke.key.mod
 	if mod == nil {
-		me, err := p.module(ctx, key, code)
+		me, err := p.module(ctx, ke.key, code)
 		if err != nil {
 			return nil, err
 		}
@@ -44,15 +44,17 @@ func (p *Pool) instantiate(ctx context.Context, key Key, ke *keyEntry, code []by
 		return nil, err
 	}
 	st.rt = rt
+	p.total.Add(1)
 	in := &instance{st: st}
 	in.cleanup = goruntime.AddCleanup(in, p.leakedInstance, st)
 	return in, nil
 }
 
-// discardLeased closes a leased instance that will not come back.
-func (p *Pool) discardLeased(ctx context.Context, in *instance) {
+// discardLeased closes a leased instance, counted live in shard i, that
+// will not come back.
+func (p *Pool) discardLeased(ctx context.Context, in *instance, i int) {
 	p.discards.Add(1)
-	p.unlive(in.st.ke)
+	p.unlive(in.st.ke, i)
 	p.closeInstance(ctx, in)
 }
 
@@ -67,6 +69,7 @@ func (p *Pool) closeState(ctx context.Context, st *instState) {
 	if err := st.rt.Close(ctx); err != nil {
 		p.logger.Warn("pool: closing an instance", "error", err)
 	}
+	p.total.Add(-1)
 	p.release(ctx, st.mod)
 }
 
@@ -75,6 +78,6 @@ func (p *Pool) closeState(ctx context.Context, st *instState) {
 func (p *Pool) leakedInstance(st *instState) {
 	p.logger.Warn("pool: a lease was garbage collected without PutBack; closing its instance")
 	p.leaked.Add(1)
-	p.unlive(st.ke)
+	p.unlive(st.ke, 0) // the lease's shard is unknown: any will do
 	p.closeState(context.Background(), st)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/aspect-rt/aspect-runtime/runtime"
 )
@@ -22,10 +23,13 @@ type Lease struct {
 	Runtime *runtime.Runtime
 
 	inst *instance
-	// handle is Runtime as the pool made it (the field is the caller's):
-	// closing a handle only revokes it (see runtime.Runtime.Handle).
-	handle *runtime.Runtime
-	done   atomic.Bool
+	// shard is the shard the lease was counted live in, which PutBack
+	// returns the instance to.
+	shard int32
+	done  atomic.Bool
+	// cell holds the handle Runtime was (the field is the caller's):
+	// the lease and its handle are one allocation, revoked by PutBack.
+	cell runtime.HandleCell
 }
 
 // LeaseOption configures one call of Pool.Runtime.
@@ -62,8 +66,14 @@ func (p *Pool) Runtime(ctx context.Context, engine string, code []byte, reg *run
 	if engine == "" {
 		engine = runtime.DefaultEngine()
 	}
-	ce := p.codeEntry(code)
-	return p.lease(ctx, p.key(engine, ce.hash, reg, nil), &ce.last, code, reg, opts)
+	// The code of the last lease is found without a lookup in byID (which
+	// boxes and hashes its codeID).
+	ce := p.lastCode.Load()
+	if ce == nil || unsafe.SliceData(ce.code) != unsafe.SliceData(code) || len(ce.code) != len(code) {
+		ce = p.codeEntry(code)
+		p.lastCode.Store(ce)
+	}
+	return p.lease(ctx, engine, ce, nil, &ce.last, reg, opts)
 }
 
 // RuntimeFor leases an instance of mod, a module the caller compiled and
@@ -84,18 +94,34 @@ func (p *Pool) RuntimeFor(ctx context.Context, mod *runtime.Module, reg *runtime
 		}
 		mc, _ = p.byModule.LoadOrStore(mod, &moduleCache{})
 	}
-	return p.lease(ctx, p.key(mod.Engine(), mod.Hash(), reg, mod), &mc.(*moduleCache).last, nil, reg, opts)
+	return p.lease(ctx, mod.Engine(), nil, mod, &mc.(*moduleCache).last, reg, opts)
 }
 
-func (p *Pool) key(engine string, hash [32]byte, reg *runtime.HostAPIRegistry, mod *runtime.Module) Key {
-	k := Key{Engine: engine, CodeHash: hash, Shape: reg.Shape(), mod: mod}
+// entryFor returns the key entry for a lease of the code of ce (or of mod,
+// for RuntimeFor) on engine with reg: last's, the entry of the code's last
+// lease, when it has the same key (then nothing is looked up, and no Key
+// is built), else the one in keys. The entry may be dead: lockShard
+// replaces it.
+func (p *Pool) entryFor(engine string, ce *codeEntry, mod *runtime.Module, last *atomic.Pointer[keyEntry], reg *runtime.HostAPIRegistry) *keyEntry {
+	shape := reg.Shape()
+	if ke := last.Load(); ke != nil && ke.key.Engine == engine && ke.key.Shape == shape && (!p.regIdentity || ke.key.Registry == reg) {
+		return ke
+	}
+	k := Key{Engine: engine, Shape: shape, mod: mod}
+	if mod != nil {
+		k.CodeHash = mod.Hash()
+	} else {
+		k.CodeHash = ce.hash
+	}
 	if p.regIdentity {
 		k.Registry = reg
 	}
-	return k
+	ke := p.entry(k)
+	last.Store(ke)
+	return ke
 }
 
-func (p *Pool) lease(ctx context.Context, key Key, last *atomic.Pointer[keyEntry], code []byte, reg *runtime.HostAPIRegistry, opts []LeaseOption) (*Lease, error) {
+func (p *Pool) lease(ctx context.Context, engine string, ce *codeEntry, mod *runtime.Module, last *atomic.Pointer[keyEntry], reg *runtime.HostAPIRegistry, opts []LeaseOption) (*Lease, error) {
 	var lc leaseConfig
 	if len(opts) > 0 {
 		lc = newLeaseConfig(opts) // escapes: not on a lease without options
@@ -103,38 +129,38 @@ func (p *Pool) lease(ctx context.Context, key Key, last *atomic.Pointer[keyEntry
 	if p.closed.Load() {
 		return nil, ErrClosed
 	}
-	ke, in, cleared := p.take(key, last, lc.forceClear)
-	if taken := len(cleared) + boolInt(in != nil); taken > 0 {
-		p.idle.Add(-int64(taken))
-	}
+	home := p.shard()
+	ke, in, cleared := p.take(p.entryFor(engine, ce, mod, last, reg), last, home, lc.forceClear)
 	for _, c := range cleared {
 		p.discards.Add(1)
 		p.closeInstance(ctx, c)
 	}
 
 	if in == nil {
+		var code []byte
+		if ce != nil {
+			code = ce.code
+		}
 		var err error
-		if in, err = p.instantiate(ctx, key, ke, code, reg); err != nil {
-			p.unlive(ke)
+		if in, err = p.instantiate(ctx, ke, code, reg); err != nil {
+			p.unlive(ke, home)
 			return nil, err
 		}
 	} else if err := in.st.rt.Bind(reg); err != nil {
 		// Cannot happen: the key includes the shape.
-		p.discardLeased(ctx, in)
+		p.discardLeased(ctx, in, home)
 		return nil, err
 	}
-	// Revoked by closing it: the revoke func Handle returns, unused, is
-	// not even made (Handle is inlined), one allocation less per lease.
-	h, _ := in.st.rt.Handle()
-	if lc.preRun == "" && lc.preRunFunc == nil {
-		return &Lease{Key: key, Runtime: h, inst: in, handle: h}, nil
+	l := &Lease{Key: ke.key, inst: in, shard: int32(home)}
+	l.Runtime = l.cell.Open(in.st.rt)
+	if lc.preRun != "" || lc.preRunFunc != nil {
+		if err := p.preRun(ctx, l.Runtime, lc); err != nil {
+			l.cell.Revoke()
+			p.discardLeased(ctx, in, home)
+			return nil, err
+		}
 	}
-	if err := p.preRun(ctx, h, lc); err != nil {
-		_ = h.Close(ctx)
-		p.discardLeased(ctx, in)
-		return nil, err
-	}
-	return &Lease{Key: key, Runtime: h, inst: in, handle: h}, nil
+	return l, nil
 }
 
 // newLeaseConfig applies opts. Not inlined: its lc escapes (the options
@@ -147,13 +173,6 @@ func newLeaseConfig(opts []LeaseOption) leaseConfig {
 		o(&lc)
 	}
 	return lc
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func (p *Pool) preRun(ctx context.Context, rt *runtime.Runtime, lc leaseConfig) (err error) {
@@ -188,20 +207,23 @@ func (p *Pool) PutBack(l *Lease) {
 	in := l.inst
 	l.inst = nil
 	ctx := context.Background()
-	_ = l.handle.Close(ctx)
+	l.cell.Revoke()
 	rt, ke := in.st.rt, in.st.ke
-	reset := rt.Fault() != nil || !p.keepState
+	reset := !p.keepState || rt.Fault() != nil
 	if reset {
 		if err := rt.Reset(ctx); err != nil {
 			p.logger.Warn("pool: discarding an instance that could not be reset", "error", err)
-			p.discardLeased(ctx, in)
+			p.discardLeased(ctx, in, int(l.shard))
 			return
 		}
 	}
 	_ = rt.Unbind()
 	in.used = p.clock.Add(1)
-	// The lease counted live keeps ke alive (not retired) until here.
-	s := &ke.shards[p.shard()]
+	// The lease counted live keeps ke alive (not retired) until here. The
+	// instance goes back to the shard it was leased from: the shard of the
+	// P the lease was taken on, which is the P the caller runs on unless it
+	// moved (a shard is only a preference).
+	s := &ke.shards[l.shard]
 	s.mu.Lock()
 	s.live--
 	if reset {
@@ -215,7 +237,10 @@ func (p *Pool) PutBack(l *Lease) {
 	}
 	s.idle = append(s.idle, in)
 	s.mu.Unlock()
-	if p.idle.Add(1) > int64(p.capacity) {
+	// Idle instances can outnumber the capacity only when instances do:
+	// with no more instances than the capacity (the steady state), a put
+	// back writes nothing shared by all keys.
+	if p.total.Load() > int64(p.capacity) {
 		p.evict(ctx)
 	}
 }

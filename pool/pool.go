@@ -136,11 +136,13 @@ type Pool struct {
 	shards int
 	tokens sync.Pool
 	nextTk atomic.Uint32
-	// idle counts the idle instances across keys. Capacity is enforced by
-	// evict, under evictMu, only when idle exceeds it; clock numbers the
-	// put backs (instance.used), which orders them for the LRU: a counter
-	// rather than the time, which costs a clock read per put back.
-	idle    atomic.Int64
+	// total counts the instances alive, idle or leased: it changes when
+	// one is created or closed, not when it is leased or put back. While
+	// it is within the capacity, idle instances are too and put backs
+	// need not count them (see evict). clock numbers the put backs
+	// (instance.used), which orders them for the LRU: a counter rather
+	// than the time, which costs a clock read per put back.
+	total   atomic.Int64
 	clock   atomic.Uint64
 	evictMu sync.Mutex
 
@@ -154,6 +156,9 @@ type Pool struct {
 	modules map[moduleKey]*moduleEntry
 	modLRU  *list.List // of *moduleEntry
 
+	// lastCode is the code entry of the last lease by Runtime (see
+	// codeEntry).
+	lastCode atomic.Pointer[codeEntry]
 	// codeMu guards byCode, the memo of code hashes by content.
 	codeMu sync.Mutex
 	byCode map[uint64][]*codeEntry
@@ -238,11 +243,11 @@ func (p *Pool) Close(ctx context.Context) error {
 		p.retire(ke)
 		return true
 	})
-	p.idle.Add(-int64(len(idle)))
 	var errs []error
 	for _, in := range idle {
 		in.cleanup.Stop()
 		errs = append(errs, in.st.rt.Close(ctx))
+		p.total.Add(-1)
 		p.release(ctx, in.st.mod)
 	}
 	p.modMu.Lock()

@@ -178,6 +178,44 @@ func TestEvictionIsLRUAcrossKeys(t *testing.T) {
 	})
 }
 
+// TestCapacityAfterABurst: more leases at once than the capacity create
+// more instances; putting them back closes the surplus, least recently put
+// back first, and the pool serves from the ones it kept.
+func TestCapacityAfterABurst(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		ctx := context.Background()
+		p := pool.New(2, pool.WithKeepState())
+		defer p.Close(ctx)
+		var ls []*pool.Lease
+		for range 5 {
+			l, err := p.Runtime(ctx, engine, echoWasm, nil)
+			require.NoError(t, err)
+			ls = append(ls, l)
+		}
+		for i, l := range ls {
+			for range i { // the i-th instance counts i
+				counter(t, l)
+			}
+			p.PutBack(l)
+		}
+		s := p.Stats()
+		assert.Equal(t, 2, s.Idle)
+		assert.Equal(t, 0, s.Live)
+		assert.Equal(t, uint64(3), s.Evictions)
+		assert.Equal(t, uint64(5), s.Misses)
+		// The two put back last were kept: instances 3 and 4.
+		var seen []int64
+		for range 2 {
+			l, err := p.Runtime(ctx, engine, echoWasm, nil)
+			require.NoError(t, err)
+			seen = append(seen, counter(t, l)-1)
+			defer p.PutBack(l)
+		}
+		assert.ElementsMatch(t, []int64{3, 4}, seen)
+		assert.Equal(t, uint64(5), p.Stats().Misses)
+	})
+}
+
 func TestForceClearCacheAndPreRun(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine string) {
 		ctx := context.Background()

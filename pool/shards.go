@@ -73,26 +73,18 @@ func (p *Pool) entry(key Key) *keyEntry {
 	return v.(*keyEntry)
 }
 
-// lockShard returns the key's live entry with its shard i locked: last's
-// entry if it is the key's, else the one in keys (then remembered in last).
-func (p *Pool) lockShard(key Key, last *atomic.Pointer[keyEntry], i int) (*keyEntry, *keyShard) {
-	if ke := last.Load(); ke != nil && ke.key == key {
-		s := &ke.shards[i]
-		s.mu.Lock()
-		if !ke.dead {
-			return ke, s
-		}
-		s.mu.Unlock()
-	}
+// lockShard returns ke, or the key's live entry if ke is dead (then
+// remembered in last), with its shard i locked.
+func (p *Pool) lockShard(ke *keyEntry, last *atomic.Pointer[keyEntry], i int) (*keyEntry, *keyShard) {
 	for {
-		ke := p.entry(key)
 		s := &ke.shards[i]
 		s.mu.Lock()
 		if !ke.dead {
-			last.Store(ke)
 			return ke, s
 		}
 		s.mu.Unlock()
+		ke = p.entry(ke.key)
+		last.Store(ke)
 	}
 }
 
@@ -139,7 +131,9 @@ func (p *Pool) drain(ke *keyEntry) []*instance {
 }
 
 // pop takes the most recently put back idle instance of s, counting the
-// lease in s; nil if s has none. s.mu is held.
+// lease in s (a lease may be counted live in one shard and uncounted in
+// another: only the sum over the shards is meaningful); nil if s has none.
+// s.mu is held.
 func (s *keyShard) pop() *instance {
 	n := len(s.idle)
 	if n == 0 {
@@ -153,17 +147,16 @@ func (s *keyShard) pop() *instance {
 	return in
 }
 
-// take leases an idle instance of key: from the calling goroutine's shard
-// first, then from the others. Without one, it counts a miss and returns
-// nil; the lease is counted live either way.
-func (p *Pool) take(key Key, last *atomic.Pointer[keyEntry], forceClear bool) (*keyEntry, *instance, []*instance) {
-	home := p.shard()
-	ke, s := p.lockShard(key, last, home)
+// take leases an idle instance of ke's key: from shard home (the calling
+// goroutine's) first, then from the others. Without one, it counts a miss
+// and returns nil; the lease is counted live either way.
+func (p *Pool) take(ke *keyEntry, last *atomic.Pointer[keyEntry], home int, forceClear bool) (*keyEntry, *instance, []*instance) {
+	ke, s := p.lockShard(ke, last, home)
 	var cleared []*instance
 	if forceClear {
 		s.mu.Unlock()
 		cleared = p.drain(ke)
-		ke, s = p.lockShard(key, last, home)
+		ke, s = p.lockShard(ke, last, home)
 	}
 	if in := s.pop(); in != nil {
 		s.mu.Unlock()
@@ -193,7 +186,7 @@ func (p *Pool) take(key Key, last *atomic.Pointer[keyEntry], forceClear bool) (*
 			break
 		}
 		ke.unlockAll()
-		ke = p.entry(key)
+		ke = p.entry(ke.key)
 	}
 	last.Store(ke)
 	for j := range ke.shards {
@@ -209,10 +202,10 @@ func (p *Pool) take(key Key, last *atomic.Pointer[keyEntry], forceClear bool) (*
 	return ke, nil, cleared
 }
 
-// unlive uncounts a lease of ke that will not come back and retires ke if
-// it has nothing left.
-func (p *Pool) unlive(ke *keyEntry) {
-	s := &ke.shards[p.shard()]
+// unlive uncounts a lease of ke, counted live in shard i, that will not
+// come back, and retires ke if it has nothing left.
+func (p *Pool) unlive(ke *keyEntry, i int) {
+	s := &ke.shards[i]
 	s.mu.Lock()
 	s.live--
 	s.mu.Unlock()
@@ -221,22 +214,26 @@ func (p *Pool) unlive(ke *keyEntry) {
 
 // evict closes idle instances, least recently put back first, until the
 // pool is within its capacity: the slow path, taken only when a put back
-// exceeds it.
+// finds more instances than the capacity (leased ones included). It counts
+// the idle instances itself: there is no shared counter of them for every
+// lease and put back to write.
 func (p *Pool) evict(ctx context.Context) {
 	p.evictMu.Lock()
 	defer p.evictMu.Unlock()
-	for p.idle.Load() > int64(p.capacity) {
+	for {
 		// oldestUsed is a copy: once its shard is unlocked, oldest may
 		// be leased and put back (its used written) at any time.
 		var oldest *instance
 		var oldestUsed uint64
 		var oldestKey *keyEntry
 		var oldestShard *keyShard
+		idle := 0
 		p.keys.Range(func(_, v any) bool {
 			ke := v.(*keyEntry)
 			for i := range ke.shards {
 				s := &ke.shards[i]
 				s.mu.Lock()
+				idle += len(s.idle)
 				if len(s.idle) > 0 && (oldest == nil || s.idle[0].used < oldestUsed) {
 					oldest, oldestUsed, oldestKey, oldestShard = s.idle[0], s.idle[0].used, ke, s
 				}
@@ -244,7 +241,7 @@ func (p *Pool) evict(ctx context.Context) {
 			}
 			return true
 		})
-		if oldest == nil {
+		if idle <= p.capacity || oldest == nil {
 			return
 		}
 		s := oldestShard
@@ -258,7 +255,6 @@ func (p *Pool) evict(ctx context.Context) {
 		s.idle = s.idle[1:]
 		s.mu.Unlock()
 		p.retire(oldestKey)
-		p.idle.Add(-1)
 		p.evictions.Add(1)
 		p.closeInstance(ctx, victim)
 	}
