@@ -11,9 +11,10 @@ import (
 )
 
 // Lease is a runtime taken from the pool. Give it back with PutBack, once.
-// A lease that becomes unreachable without PutBack is closed by the garbage
-// collector and counted in Stats.Leaked, so a forgotten lease does not hold
-// its instance forever; do not rely on it.
+// A lease that becomes unreachable without PutBack (its Runtime too, which
+// keeps it reachable) is closed by the garbage collector and counted in
+// Stats.Leaked, so a forgotten lease does not hold its instance forever; do
+// not rely on it.
 type Lease struct {
 	Key Key
 	// Runtime is this lease's handle on the instance (see
