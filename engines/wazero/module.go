@@ -61,6 +61,13 @@ type hostCall = func(ctx context.Context, caller engine.Caller, stack []uint64) 
 type callCtx struct {
 	context.Context // of the pending call; nil between calls
 	inst            *instance
+	// lean hides the values of the call's context from wazero once the
+	// instance exists: wazero looks up its experimental keys (the
+	// snapshotter) in the context of every call, host functions' calls of
+	// the guest included, which walked the whole chain of the caller's
+	// context each time, and the adapter sets none of them for calls.
+	// Instantiation sees them all (the memory allocator is one).
+	lean bool
 }
 
 // callCtxKey finds a callCtx that wazero wrapped in a context of its own.
@@ -70,6 +77,9 @@ type callCtxKey struct{}
 func (c *callCtx) Value(key any) any {
 	if key == (callCtxKey{}) {
 		return c
+	}
+	if c.lean {
+		return nil
 	}
 	return c.Context.Value(key)
 }
@@ -177,6 +187,7 @@ func (m *module) Instantiate(ctx context.Context, host []engine.HostFunc, _ engi
 		mod, err = m.r.InstantiateModule(&inst.cctx, m.cm, m.cfg)
 	}()
 	inst.cctx.Context = nil
+	inst.cctx.lean = true
 	if err != nil {
 		if mod != nil {
 			_ = mod.Close(ctx)
