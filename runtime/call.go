@@ -28,11 +28,16 @@ type runtimeState struct {
 	mu      sync.Mutex
 	closed  bool
 	exports map[string]*export
-	alloc   engine.Function
-	allocOK bool // alloc looked up and type-checked
-	stack   []uint64
-	buf     []byte
-	offs    []int
+	// lastName and lastExport repeat the last export lookup found, so that
+	// calling the same export again skips the map; instantiate clears them
+	// with exports.
+	lastName   string
+	lastExport *export
+	alloc      engine.Function
+	allocOK    bool // alloc looked up and type-checked
+	stack      []uint64
+	buf        []byte
+	offs       []int
 	// pending is the first error raised by a host function (or env.abort)
 	// during the current call; it explains the engine's abort of the guest.
 	pending error
@@ -161,6 +166,10 @@ type inCallKey struct{}
 type callContext struct {
 	context.Context
 	rt *Runtime
+	// plainEq: comparing the context with == cannot panic (its type is a
+	// pointer, or has no interface, slice, map or func in it), so
+	// callContext compares without sameContext's deferred recover.
+	plainEq bool
 }
 
 // Value implements context.Context.
@@ -175,12 +184,33 @@ func (c *callContext) Value(key any) any {
 // when ctx is the same context (a callContext never changes once made, so a
 // host function that keeps it sees the same one).
 func (r *Runtime) callContext(ctx context.Context) context.Context {
-	if c := r.lastCallCtx; c != nil && sameContext(c.Context, ctx) {
-		return c
+	if c := r.lastCallCtx; c != nil {
+		// With plainEq, == panics neither for another dynamic type (never
+		// equal) nor for the same one.
+		if c.plainEq && c.Context == ctx || !c.plainEq && sameContext(c.Context, ctx) {
+			return c
+		}
 	}
-	c := &callContext{Context: ctx, rt: r}
+	c := &callContext{Context: ctx, rt: r, plainEq: plainComparable(reflect.TypeOf(ctx))}
 	r.lastCallCtx = c
 	return c
+}
+
+// plainComparable reports whether == on values of type t never panics.
+func plainComparable(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Interface, reflect.Slice, reflect.Map, reflect.Func:
+		return false
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if !plainComparable(t.Field(i).Type) {
+				return false
+			}
+		}
+	case reflect.Array:
+		return plainComparable(t.Elem())
+	}
+	return true
 }
 
 // sameContext reports whether a and b are the same context, without
@@ -327,11 +357,13 @@ func (r *Runtime) Call(ctx context.Context, method string, args ...any) (any, er
 	if err != nil || raw == nil {
 		return nil, err
 	}
-	defer release()
-	v, err := abi.Decode(raw)
+	v, err := abi.Decode(raw) // does not panic: no deferred release needed
 	if err != nil {
-		return nil, r.core().consumeAllOnFailure(ctx, &ABIError{Func: method, Detail: "result", Err: err})
+		err = r.core().consumeAllOnFailure(ctx, &ABIError{Func: method, Detail: "result", Err: err})
+		release()
+		return nil, err
 	}
+	release()
 	return v, nil
 }
 
@@ -472,7 +504,11 @@ func (r *Runtime) lost() error {
 
 // lookup returns the cached export method, checking its ABI shape.
 func (r *Runtime) lookup(method string) (*export, error) {
+	if e := r.lastExport; e != nil && r.lastName == method {
+		return e, nil
+	}
 	if e, ok := r.exports[method]; ok && !e.raw {
+		r.lastName, r.lastExport = method, e
 		return e, nil
 	}
 	fn := r.inst.Function(method)
@@ -490,6 +526,7 @@ func (r *Runtime) lookup(method string) (*export, error) {
 	}
 	e := &export{fn: fn, params: len(t.Params), hasResult: len(t.Results) == 1}
 	r.exports[method] = e
+	r.lastName, r.lastExport = method, e
 	return e, nil
 }
 
@@ -550,14 +587,40 @@ func (r *Runtime) call(ctx context.Context, method string, args []any) (uint32, 
 
 // encodeArgs encodes args into r.buf (r.offs marks where each starts). A
 // panicking MarshalABI is reported as an invalid argument.
-func (r *Runtime) encodeArgs(method string, args []any) (err error) {
-	i := 0
+func (r *Runtime) encodeArgs(method string, args []any) error {
+	r.buf, r.offs = r.buf[:0], r.offs[:0]
+	for i, a := range args {
+		if !basicArg(a) {
+			return r.encodeArgsFrom(method, args, i)
+		}
+		r.offs = append(r.offs, len(r.buf))
+		var err error
+		if r.buf, err = abi.Append(r.buf, a); err != nil {
+			return &ArgumentError{Func: method, Index: i, Err: err}
+		}
+	}
+	return nil
+}
+
+// basicArg reports whether abi.Append encodes v without running any code
+// of its type (no MarshalABI, nothing that can panic): the plain basic
+// types. encodeArgs needs no deferred recover for those.
+func basicArg(v any) bool {
+	switch v.(type) {
+	case string, []byte, bool, int8, int16, int32, int64, int, uint8, uint16, uint32, uint64, uint, float32, float64, nil:
+		return true
+	}
+	return false
+}
+
+// encodeArgsFrom is encodeArgs from args[i] on, recovering a panicking
+// MarshalABI.
+func (r *Runtime) encodeArgsFrom(method string, args []any, i int) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = &ArgumentError{Func: method, Index: i, Err: &PanicError{Value: p, Stack: debug.Stack()}}
 		}
 	}()
-	r.buf, r.offs = r.buf[:0], r.offs[:0]
 	for ; i < len(args); i++ {
 		r.offs = append(r.offs, len(r.buf))
 		if r.buf, err = abi.Append(r.buf, args[i]); err != nil {
@@ -870,9 +933,12 @@ func (h *hostCaller) call(ctx context.Context, caller engine.Caller, stack []uin
 func (h *hostCaller) done(ctx context.Context, a, prev *hostAPI, depth int, err *error) {
 	r := h.r
 	if depth < len(r.hostArgs) {
+		// No reference to guest memory outlives the call. A loop: clear
+		// is a call into the runtime's bulk barrier, for a slot or two.
 		raw := r.hostArgs[depth]
-		clear(raw) // no reference to guest memory outlives the call
-		r.hostArgs[depth] = raw[:0]
+		for i := range raw {
+			raw[i] = nil
+		}
 	}
 	r.hostDepth--
 	if p := recover(); p != nil {
@@ -897,16 +963,21 @@ func (h *hostCaller) run(ctx context.Context, caller engine.Caller, stack []uint
 		r.hostArgs = append(r.hostArgs, nil)
 		r.hostBufs = append(r.hostBufs, nil)
 	}
-	raw := r.hostArgs[depth][:0]
+	// hostArgs[depth] is as long as its capacity: done clears all of it.
+	raw := r.hostArgs[depth]
+	if len(raw) < n {
+		raw = make([][]byte, n)
+		r.hostArgs[depth] = raw
+	}
+	raw = raw[:n]
 	var argBytes uint64
-	for i := 0; i < n; i++ {
+	for i := range n {
 		v, err := abi.ReadValue(mem, uint32(stack[i]))
 		if err != nil {
 			return r.fail(&ABIError{Func: h.name, Detail: fmt.Sprintf("argument %d", i), Err: err})
 		}
 		argBytes += uint64(len(v))
-		raw = append(raw, v)
-		r.hostArgs[depth] = raw // done clears it
+		raw[i] = v // done clears it
 	}
 	h.argBytes = argBytes
 	// One result buffer per nesting level: a nested host call (from the

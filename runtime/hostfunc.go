@@ -105,20 +105,93 @@ func isNilRef(v any) bool {
 	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
-// args2 and args3 decode a host function's first two or three arguments.
-func args2[A, B any](raw [][]byte) (a A, b B, err error) {
-	if a, err = decodeArg[A](raw[0], 0); err != nil {
+// argDecoder returns decodeArg[A], picked once when the function is built:
+// for a plain string or []byte, one that decodes it directly, without the
+// type switches decodeArg goes through on every call (same values, same
+// errors: abi.UnmarshalTo decodes those two types the same way).
+func argDecoder[A any]() func(raw []byte, i int) (A, error) {
+	var f any
+	switch any((*A)(nil)).(type) {
+	case *string:
+		f = func(raw []byte, i int) (string, error) {
+			s, err := abi.DecodeString(raw)
+			if err != nil {
+				return s, &argDecodeError{index: i, err: err}
+			}
+			return s, nil
+		}
+	case *[]byte:
+		f = func(raw []byte, i int) ([]byte, error) {
+			b, err := abi.DecodeBytes(raw)
+			if err != nil {
+				return b, &argDecodeError{index: i, err: err}
+			}
+			return b, nil
+		}
+	default:
+		return decodeArg[A]
+	}
+	return f.(func([]byte, int) (A, error))
+}
+
+// resultEncoder returns encodeResult[R], picked once like argDecoder: for
+// a plain string or []byte, one that encodes it directly.
+func resultEncoder[R any]() func(dst []byte, r R) ([]byte, bool, error) {
+	var f any
+	switch any((*R)(nil)).(type) {
+	case *string:
+		f = func(dst []byte, s string) ([]byte, bool, error) {
+			out, err := abi.AppendString(dst, s)
+			if err != nil {
+				return dst, false, &resultEncodeError{err}
+			}
+			return out, true, nil
+		}
+	case *[]byte:
+		f = func(dst []byte, b []byte) ([]byte, bool, error) {
+			out, err := abi.AppendBytes(dst, b)
+			if err != nil {
+				return dst, false, &resultEncodeError{err}
+			}
+			return out, true, nil
+		}
+	default:
+		return encodeResult[R]
+	}
+	return f.(func([]byte, R) ([]byte, bool, error))
+}
+
+// args2 and args3 decode a host function's first two or three arguments
+// with the decoders of their types.
+type args2[A, B any] struct {
+	a func([]byte, int) (A, error)
+	b func([]byte, int) (B, error)
+}
+
+func newArgs2[A, B any]() args2[A, B] { return args2[A, B]{argDecoder[A](), argDecoder[B]()} }
+
+func (d args2[A, B]) decode(raw [][]byte) (a A, b B, err error) {
+	if a, err = d.a(raw[0], 0); err != nil {
 		return
 	}
-	b, err = decodeArg[B](raw[1], 1)
+	b, err = d.b(raw[1], 1)
 	return
 }
 
-func args3[A, B, C any](raw [][]byte) (a A, b B, c C, err error) {
-	if a, b, err = args2[A, B](raw); err != nil {
+type args3[A, B, C any] struct {
+	ab args2[A, B]
+	c  func([]byte, int) (C, error)
+}
+
+func newArgs3[A, B, C any]() args3[A, B, C] {
+	return args3[A, B, C]{newArgs2[A, B](), argDecoder[C]()}
+}
+
+func (d args3[A, B, C]) decode(raw [][]byte) (a A, b B, c C, err error) {
+	if a, b, err = d.ab.decode(raw); err != nil {
 		return
 	}
-	c, err = decodeArg[C](raw[2], 2)
+	c, err = d.c(raw[2], 2)
 	return
 }
 
@@ -127,6 +200,7 @@ func typesOf(ts ...reflect.Type) []reflect.Type { return ts }
 // Func0 returns the host function fn, which takes no argument besides the
 // call's context and returns a value or an error.
 func Func0[R any](fn func(context.Context) (R, error)) Func {
+	encode := resultEncoder[R]()
 	return Func{hasResult: true, resultT: reflect.TypeFor[R](), invoke: func(ctx context.Context, raw [][]byte, admit func() error, dst []byte) ([]byte, bool, error) {
 		if err := admit(); err != nil {
 			return dst, false, err
@@ -135,15 +209,16 @@ func Func0[R any](fn func(context.Context) (R, error)) Func {
 		if err != nil {
 			return dst, false, err
 		}
-		return encodeResult(dst, r)
+		return encode(dst, r)
 	}}
 }
 
 // Func1 returns the host function fn of one argument.
 func Func1[A, R any](fn func(context.Context, A) (R, error)) Func {
+	decode, encode := argDecoder[A](), resultEncoder[R]()
 	return Func{params: typesOf(reflect.TypeFor[A]()), hasResult: true, resultT: reflect.TypeFor[R](),
 		invoke: func(ctx context.Context, raw [][]byte, admit func() error, dst []byte) ([]byte, bool, error) {
-			a, err := decodeArg[A](raw[0], 0)
+			a, err := decode(raw[0], 0)
 			if err != nil {
 				return dst, false, err
 			}
@@ -154,15 +229,16 @@ func Func1[A, R any](fn func(context.Context, A) (R, error)) Func {
 			if err != nil {
 				return dst, false, err
 			}
-			return encodeResult(dst, r)
+			return encode(dst, r)
 		}}
 }
 
 // Func2 returns the host function fn of two arguments.
 func Func2[A, B, R any](fn func(context.Context, A, B) (R, error)) Func {
+	args, encode := newArgs2[A, B](), resultEncoder[R]()
 	return Func{params: typesOf(reflect.TypeFor[A](), reflect.TypeFor[B]()), hasResult: true, resultT: reflect.TypeFor[R](),
 		invoke: func(ctx context.Context, raw [][]byte, admit func() error, dst []byte) ([]byte, bool, error) {
-			a, b, err := args2[A, B](raw)
+			a, b, err := args.decode(raw)
 			if err != nil {
 				return dst, false, err
 			}
@@ -173,15 +249,16 @@ func Func2[A, B, R any](fn func(context.Context, A, B) (R, error)) Func {
 			if err != nil {
 				return dst, false, err
 			}
-			return encodeResult(dst, r)
+			return encode(dst, r)
 		}}
 }
 
 // Func3 returns the host function fn of three arguments.
 func Func3[A, B, C, R any](fn func(context.Context, A, B, C) (R, error)) Func {
+	args, encode := newArgs3[A, B, C](), resultEncoder[R]()
 	return Func{params: typesOf(reflect.TypeFor[A](), reflect.TypeFor[B](), reflect.TypeFor[C]()), hasResult: true, resultT: reflect.TypeFor[R](),
 		invoke: func(ctx context.Context, raw [][]byte, admit func() error, dst []byte) ([]byte, bool, error) {
-			a, b, c, err := args3[A, B, C](raw)
+			a, b, c, err := args.decode(raw)
 			if err != nil {
 				return dst, false, err
 			}
@@ -192,7 +269,7 @@ func Func3[A, B, C, R any](fn func(context.Context, A, B, C) (R, error)) Func {
 			if err != nil {
 				return dst, false, err
 			}
-			return encodeResult(dst, r)
+			return encode(dst, r)
 		}}
 }
 
@@ -209,8 +286,9 @@ func Proc0(fn func(context.Context) error) Func {
 // Proc1 returns the host function fn of one argument, which returns no
 // value.
 func Proc1[A any](fn func(context.Context, A) error) Func {
+	decode := argDecoder[A]()
 	return Func{params: typesOf(reflect.TypeFor[A]()), invoke: func(ctx context.Context, raw [][]byte, admit func() error, dst []byte) ([]byte, bool, error) {
-		a, err := decodeArg[A](raw[0], 0)
+		a, err := decode(raw[0], 0)
 		if err != nil {
 			return dst, false, err
 		}
@@ -224,8 +302,9 @@ func Proc1[A any](fn func(context.Context, A) error) Func {
 // Proc2 returns the host function fn of two arguments, which returns no
 // value.
 func Proc2[A, B any](fn func(context.Context, A, B) error) Func {
+	args := newArgs2[A, B]()
 	return Func{params: typesOf(reflect.TypeFor[A](), reflect.TypeFor[B]()), invoke: func(ctx context.Context, raw [][]byte, admit func() error, dst []byte) ([]byte, bool, error) {
-		a, b, err := args2[A, B](raw)
+		a, b, err := args.decode(raw)
 		if err != nil {
 			return dst, false, err
 		}
@@ -239,8 +318,9 @@ func Proc2[A, B any](fn func(context.Context, A, B) error) Func {
 // Proc3 returns the host function fn of three arguments, which returns no
 // value.
 func Proc3[A, B, C any](fn func(context.Context, A, B, C) error) Func {
+	args := newArgs3[A, B, C]()
 	return Func{params: typesOf(reflect.TypeFor[A](), reflect.TypeFor[B](), reflect.TypeFor[C]()), invoke: func(ctx context.Context, raw [][]byte, admit func() error, dst []byte) ([]byte, bool, error) {
-		a, b, c, err := args3[A, B, C](raw)
+		a, b, c, err := args.decode(raw)
 		if err != nil {
 			return dst, false, err
 		}

@@ -290,6 +290,7 @@ func (r *Runtime) instantiate(ctx context.Context) (err error) {
 		}
 	}
 	clear(r.exports)
+	r.lastName, r.lastExport = "", nil
 	r.alloc, r.allocOK = nil, false
 	r.setFault(nil)
 	if r.gas != nil && MeterFrom(ctx) == nil {
