@@ -279,23 +279,43 @@ func BenchmarkPooledGoGreet(b *testing.B) {
 }
 
 // BenchmarkLease: lease + put back with no call, keeping state: what the
-// pool itself adds to a pooled call.
+// pool itself adds to a pooled call, through Runtime (code) and RuntimeFor
+// (a compiled module).
 func BenchmarkLease(b *testing.B) {
 	benchEngines(b, func(b *testing.B, engine string) {
 		ctx := context.Background()
-		p := pool.New(4, pool.WithKeepState())
-		defer p.Close(ctx)
 		reg := greetRegistry(b)
-		if err := leaseGreet(ctx, p, engine, greetWasm, reg); err != nil { // compile, untimed
-			b.Fatal(err)
-		}
-		b.ReportAllocs()
-		for b.Loop() {
-			l, err := p.Runtime(ctx, engine, greetWasm, reg)
+		b.Run("code", func(b *testing.B) {
+			p := pool.New(4, pool.WithKeepState())
+			defer p.Close(ctx)
+			if err := leaseGreet(ctx, p, engine, greetWasm, reg); err != nil { // compile, untimed
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				l, err := p.Runtime(ctx, engine, greetWasm, reg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				p.PutBack(l)
+			}
+		})
+		b.Run("module", func(b *testing.B) {
+			m, err := runtime.CompileWithEngine(ctx, engine, greetWasm)
 			if err != nil {
 				b.Fatal(err)
 			}
-			p.PutBack(l)
-		}
+			defer m.Close(ctx)
+			p := pool.New(4, pool.WithKeepState())
+			defer p.Close(ctx)
+			b.ReportAllocs()
+			for b.Loop() {
+				l, err := p.RuntimeFor(ctx, m, reg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				p.PutBack(l)
+			}
+		})
 	})
 }

@@ -87,15 +87,21 @@ func (p *Pool) RuntimeFor(ctx context.Context, mod *runtime.Module, reg *runtime
 	if mod == nil {
 		return nil, fmt.Errorf("%w: RuntimeFor needs a module", runtime.ErrInvalidArgument)
 	}
-	mc, ok := p.byModule.Load(mod)
-	if !ok {
-		if p.byModuleCount.Add(1) > int64(4*p.maxModules) {
-			p.byModule.Clear()
-			p.byModuleCount.Store(1)
+	// The module of the last lease is found without a lookup in byModule.
+	mc := p.lastModule.Load()
+	if mc == nil || mc.mod != mod {
+		v, ok := p.byModule.Load(mod)
+		if !ok {
+			if p.byModuleCount.Add(1) > int64(4*p.maxModules) {
+				p.byModule.Clear()
+				p.byModuleCount.Store(1)
+			}
+			v, _ = p.byModule.LoadOrStore(mod, &moduleCache{mod: mod})
 		}
-		mc, _ = p.byModule.LoadOrStore(mod, &moduleCache{})
+		mc = v.(*moduleCache)
+		p.lastModule.Store(mc)
 	}
-	return p.lease(ctx, mod.Engine(), nil, mod, &mc.(*moduleCache).last, reg, opts)
+	return p.lease(ctx, mod.Engine(), nil, mod, &mc.last, reg, opts)
 }
 
 // entryFor returns the key entry for a lease of the code of ce (or of mod,

@@ -39,6 +39,7 @@ type codeEntry struct {
 
 // moduleCache is codeEntry.last for the modules given to RuntimeFor.
 type moduleCache struct {
+	mod  *runtime.Module
 	last atomic.Pointer[keyEntry]
 }
 

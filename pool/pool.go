@@ -162,8 +162,10 @@ type Pool struct {
 	modLRU  *list.List // of *moduleEntry
 
 	// lastCode is the code entry of the last lease by Runtime (see
-	// codeEntry).
-	lastCode atomic.Pointer[codeEntry]
+	// codeEntry), lastModule the cache of the module of the last lease by
+	// RuntimeFor (see byModule).
+	lastCode   atomic.Pointer[codeEntry]
+	lastModule atomic.Pointer[moduleCache]
 	// codeMu guards byCode, the memo of code hashes by content.
 	codeMu sync.Mutex
 	byCode map[uint64][]*codeEntry
