@@ -60,6 +60,34 @@ func BenchmarkPooledGreetKeepState(b *testing.B) {
 	})
 }
 
+// BenchmarkPooledGreetDo: BenchmarkPooledGreetKeepState through Do.
+func BenchmarkPooledGreetDo(b *testing.B) {
+	benchEngines(b, func(b *testing.B, engine string) {
+		ctx := context.Background()
+		p := pool.New(4, pool.WithKeepState())
+		defer p.Close(ctx)
+		reg := greetRegistry(b)
+		if err := leaseGreet(ctx, p, engine, greetWasm, reg); err != nil { // compile, untimed
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		var i int64
+		greet := func(rt *runtime.Runtime) error {
+			_, err := rt.Call(ctx, "greet", "world")
+			if err == nil && i%keepStateResetEvery == 0 {
+				err = rt.Reset(ctx)
+			}
+			return err
+		}
+		for b.Loop() {
+			i++
+			if err := p.Do(ctx, engine, greetWasm, reg, greet); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 // BenchmarkFreshRuntimePerCall: compile + instantiate + greet + close, the
 // cost without a pool.
 func BenchmarkFreshRuntimePerCall(b *testing.B) {
@@ -298,6 +326,20 @@ func BenchmarkLease(b *testing.B) {
 					b.Fatal(err)
 				}
 				p.PutBack(l)
+			}
+		})
+		b.Run("do", func(b *testing.B) {
+			p := pool.New(4, pool.WithKeepState())
+			defer p.Close(ctx)
+			if err := leaseGreet(ctx, p, engine, greetWasm, reg); err != nil { // compile, untimed
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			nop := func(*runtime.Runtime) error { return nil }
+			for b.Loop() {
+				if err := p.Do(ctx, engine, greetWasm, reg, nop); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 		b.Run("module", func(b *testing.B) {

@@ -67,14 +67,19 @@ func (p *Pool) Runtime(ctx context.Context, engine string, code []byte, reg *run
 	if engine == "" {
 		engine = runtime.DefaultEngine()
 	}
-	// The code of the last lease is found without a lookup in byID (which
-	// boxes and hashes its codeID).
+	ce := p.codeFor(code)
+	return p.lease(ctx, engine, ce, nil, &ce.last, reg, opts)
+}
+
+// codeFor returns the entry of code: the code of the last lease is found
+// without a lookup in byID (which boxes and hashes its codeID).
+func (p *Pool) codeFor(code []byte) *codeEntry {
 	ce := p.lastCode.Load()
 	if ce == nil || unsafe.SliceData(ce.code) != unsafe.SliceData(code) || len(ce.code) != len(code) {
 		ce = p.codeEntry(code)
 		p.lastCode.Store(ce)
 	}
-	return p.lease(ctx, engine, ce, nil, &ce.last, reg, opts)
+	return ce
 }
 
 // RuntimeFor leases an instance of mod, a module the caller compiled and
@@ -87,7 +92,12 @@ func (p *Pool) RuntimeFor(ctx context.Context, mod *runtime.Module, reg *runtime
 	if mod == nil {
 		return nil, fmt.Errorf("%w: RuntimeFor needs a module", runtime.ErrInvalidArgument)
 	}
-	// The module of the last lease is found without a lookup in byModule.
+	return p.lease(ctx, mod.Engine(), nil, mod, &p.moduleFor(mod).last, reg, opts)
+}
+
+// moduleFor returns the cache of mod: the module of the last lease is
+// found without a lookup in byModule.
+func (p *Pool) moduleFor(mod *runtime.Module) *moduleCache {
 	mc := p.lastModule.Load()
 	if mc == nil || mc.mod != mod {
 		v, ok := p.byModule.Load(mod)
@@ -101,7 +111,7 @@ func (p *Pool) RuntimeFor(ctx context.Context, mod *runtime.Module, reg *runtime
 		mc = v.(*moduleCache)
 		p.lastModule.Store(mc)
 	}
-	return p.lease(ctx, mod.Engine(), nil, mod, &mc.last, reg, opts)
+	return mc
 }
 
 // entryFor returns the key entry for a lease of the code of ce (or of mod,
@@ -133,29 +143,8 @@ func (p *Pool) lease(ctx context.Context, engine string, ce *codeEntry, mod *run
 	if len(opts) > 0 {
 		lc = newLeaseConfig(opts) // escapes: not on a lease without options
 	}
-	if p.closed.Load() {
-		return nil, ErrClosed
-	}
-	home := p.shard()
-	ke, in, cleared := p.take(p.entryFor(engine, ce, mod, last, reg), last, home, lc.forceClear)
-	for _, c := range cleared {
-		p.discards.Add(1)
-		p.closeInstance(ctx, c)
-	}
-
-	if in == nil {
-		var code []byte
-		if ce != nil {
-			code = ce.code
-		}
-		var err error
-		if in, err = p.instantiate(ctx, ke, code, reg); err != nil {
-			p.unlive(ke, home)
-			return nil, err
-		}
-	} else if err := in.st.rt.Bind(reg); err != nil {
-		// Cannot happen: the key includes the shape.
-		p.discardLeased(ctx, in, home)
+	ke, in, home, err := p.leaseInstance(ctx, engine, ce, mod, last, reg, lc.forceClear)
+	if err != nil {
 		return nil, err
 	}
 	l := &Lease{Key: ke.key, inst: in, shard: int32(home)}
@@ -168,6 +157,35 @@ func (p *Pool) lease(ctx context.Context, engine string, ce *codeEntry, mod *run
 		}
 	}
 	return l, nil
+}
+
+// leaseInstance takes an idle instance of the key (or creates one) and
+// binds reg to it; the instance is counted live in shard home.
+func (p *Pool) leaseInstance(ctx context.Context, engine string, ce *codeEntry, mod *runtime.Module, last *atomic.Pointer[keyEntry], reg *runtime.HostAPIRegistry, forceClear bool) (ke *keyEntry, in *instance, home int, err error) {
+	if p.closed.Load() {
+		return nil, nil, 0, ErrClosed
+	}
+	home = p.shard()
+	ke, in, cleared := p.take(p.entryFor(engine, ce, mod, last, reg), last, home, forceClear)
+	for _, c := range cleared {
+		p.discards.Add(1)
+		p.closeInstance(ctx, c)
+	}
+	if in == nil {
+		var code []byte
+		if ce != nil {
+			code = ce.code
+		}
+		if in, err = p.instantiate(ctx, ke, code, reg); err != nil {
+			p.unlive(ke, home)
+			return nil, nil, 0, err
+		}
+	} else if err := in.st.rt.Bind(reg); err != nil {
+		// Cannot happen: the key includes the shape.
+		p.discardLeased(ctx, in, home)
+		return nil, nil, 0, err
+	}
+	return ke, in, home, nil
 }
 
 // newLeaseConfig applies opts. Not inlined: its lc escapes (the options
@@ -213,14 +231,20 @@ func (p *Pool) PutBack(l *Lease) {
 	}
 	in := l.inst
 	l.inst = nil
-	ctx := context.Background()
 	l.cell.Revoke()
+	p.putBack(in, int(l.shard))
+}
+
+// putBack returns a leased instance, counted live in shard i and whose
+// handle is revoked, to shard i (see PutBack).
+func (p *Pool) putBack(in *instance, i int) {
+	ctx := context.Background()
 	rt, ke := in.st.rt, in.st.ke
 	reset := !p.keepState || rt.Fault() != nil
 	if reset {
 		if err := rt.Reset(ctx); err != nil {
 			p.logger.Warn("pool: discarding an instance that could not be reset", "error", err)
-			p.discardLeased(ctx, in, int(l.shard))
+			p.discardLeased(ctx, in, i)
 			return
 		}
 	}
@@ -230,7 +254,7 @@ func (p *Pool) PutBack(l *Lease) {
 	// instance goes back to the shard it was leased from: the shard of the
 	// P the lease was taken on, which is the P the caller runs on unless it
 	// moved (a shard is only a preference).
-	s := &ke.shards[l.shard]
+	s := &ke.shards[i]
 	s.mu.Lock()
 	s.live--
 	if reset {

@@ -10,6 +10,14 @@
 //	defer p.PutBack(lease)
 //	out, err := lease.Runtime.Call(ctx, "greet", "world")
 //
+// Do does the same in one call, for less: it allocates no Lease, only the
+// handle fn gets, revoked when fn returns:
+//
+//	err := p.Do(ctx, "wasmtime", code, reg, func(rt *runtime.Runtime) error {
+//		out, err = rt.Call(ctx, "greet", "world")
+//		return err
+//	})
+//
 // Instances are keyed by the registry's shape (runtime.RegistryShape), not
 // its identity: a registry built per request, whose functions close over
 // the request's state, reuses the warm instances of the registries of the
