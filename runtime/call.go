@@ -658,7 +658,14 @@ func (r *Runtime) run(ctx context.Context, method string, e *export, stack []uin
 			r.setFault(fmt.Errorf("%w: the call of %q was unwound by a panic or runtime.Goexit; the instance was dropped", ErrClosed, method))
 		}
 	}()
-	r.pending, r.curFunc = nil, method
+	// Written only when they change: each pointer store costs a write
+	// barrier while the garbage collector marks.
+	if r.pending != nil {
+		r.pending = nil
+	}
+	if r.curFunc != method {
+		r.curFunc = method
+	}
 	if !e.raw {
 		nargs := len(r.offs)
 		for i := 0; i < nargs; i++ {
@@ -983,8 +990,8 @@ func (h *hostCaller) run(ctx context.Context, caller engine.Caller, stack []uint
 	// One result buffer per nesting level: a nested host call (from the
 	// allocate that writes this result) must not overwrite it.
 	enc, hasValue, err := a.invoke(ctx, raw, h.admitFn, r.hostBufs[depth][:0])
-	if cap(enc) <= maxKeptHostBuf {
-		r.hostBufs[depth] = enc[:0]
+	if cap(enc) <= maxKeptHostBuf && cap(enc) != cap(r.hostBufs[depth]) {
+		r.hostBufs[depth] = enc[:0] // append moved it to a larger array
 	}
 	if err != nil {
 		var ge *gasAdmitError
