@@ -44,7 +44,9 @@ func (p *Pool) instantiate(ctx context.Context, ke *keyEntry, code []byte, reg *
 		return nil, err
 	}
 	st.rt = rt
-	p.total.Add(1)
+	if p.total.Add(1) > int64(p.capacity) {
+		p.resyncIdle(ctx)
+	}
 	in := &instance{st: st}
 	in.cleanup = goruntime.AddCleanup(in, p.leakedInstance, st)
 	return in, nil

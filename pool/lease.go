@@ -267,11 +267,13 @@ func (p *Pool) putBack(in *instance, i int) {
 		return
 	}
 	s.idle = append(s.idle, in)
+	p.noteIdle(s)
 	s.mu.Unlock()
 	// Idle instances can outnumber the capacity only when instances do:
 	// with no more instances than the capacity (the steady state), a put
-	// back writes nothing shared by all keys.
-	if p.total.Load() > int64(p.capacity) {
+	// back writes nothing shared by all keys; otherwise it counts the idle
+	// ones from the shards' counts before it looks for one to evict.
+	if p.total.Load() > int64(p.capacity) && p.idleOver() {
 		p.evict(ctx)
 	}
 }

@@ -216,6 +216,51 @@ func TestCapacityAfterABurst(t *testing.T) {
 	})
 }
 
+// TestCapacityUnderConcurrentBursts: 4 goroutines leasing over 3 keys from
+// a pool of capacity 2 keep more instances than the capacity most of the
+// time; once every lease is back, no more than the capacity stay idle.
+func TestCapacityUnderConcurrentBursts(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		ctx := context.Background()
+		p := pool.New(2, pool.WithKeepState(), pool.WithRegistryIdentity())
+		defer p.Close(ctx)
+		regs := []*runtime.HostAPIRegistry{greetRegistry(t), greetRegistry(t), greetRegistry(t)}
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		for w := range 4 {
+			wg.Go(func() {
+				var held []*pool.Lease
+				for i := range 300 {
+					l, err := p.Runtime(ctx, engine, greetWasm, regs[(w+i)%len(regs)])
+					if err != nil {
+						errs <- err
+						return
+					}
+					held = append(held, l)
+					if len(held) == 1+i%3 { // hold up to 3 at once, then give them back
+						for _, l := range held {
+							p.PutBack(l)
+						}
+						held = held[:0]
+					}
+				}
+				for _, l := range held {
+					p.PutBack(l)
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+		s := p.Stats()
+		assert.Equal(t, 0, s.Live)
+		assert.LessOrEqual(t, s.Idle, 2)
+		assert.Equal(t, uint64(1200), s.Hits+s.Misses)
+	})
+}
+
 func TestForceClearCacheAndPreRun(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine string) {
 		ctx := context.Background()

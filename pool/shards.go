@@ -31,7 +31,61 @@ type keyShard struct {
 	// meaningful.
 	hits, misses, resets uint64
 	live                 int
-	_                    [64]byte
+	// n is len(idle) for readers without mu, kept while instances
+	// outnumber the capacity (see Pool.noteIdle).
+	n atomic.Int32
+	_ [64]byte
+}
+
+// noteIdle records len(s.idle) in s.n after a change, s.mu held, when
+// instances outnumber the capacity: only then can idle ones, and put
+// backs count them from s.n (see idleOver). While instances are within the
+// capacity s.n is left stale: resyncIdle sets it when they come to
+// outnumber it, before any put back can rely on it.
+func (p *Pool) noteIdle(s *keyShard) {
+	if p.total.Load() > int64(p.capacity) {
+		s.n.Store(int32(len(s.idle)))
+	}
+}
+
+// idleOver reports whether idle instances may outnumber the capacity, from
+// the shards' counts, without a lock: false only when they do not. Called
+// by a put back after its own noteIdle: of two put backs at once, one at
+// least sees the other's count (atomics are sequentially consistent), so
+// the last one to count sees every instance put back.
+func (p *Pool) idleOver() bool {
+	idle := 0
+	p.keys.Range(func(_, v any) bool {
+		ke := v.(*keyEntry)
+		for i := range ke.shards {
+			idle += int(ke.shards[i].n.Load())
+		}
+		return true
+	})
+	return idle > p.capacity
+}
+
+// resyncIdle sets every shard's count when instances came to outnumber the
+// capacity (noteIdle kept none while they did not), and evicts if idle
+// ones do too. A put back that changed a shard before resyncIdle locked
+// it is counted here; one that changed it after saw the new total and
+// counted itself.
+func (p *Pool) resyncIdle(ctx context.Context) {
+	idle := 0
+	p.keys.Range(func(_, v any) bool {
+		ke := v.(*keyEntry)
+		for i := range ke.shards {
+			s := &ke.shards[i]
+			s.mu.Lock()
+			s.n.Store(int32(len(s.idle)))
+			idle += len(s.idle)
+			s.mu.Unlock()
+		}
+		return true
+	})
+	if idle > p.capacity {
+		p.evict(ctx)
+	}
 }
 
 // lockAll locks every shard of ke, in order.
@@ -126,6 +180,7 @@ func (p *Pool) drain(ke *keyEntry) []*instance {
 		out = append(out, s.idle...)
 		clear(s.idle)
 		s.idle = s.idle[:0]
+		s.n.Store(0)
 	}
 	return out
 }
@@ -159,6 +214,7 @@ func (p *Pool) take(ke *keyEntry, last *atomic.Pointer[keyEntry], home int, forc
 		ke, s = p.lockShard(ke, last, home)
 	}
 	if in := s.pop(); in != nil {
+		p.noteIdle(s)
 		s.mu.Unlock()
 		return ke, in, cleared
 	}
@@ -171,6 +227,7 @@ func (p *Pool) take(ke *keyEntry, last *atomic.Pointer[keyEntry], home int, forc
 			break
 		}
 		if in := t.pop(); in != nil {
+			p.noteIdle(t)
 			t.mu.Unlock()
 			return ke, in, cleared
 		}
@@ -190,7 +247,9 @@ func (p *Pool) take(ke *keyEntry, last *atomic.Pointer[keyEntry], home int, forc
 	}
 	last.Store(ke)
 	for j := range ke.shards {
-		if in := ke.shards[(home+j)%len(ke.shards)].pop(); in != nil {
+		t := &ke.shards[(home+j)%len(ke.shards)]
+		if in := t.pop(); in != nil {
+			p.noteIdle(t)
 			ke.unlockAll()
 			return ke, in, cleared
 		}
@@ -253,6 +312,7 @@ func (p *Pool) evict(ctx context.Context) {
 		victim := s.idle[0]
 		s.idle[0] = nil
 		s.idle = s.idle[1:]
+		p.noteIdle(s)
 		s.mu.Unlock()
 		p.retire(oldestKey)
 		p.evictions.Add(1)
