@@ -268,7 +268,7 @@ func (d *decodeState) generic(off, end, depth int, build bool) (any, int, error)
 	case TagBool:
 		return p[0] == 1, pEnd, nil
 	case TagString:
-		return string(p), pEnd, nil
+		return stringAny(p), pEnd, nil
 	case TagByteArray:
 		return bytes.Clone(p), pEnd, nil
 	case TagFloat32:
