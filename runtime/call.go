@@ -759,11 +759,10 @@ func (r *Runtime) allocator(inst engineFuncs) (engine.Function, error) {
 	return fn, nil
 }
 
-// engineFuncs is what both engine.Instance and engine.Caller offer.
-type engineFuncs interface {
-	Function(name string) engine.Function
-	Memory() engine.Memory
-}
+// engineFuncs is what both engine.Instance and engine.Caller offer: an
+// alias of engine.Caller, so that a host call's caller is passed on
+// without an interface conversion (an itab lookup each time).
+type engineFuncs = engine.Caller
 
 // write allocates len(data) bytes in the guest and copies data there.
 func (r *Runtime) write(ctx context.Context, inst engineFuncs, data []byte) (uint32, error) {

@@ -24,8 +24,11 @@ type instance struct {
 	host   []hostCall // by slot; nil if the module imports no function
 	cctx   callCtx
 
-	funcs   map[string]*function
-	mem     api.Memory
+	funcs map[string]*function
+	// mem is the exported memory as an engine.Memory, converted once: the
+	// conversion from api.Memory looks up an itab, and Memory is called
+	// for every argument and result a host call reads or writes.
+	mem     engine.Memory
 	memDone bool
 	closed  bool
 }
@@ -54,11 +57,10 @@ func (i *instance) Function(name string) engine.Function {
 // Memory implements engine.Instance and engine.Caller.
 func (i *instance) Memory() engine.Memory {
 	if !i.memDone && i.mod != nil {
-		i.mem = i.mod.ExportedMemory("memory")
+		if m := i.mod.ExportedMemory("memory"); m != nil {
+			i.mem = m
+		}
 		i.memDone = true
-	}
-	if i.mem == nil {
-		return nil
 	}
 	return i.mem
 }
