@@ -33,7 +33,8 @@ type Lease struct {
 	cell runtime.HandleCell
 }
 
-// LeaseOption configures one call of Pool.Runtime.
+// LeaseOption configures one lease: a call of Pool.Runtime, RuntimeFor, Do
+// or DoFor.
 type LeaseOption func(*leaseConfig)
 
 type leaseConfig struct {
