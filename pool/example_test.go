@@ -3,6 +3,7 @@ package pool_test
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -73,4 +74,39 @@ func Example() {
 	// hello gus (request gus); count 1, 2 <nil>
 	// hello hal (request hal); count 1, 2 <nil>
 	// compiled: 1
+}
+
+// Do leases an instance, calls the function with it and puts it back, in
+// one call: the runtime the function gets works only until it returns.
+func ExamplePool_Do() {
+	ctx := context.Background()
+	p := pool.New(4, pool.WithKeepState())
+	defer p.Close(ctx)
+	reg := runtime.NewHostAPIRegistry()
+	if err := reg.AddAPI("index", "test", "hello", func(name string) string { return "hello " + name }); err != nil {
+		fmt.Println(err)
+		return
+	}
+	var kept *runtime.Runtime
+	for _, user := range []string{"ann", "bob"} {
+		err := p.Do(ctx, "", guest, reg, func(rt *runtime.Runtime) error {
+			kept = rt
+			greeting, err := runtime.CallAs[string](ctx, rt, "greet", user)
+			if err != nil {
+				return err
+			}
+			count, err := runtime.CallAs[int32](ctx, rt, "count")
+			fmt.Printf("%s; count %d\n", greeting, count)
+			return err
+		})
+		if err != nil {
+			fmt.Println(err)
+		}
+	}
+	_, err := kept.Call(ctx, "count")
+	fmt.Println(errors.Is(err, runtime.ErrClosed))
+	// Output:
+	// hello ann; count 1
+	// hello bob; count 2
+	// true
 }
