@@ -1,6 +1,7 @@
 package abi
 
 import (
+	"bytes"
 	"reflect"
 	"unsafe"
 )
@@ -18,19 +19,32 @@ import (
 // pointer keeps it alive; the only pointer inside it points into itself,
 // so it need not be scanned; a string copied out of the interface points
 // into the block and keeps it alive. What the trick assumes is the layout
-// of an interface value (type word, then data word) and of a string
-// header (pointer, then length), which the init check below verifies; if
-// it ever fails, stringAny falls back to any(string(b)).
+// of an interface value (type word, then data word) and of string and
+// slice headers (data pointer first), which the init check below verifies;
+// if it ever fails, stringAny and bytesAny fall back to the plain
+// conversions.
 func stringAny(b []byte) any {
-	if len(b) == 0 || !stringBoxOK {
+	if len(b) == 0 || !boxOK {
 		return string(b)
 	}
 	return stringBox(b)
 }
 
-// stringHeaderSize is the size of a string header, where a box's bytes
-// start.
-const stringHeaderSize = unsafe.Sizeof("")
+// bytesAny is stringAny for a copy of b as a []byte (bytes.Clone(b)),
+// whose capacity is its length: appending to it moves it out of the block.
+func bytesAny(b []byte) any {
+	if len(b) == 0 || !boxOK {
+		return bytes.Clone(b)
+	}
+	return bytesBox(b)
+}
+
+const (
+	ptrSize = unsafe.Sizeof(unsafe.Pointer(nil))
+	// stringHeaderSize and sliceHeaderSize are where a box's bytes start.
+	stringHeaderSize = unsafe.Sizeof("")
+	sliceHeaderSize  = unsafe.Sizeof([]byte(nil))
+)
 
 func stringBox(b []byte) any {
 	buf := make([]byte, int(stringHeaderSize)+len(b))
@@ -41,14 +55,28 @@ func stringBox(b []byte) any {
 	return v
 }
 
-// stringBoxOK: stringBox makes interface values that hold the right
-// string.
-var stringBoxOK = func() bool {
-	if unsafe.Sizeof(any(nil)) != 2*unsafe.Sizeof(unsafe.Pointer(nil)) || stringHeaderSize != 2*unsafe.Sizeof(unsafe.Pointer(nil)) {
+func bytesBox(b []byte) any {
+	buf := make([]byte, int(sliceHeaderSize)+len(b))
+	copy(buf[sliceHeaderSize:], b)
+	*(*[]byte)(unsafe.Pointer(&buf[0])) = buf[sliceHeaderSize:len(buf):len(buf)]
+	v := any([]byte(nil)) // the type word of a []byte (a nil slice is not allocated)
+	(*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] = unsafe.Pointer(&buf[0])
+	return v
+}
+
+// boxOK: stringBox and bytesBox make interface values that hold the right
+// string and []byte.
+var boxOK = func() bool {
+	if unsafe.Sizeof(any(nil)) != 2*ptrSize || stringHeaderSize != 2*ptrSize || sliceHeaderSize != 3*ptrSize {
 		return false
 	}
-	const probe = "stringAny probe"
+	const probe = "box probe"
 	v := stringBox([]byte(probe))
 	s, ok := v.(string)
-	return ok && s == probe && len(s) == len(probe) && reflect.TypeOf(v) == reflect.TypeFor[string]() && v == any(probe)
+	if !ok || s != probe || len(s) != len(probe) || reflect.TypeOf(v) != reflect.TypeFor[string]() || v != any(probe) {
+		return false
+	}
+	w := bytesBox([]byte(probe))
+	p, ok := w.([]byte)
+	return ok && string(p) == probe && len(p) == len(probe) && cap(p) == len(probe) && reflect.TypeOf(w) == reflect.TypeFor[[]byte]()
 }()

@@ -97,3 +97,91 @@ func TestDecodeStringAllocatesOnce(t *testing.T) {
 	})
 	require.Equal(t, 1.0, allocs)
 }
+
+// TestDecodeBytesValues: a decoded ByteArray is a []byte like any other,
+// a copy of its own whose capacity is its length, whatever its length.
+func TestDecodeBytesValues(t *testing.T) {
+	for _, n := range []int{0, 1, 7, 8, 23, 24, 25, 100, 4096, 1<<16 + 3} {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(i * 7)
+		}
+		enc, err := abi.Append(nil, b)
+		require.NoError(t, err)
+		v, err := abi.Decode(enc)
+		require.NoError(t, err)
+		require.Equal(t, reflect.TypeFor[[]byte](), reflect.TypeOf(v))
+		got, ok := v.([]byte)
+		require.True(t, ok)
+		require.NotNil(t, got)
+		require.Equal(t, b, got)
+		require.Equal(t, len(got), cap(got))
+		require.Equal(t, b, reflect.ValueOf(v).Bytes())
+
+		v2, err := abi.Decode(enc)
+		require.NoError(t, err)
+		if n > 0 {
+			got[0]++ // a copy of its own: neither the input nor another decode changes
+			require.Equal(t, b, v2.([]byte))
+			require.Equal(t, b[0], enc[abi.HeaderSize])
+			grown := append(got, 1, 2, 3)
+			require.Equal(t, n+3, len(grown))
+			require.Equal(t, b[1:], grown[1:n])
+		}
+	}
+}
+
+// TestDecodedBytesSurviveGC: TestDecodedStringsSurviveGC for ByteArrays.
+func TestDecodedBytesSurviveGC(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const n = 5000
+	want := make([][]byte, n)
+	asAny := make([]any, n)
+	asBytes := make([][]byte, n)
+	for i := range want {
+		want[i] = make([]byte, 1+rng.IntN(300))
+		for j := range want[i] {
+			want[i][j] = byte(rng.IntN(256))
+		}
+		enc, err := abi.Append(nil, want[i])
+		require.NoError(t, err)
+		v, err := abi.Decode(enc)
+		require.NoError(t, err)
+		clear(enc)
+		if i%2 == 0 {
+			asAny[i] = v
+		} else {
+			asBytes[i] = v.([]byte)[1:]
+		}
+	}
+	var garbage [][]byte
+	for round := 0; round < 3; round++ {
+		for i := 0; i < 20000; i++ {
+			garbage = append(garbage, make([]byte, 16+i%200))
+			if len(garbage) > 1000 {
+				garbage = garbage[:0]
+			}
+		}
+		runtime.GC()
+	}
+	for i := range want {
+		if i%2 == 0 {
+			require.Equal(t, want[i], asAny[i].([]byte), "any %d", i)
+		} else {
+			require.Equal(t, want[i][1:], asBytes[i], "bytes %d", i)
+		}
+	}
+}
+
+// TestDecodeBytesAllocatesOnce: decoding a ByteArray into its generic form
+// allocates once.
+func TestDecodeBytesAllocatesOnce(t *testing.T) {
+	enc, err := abi.Append(nil, []byte("greet to world"))
+	require.NoError(t, err)
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := abi.Decode(enc); err != nil {
+			t.Fatal(err)
+		}
+	})
+	require.Equal(t, 1.0, allocs)
+}

@@ -270,7 +270,7 @@ func (d *decodeState) generic(off, end, depth int, build bool) (any, int, error)
 	case TagString:
 		return stringAny(p), pEnd, nil
 	case TagByteArray:
-		return bytes.Clone(p), pEnd, nil
+		return bytesAny(p), pEnd, nil
 	case TagFloat32:
 		return math.Float32frombits(binary.LittleEndian.Uint32(p)), pEnd, nil
 	case TagFloat64:
