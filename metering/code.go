@@ -31,6 +31,9 @@ type ctrlFrame struct {
 	// cdLoop is the index in codePass.cdLoops of a loop with a countdown
 	// checkpoint, -1 otherwise.
 	cdLoop int
+	// loop is the innermost loop around or at this frame (an index in
+	// codePass.loopHot), -1 outside loops.
+	loop int32
 }
 
 // cdLoop is a loop with a countdown checkpoint (yield checkpoints without
@@ -58,10 +61,9 @@ type loopWrap struct {
 	params []byte
 	cp     int // the loop header's checkpoint patch, without gas
 	cdLoop int // the loop's index in codePass.cdLoops
-	// charge is, with gas, the index in codePass.patches of the charge of
-	// the loop body's first segment, which the loop header's checkpoint
-	// makes.
-	charge int
+	// charge is, metered, the charge of the loop's header (see
+	// appendHotCheck).
+	charge uint64
 }
 
 // Patch kinds applied when a body is re-emitted.
@@ -73,7 +75,7 @@ const (
 	pFinalEnd              // replace the body's final end: end, depth epilogue, end
 	pStore                 // insert local.get $g; global.set $gas
 	pLoad                  // insert global.get $gas; local.set $g
-	pYield                 // insert the yield check of a loop header: with gas, of loop wraps[val], charging the segment that follows; without gas, of weight val, of loop cdLoops[depth]
+	pYield                 // insert the countdown check of a loop header, of weight val, of loop cdLoops[depth]
 	pYEntry                // insert the yield checkpoint of a function entry (without gas: of weight val)
 	pLoopOpen              // insert the wrapper blocks of loop wraps[val]
 	pLoopEnd               // insert what follows the end of a wrapped loop
@@ -90,6 +92,9 @@ type patch struct {
 	// dead marks a pCharge of a segment that is never entered (it starts
 	// in unreachable code): not emitted.
 	dead bool
+	// loop is, for a pCharge, the innermost loop around its segment (an
+	// index in codePass.loopHot), -1 outside loops.
+	loop int32
 }
 
 // signature of a plain numeric instruction: pops n values of type in, pushes out.
@@ -240,25 +245,18 @@ type codePass struct {
 
 	// injected indices
 	gasGlobal, depthGlobal uint32
-	yatGlobal, yieldFunc   uint32
-	// ysFunc is the yield helper, metering with yield checkpoints.
-	ysFunc uint32
+	yieldFunc              uint32
 	// gm is set, while emitting a metered function without loops, when it
 	// works on __gas_counter__ itself instead of a local copy.
-	gm bool
-	// biasGlobal and biasGlobal+1 are the immutable globals holding the
-	// call-depth prologue's bias and mask, metering.
-	biasGlobal       uint32
+	gm               bool
 	oogFunc, cdeFunc uint32
-	chargeFunc       uint32
 	shift            uint32
-	// growFunc is the index of the first table.grow limit helper, with
-	// Config.MaxTableElements: one per table the code grows, in the order
-	// growOrder lists them; growHelpers maps a table to its position there,
-	// -1 if none.
-	growFunc    uint32
-	growOrder   []uint32
-	growHelpers []int32
+	// Helper functions are numbered in the order of their first use from helperBase on (helperOrder lists their
+	// kinds, hEnter…hGrow+table; helperIdx maps a kind to its index, -1
+	// until used), so a module gets only the helpers its code calls.
+	helperBase  uint32
+	helperIdx   []int32
+	helperOrder []int
 
 	wrapTypes map[string]uint32 // block types for multi-result wrapper blocks
 	newTypes  [][]byte          // encoded types appended to the type section
@@ -266,7 +264,6 @@ type codePass struct {
 	depthGet, depthSet []byte
 	cdeCall            []byte
 	gasGet, gasSet     []byte
-	yatGet, yatSet     []byte
 
 	// yield is set with yield checkpoints (Config.YieldInterval); wraps
 	// lists the current function's wrapped loops.
@@ -280,7 +277,19 @@ type codePass struct {
 	// for one more local.
 	countdown bool
 	nloops    int
-	cdLocal   bool
+	// loopHot tells, for each loop of the current function in the order
+	// they open, whether it is hot (see hot); loopParent is the loop around
+	// it, -1 if none. hint is loopHot from a first pass over the function,
+	// when it found a hot loop: the second wraps them.
+	loopHot    []bool
+	loopParent []int32
+	hint       []bool
+	// wrapOf is, for each loop, its index in wraps, -1 if not wrapped.
+	wrapOf []int32
+	// exits is set when the current function returns or branches to its
+	// own label anywhere but at its final end.
+	exits   bool
+	cdLocal bool
 	// cdLoops lists the current function's loops with countdown
 	// checkpoints; sets the locals written inside loops, in order; copyBuf
 	// the locals copied by their cold paths; seen and gen deduplicate them.
@@ -449,10 +458,14 @@ func (p *codePass) closeSegment() {
 	p.curCost = 0
 }
 
-func (p *codePass) openSegment(off int) {
+func (p *codePass) openSegment(off int, header bool) {
 	p.curSeg = len(p.patches)
 	top := &p.ctrls[len(p.ctrls)-1]
-	p.patches = append(p.patches, patch{off: off, kind: pCharge, depth: uint32(len(p.ctrls)) + top.syn, dead: top.unreachable || top.dead})
+	if !header && !top.unreachable && !top.dead {
+		// A hot loop has one segment, entered at its header (see hot).
+		p.coolLoops(top.loop)
+	}
+	p.patches = append(p.patches, patch{off: off, kind: pCharge, depth: uint32(len(p.ctrls)) + top.syn, dead: top.unreachable || top.dead, loop: top.loop})
 }
 
 // relabel records the new index of the label l read at [loff, end), if
@@ -472,8 +485,27 @@ func (p *codePass) noteState(off int, op string) {
 	}
 }
 
+// coolLoops marks loop l and the loops around it as not hot: they call a
+// function or hold another loop. A loop not hot has every loop around it
+// not hot either, so the walk stops at the first one already marked.
+func (p *codePass) coolLoops(l int32) {
+	for l >= 0 && p.loopHot[l] {
+		p.loopHot[l] = false
+		l = p.loopParent[l]
+	}
+}
+
+// hot reports whether loop l is hot: it calls no function (call,
+// call_indirect, a dynamic charge), holds no other loop and has a single
+// segment, entered at its header, so its charge stays inline, on a copy of
+// the counter, with its slow path outside the loop (see emit).
+func (p *codePass) hot(l int32) bool {
+	return l >= 0 && p.loopHot[l]
+}
+
 func (p *codePass) addDyn(off int, unit uint32) {
 	if unit != 0 && p.gas {
+		p.coolLoops(p.ctrls[len(p.ctrls)-1].loop)
 		p.patches = append(p.patches, patch{off: off, kind: pDyn, val: uint64(unit)})
 		p.usesDyn = true
 	}
@@ -496,8 +528,6 @@ func (p *codePass) function(i int) error {
 	limit := uint64(maxLocals - 1) // one more is injected
 	if p.validateOnly || !p.gas {
 		limit = maxLocals
-	} else if p.yield {
-		limit = maxLocals - 2 // two
 	}
 	ndecl := r.count(2, maxLocals, "local declarations")
 	p.declStart, p.ndecl = r.pos, ndecl
@@ -537,7 +567,9 @@ func (p *codePass) function(i int) error {
 
 	p.vals = p.vals[:0]
 	p.maxVals, p.computed = 0, 0
-	p.ctrls = append(p.ctrls[:0], ctrlFrame{results: ft.results, wrap: -1, cdLoop: -1})
+	p.ctrls = append(p.ctrls[:0], ctrlFrame{results: ft.results, wrap: -1, cdLoop: -1, loop: -1})
+	p.loopHot, p.loopParent, p.wrapOf = p.loopHot[:0], p.loopParent[:0], p.wrapOf[:0]
+	p.exits = false
 	p.patches = p.patches[:0]
 	p.wraps = p.wraps[:0]
 	p.curCost = 0
@@ -548,7 +580,7 @@ func (p *codePass) function(i int) error {
 		// (without gas, patch 0 owns the instructions outside loops).
 		p.patches = append(p.patches, patch{off: instrStart, kind: pYEntry})
 	}
-	p.openSegment(instrStart)
+	p.openSegment(instrStart, true)
 
 	c := p.c
 	for {
@@ -586,17 +618,24 @@ func (p *codePass) function(i int) error {
 			}
 			f := ctrlFrame{params: params, results: results, height: len(p.vals), op: op,
 				syn: p.ctrls[len(p.ctrls)-1].syn, wrap: -1, cp: p.ctrls[len(p.ctrls)-1].cp, cdLoop: -1,
-				dead: p.ctrls[len(p.ctrls)-1].unreachable || p.ctrls[len(p.ctrls)-1].dead}
+				dead: p.ctrls[len(p.ctrls)-1].unreachable || p.ctrls[len(p.ctrls)-1].dead,
+				loop: p.ctrls[len(p.ctrls)-1].loop}
 			if op == 0x03 {
 				p.nloops++
+				p.coolLoops(f.loop)
+				f.loop = int32(len(p.loopHot))
+				p.loopHot = append(p.loopHot, true)
+				p.loopParent = append(p.loopParent, p.ctrls[len(p.ctrls)-1].loop)
+				p.wrapOf = append(p.wrapOf, -1)
 			}
-			if op == 0x03 && p.yield {
-				{
-					f.syn += 3
-					f.wrap = len(p.wraps)
-					p.wraps = append(p.wraps, loopWrap{bt: m.b[btStart:r.pos], params: params, cp: -1})
-					p.patches = append(p.patches, patch{off: off, kind: pLoopOpen, val: uint64(f.wrap)})
-				}
+			// Loops are wrapped for countdown checkpoints, and metered when
+			// the first pass over the function found them hot (see hot).
+			if op == 0x03 && (p.countdown || p.gas && int(f.loop) < len(p.hint) && p.hint[f.loop]) {
+				f.syn += 3
+				f.wrap = len(p.wraps)
+				p.wraps = append(p.wraps, loopWrap{bt: m.b[btStart:r.pos], params: params, cp: -1})
+				p.patches = append(p.patches, patch{off: off, kind: pLoopOpen, val: uint64(f.wrap)})
+				p.wrapOf[f.loop] = int32(f.wrap)
 				if p.countdown {
 					// The loop header's checkpoint, weighed as the loop's
 					// instructions are read.
@@ -604,9 +643,7 @@ func (p *codePass) function(i int) error {
 					f.cdLoop = len(p.cdLoops)
 					p.cdLoops = append(p.cdLoops, cdLoop{cp: f.cp, sets: len(p.sets), params: params})
 					p.patches = append(p.patches, patch{off: r.pos, kind: pYield, depth: uint32(f.cdLoop)})
-					if f.wrap >= 0 {
-						p.wraps[f.wrap].cp, p.wraps[f.wrap].cdLoop = f.cp, f.cdLoop
-					}
+					p.wraps[f.wrap].cp, p.wraps[f.wrap].cdLoop = f.cp, f.cdLoop
 				} else {
 					// Metered: the cold path copies the locals the loop
 					// writes (cp -1 only marks the frame as a loop's).
@@ -653,6 +690,7 @@ func (p *codePass) function(i int) error {
 				}
 				p.curCost += uint64(cost)
 				p.closeSegment()
+				p.exits = p.exits || targeted
 				p.patches = append(p.patches, patch{off: off, skip: 1, kind: pFinalEnd})
 				return nil
 			}
@@ -740,6 +778,7 @@ func (p *codePass) function(i int) error {
 			if !p.popAll(p.ctrls[0].results) {
 				return p.typeErr(off, "return operands")
 			}
+			p.exits = true
 			p.setUnreachable()
 			p.patches = append(p.patches, patch{off: off, skip: 1, kind: pReturn,
 				val: uint64(len(p.ctrls)-1) + uint64(p.ctrls[len(p.ctrls)-1].syn)})
@@ -758,6 +797,7 @@ func (p *codePass) function(i int) error {
 				return p.typeErr(off, "call arguments")
 			}
 			p.pushAll(callee.results)
+			p.coolLoops(p.ctrls[len(p.ctrls)-1].loop)
 			p.patches = append(p.patches, patch{off: off, kind: pStore})
 			if f >= m.numImportedFuncs {
 				p.patches = append(p.patches, patch{off: fs, skip: r.pos - fs, kind: pFunc, val: uint64(f)})
@@ -784,6 +824,7 @@ func (p *codePass) function(i int) error {
 				return p.typeErr(off, "call_indirect operands")
 			}
 			p.pushAll(callee.results)
+			p.coolLoops(p.ctrls[len(p.ctrls)-1].loop)
 			p.patches = append(p.patches, patch{off: off, kind: pStore}, patch{off: r.pos, kind: pLoad})
 		case 0x12, 0x13:
 			return unsupported(off, "tail-call", "opcode 0x%02x", op)
@@ -833,7 +874,7 @@ func (p *codePass) function(i int) error {
 			if op != 0x20 {
 				ok = p.popExpect(t)
 			}
-			if op != 0x20 && p.yield && p.ctrls[len(p.ctrls)-1].cp != 0 { // inside a loop
+			if op != 0x20 && (p.yield || p.gas) && p.ctrls[len(p.ctrls)-1].cp != 0 { // inside a wrapped loop
 				p.sets = append(p.sets, l)
 			}
 			if op != 0x21 {
@@ -994,14 +1035,7 @@ func (p *codePass) function(i int) error {
 		p.curCost += uint64(cost)
 		if boundary {
 			p.closeSegment()
-			if op == 0x03 && p.yield && p.gas {
-				// Loop header: the yield check, which makes the charge
-				// that follows.
-				w := p.ctrls[len(p.ctrls)-1].wrap
-				p.patches = append(p.patches, patch{off: r.pos, kind: pYield, val: uint64(w)})
-				p.wraps[w].charge = len(p.patches)
-			}
-			p.openSegment(r.pos)
+			p.openSegment(r.pos, op == 0x03)
 		}
 	}
 }

@@ -13,11 +13,6 @@ const (
 	// CallDepthExport is the export name of the injected mutable i32 global
 	// holding the current call depth.
 	CallDepthExport = "__call_depth__"
-	// YieldAtExport is the export name of the mutable i64 global injected
-	// with [Config.YieldInterval]: the value of the gas counter below which
-	// the guest next calls [YieldImport]. The name is reserved whether or
-	// not it is injected.
-	YieldAtExport = "__yield_at__"
 	// YieldCountdownExport is the export name of the mutable i64 global
 	// injected with [Config.LimitsOnly] and [Config.YieldInterval]: the
 	// instructions the guest may still run before it next calls
@@ -122,15 +117,20 @@ type Config struct {
 	Deterministic bool
 	// RecordSegments makes [Result.Functions] list every metered segment.
 	RecordSegments bool
-	// YieldInterval, when positive, injects yield checkpoints: the guest
-	// calls the injected import [ImportModule].[YieldImport] whenever it has
-	// used YieldInterval gas since its last checkpoint, checked on entry to
-	// every function and at every loop header. The host decides there
-	// whether the guest goes on (the call returns) or stops (it fails, e.g.
-	// because the call's deadline passed), and a Go host gets a preemption
-	// point. Checkpoints cost time, not gas: the gas a module uses is the
-	// same with or without them. Enable them for engines that cannot
-	// interrupt a guest otherwise. Zero disables them; negative is an error.
+	// YieldInterval, when positive, asks for yield checkpoints every
+	// YieldInterval gas, for engines that cannot interrupt a guest
+	// otherwise. Metered, they are the gas checks themselves and change
+	// nothing in the instrumented code (it is reported in
+	// [Result.YieldInterval] for the host): when the counter cannot pay a
+	// charge, the guest calls [OutOfGasImport], and a host that keeps all
+	// but YieldInterval of the budget outside the counter gets that call
+	// every YieldInterval gas or so. It decides there whether the guest
+	// goes on (it moves more gas into the counter and returns; the guest
+	// checks again) or stops (it fails: out of gas when nothing is left
+	// outside, or e.g. because the call's deadline passed), and a Go host
+	// gets a preemption point. Checkpoints cost time, not gas: the gas a
+	// module uses, and where it runs out, are the same with or without
+	// them. Zero disables them; negative is an error.
 	//
 	// With LimitsOnly there is no gas: the checkpoints count instructions.
 	// The injected global [YieldCountdownExport] (initially YieldInterval)

@@ -67,7 +67,6 @@ func TestCountdownResult(t *testing.T) {
 	res := instrument(t, w.bytes(), Config{LimitsOnly: true, YieldInterval: n})
 	assert.True(t, res.LimitsOnly)
 	assert.Empty(t, res.GasCounter)
-	assert.Empty(t, res.YieldAt)
 	assert.Equal(t, YieldCountdownExport, res.YieldCountdown)
 	assert.Equal(t, int64(n), res.YieldInterval)
 	assert.Equal(t, CallDepthExport, res.CallDepth)
@@ -86,7 +85,6 @@ func TestCountdownResult(t *testing.T) {
 	assert.Equal(t, []string{"env.add1", "aspect.call_depth_exceeded", "aspect.yield"}, names)
 	l := e.limited(t, res)
 	assert.Nil(t, l.mod.ExportedGlobal(GasCounterExport))
-	assert.Nil(t, l.mod.ExportedGlobal(YieldAtExport))
 	cd := l.mod.ExportedGlobal(YieldCountdownExport)
 	require.NotNil(t, cd)
 	assert.Equal(t, api.ValueTypeI64, cd.Type())
@@ -107,7 +105,8 @@ func TestCountdownResult(t *testing.T) {
 	// Metered, the gas checkpoints.
 	metered := instrument(t, w.bytes(), Config{YieldInterval: n})
 	assert.Empty(t, metered.YieldCountdown)
-	assert.Equal(t, YieldAtExport, metered.YieldAt)
+	assert.Equal(t, int64(n), metered.YieldInterval)
+	assert.Equal(t, uint32(2), metered.InjectedImports)
 }
 
 // TestCountdownLoop checks the exact rule on a loop running forever: the

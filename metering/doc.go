@@ -22,10 +22,13 @@
 //     the import [ImportModule].[CallDepthExceededImport] called when a call
 //     would exceed Config.MaxCallDepth or Config.MaxStackSlots (each
 //     activation costs its frame size, [FuncInfo.StackSlots]);
-//   - with Config.YieldInterval, yield checkpoints: the guest calls the
-//     import [ImportModule].[YieldImport] every YieldInterval gas (checked at
-//     function entries and loop headers, against the exported i64 global
-//     [YieldAtExport]), where the host may stop it; they cost no gas;
+//   - yield checkpoints without an instruction of their own: when the
+//     counter cannot pay a charge the guest calls [OutOfGasImport], which
+//     fails, or raises the counter and returns (the guest then checks
+//     again). A host that keeps part of the budget outside the counter
+//     (e.g. all but Config.YieldInterval, reported as
+//     [Result.YieldInterval]) gets a call every so much gas, where it may
+//     stop the guest; they cost no gas;
 //   - the memory maximum capped at Config.MaxMemoryPages;
 //   - with Config.MaxTableElements, table.grow returning -1 past the limit
 //     (through an injected helper per table) and table maxima capped.

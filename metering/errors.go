@@ -21,7 +21,7 @@ var (
 	ErrTooLarge = errors.New("metering: module exceeds an implementation limit")
 	// ErrReservedName reports a module that already uses one of the names the
 	// instrumenter injects (the exports __gas_counter__, __call_depth__ and
-	// __yield_at__, the imports aspect.out_of_gas,
+	// __yield_countdown__, the imports aspect.out_of_gas,
 	// aspect.call_depth_exceeded and aspect.yield) — for example
 	// a module that is already instrumented — or, for PrepareSnapshot, an
 	// export name it reserves (GlobalExportPrefix, MemoryExport).

@@ -191,7 +191,7 @@ func newEnv(t testing.TB) *env {
 	rt := wazero.NewRuntime(ctx)
 	t.Cleanup(func() { rt.Close(ctx) })
 	_, err := rt.NewHostModuleBuilder(ImportModule).
-		NewFunctionBuilder().WithFunc(func() { panic(errOutOfGas) }).Export(OutOfGasImport).
+		NewFunctionBuilder().WithFunc(onOutOfGas).Export(OutOfGasImport).
 		NewFunctionBuilder().WithFunc(func() { panic(errDepthLimit) }).Export(CallDepthExceededImport).
 		NewFunctionBuilder().WithFunc(onYield).Export(YieldImport).
 		Instantiate(ctx)

@@ -2,6 +2,7 @@ package metering
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -17,11 +18,6 @@ type Result struct {
 	// activations and their stack slots ([CallDepthExport]). The host sets
 	// it to 0 before each call.
 	CallDepth string
-	// YieldAt is the export name of the i64 global holding the gas counter
-	// value below which the guest next calls aspect.yield ([YieldAtExport])
-	// with Config.YieldInterval when metering, else "". The host sets it
-	// before a call, to the counter minus YieldInterval.
-	YieldAt string
 	// YieldCountdown is the export name of the i64 global counting down
 	// the instructions until the guest next calls aspect.yield
 	// ([YieldCountdownExport]) with Config.YieldInterval and
@@ -148,19 +144,18 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 	}
 
 	injected := uint32(2)
-	if cfg.YieldInterval > 0 {
-		injected = 3
-	}
 	p := &codePass{
-		m:           m,
-		c:           c,
-		cfg:         &cfg,
-		gas:         gas,
-		growLimit:   growLimit,
-		yield:       cfg.YieldInterval > 0,
+		m:         m,
+		c:         c,
+		cfg:       &cfg,
+		gas:       gas,
+		growLimit: growLimit,
+		// Metered, yield checkpoints are the gas checks themselves (see
+		// "Yield checkpoints" in README.md): the code is the same with
+		// or without them.
+		yield:       cfg.YieldInterval > 0 && !gas,
 		gasGlobal:   uint32(len(m.globals)),
 		depthGlobal: uint32(len(m.globals)) + 1,
-		yatGlobal:   uint32(len(m.globals)) + 2,
 		oogFunc:     m.numImportedFuncs,
 		cdeFunc:     m.numImportedFuncs + 1,
 		yieldFunc:   m.numImportedFuncs + 2,
@@ -177,30 +172,14 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 			p.countdown = true
 			p.gasGlobal, p.yieldFunc = p.depthGlobal+1, p.cdeFunc+1
 		}
-	} else {
-		// The call-depth prologue's constants, after __yield_at__ if any.
-		p.biasGlobal = p.depthGlobal + 1
-		if p.yield {
-			p.biasGlobal++
-		}
 	}
-	// Injected functions follow the module's: the yield helper (when
-	// metering with yield checkpoints), the charge helper (when metering),
-	// then the table.grow helpers of the tables the code grows, in the
-	// order their first table.grow is met.
+	// Injected functions follow the module's: the helpers the code calls,
+	// in the order of their first call (see helper).
 	p.shift = injected
-	p.chargeFunc = m.numFuncs() + injected
-	if gas && p.yield {
-		p.ysFunc = p.chargeFunc
-		p.chargeFunc++
-	}
-	p.growFunc = p.chargeFunc
-	if gas {
-		p.growFunc++
-	}
-	p.growHelpers = make([]int32, len(m.tables))
-	for i := range p.growHelpers {
-		p.growHelpers[i] = -1
+	p.helperBase = m.numFuncs() + injected
+	p.helperIdx = make([]int32, hGrow+len(m.tables))
+	for i := range p.helperIdx {
+		p.helperIdx[i] = -1
 	}
 	res := &Result{
 		CallDepth:        CallDepthExport,
@@ -218,41 +197,36 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 		res.GasCounter = GasCounterExport
 	}
 	p.result = res
-	switch {
-	case p.countdown:
-		res.YieldCountdown, res.YieldInterval = YieldCountdownExport, cfg.YieldInterval
-	case p.yield:
-		res.YieldAt, res.YieldInterval = YieldAtExport, cfg.YieldInterval
+	res.YieldInterval = cfg.YieldInterval
+	if p.countdown {
+		res.YieldCountdown = YieldCountdownExport
 	}
-	// Types appended to the type section: () -> () for the imports and,
-	// when metering, (i32, i64) -> i32 for the charge helper; wrapper block
-	// types follow, then (funcref|externref, i32) -> i32 for the table.grow
-	// helpers.
+	// Types appended to the type section: () -> () for the imports;
+	// wrapper block types follow, then the types of the helpers, each once.
 	voidType := uint32(len(m.types))
 	p.newTypes = [][]byte{{0x60, 0, 0}}
-	chargeType, ysType := uint32(0), uint32(0)
-	if gas {
-		chargeType = voidType + 1
-		p.newTypes = append(p.newTypes, []byte{0x60, 2, tI32, tI64, 1, tI32})
-		if p.yield {
-			ysType = voidType + 2
-			p.newTypes = append(p.newTypes, []byte{0x60, 2, tI64, tI64, 1, tI64})
-		}
-	}
 	p.buildTemplates()
 
 	p.out = make([]byte, 0, len(wasm)+len(wasm)/2)
-	// The function count, +1 for the charge helper (+1 for the yield
-	// helper), fixed below if wrong.
-	guess := uint32(len(m.code)) + 1
-	if p.gas && p.yield {
-		guess++
+	// The function count, +3 for the helpers of a metered module, fixed
+	// below if wrong.
+	guess := uint32(len(m.code))
+	if p.gas {
+		guess += 3
 	}
 	p.out = appendU32(p.out, guess)
 	countLen := len(p.out)
 	for i := range m.code {
+		p.hint = p.hint[:0]
 		if err := p.function(i); err != nil {
 			return nil, err
+		}
+		if p.gas && slices.Contains(p.loopHot, true) {
+			// Again, now that the hot loops are known: they are wrapped.
+			p.hint = append(p.hint, p.loopHot...)
+			if err := p.function(i); err != nil {
+				return nil, err
+			}
 		}
 		if err := p.emit(i); err != nil {
 			return nil, err
@@ -260,25 +234,43 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 	}
 	code := p.out
 	var helperTypes []uint32
-	if p.gas && p.yield {
-		code = p.appendYieldFunc(code)
-		helperTypes = append(helperTypes, ysType)
+	if i := p.helperIdx[hDyn]; i >= 0 {
+		res.ChargeFunc = int64(i)
 	}
-	if p.gas && (p.usesDyn || len(p.growOrder) > 0) {
-		// The table.grow helpers' indices follow it: kept even if unused.
-		res.ChargeFunc = int64(p.chargeFunc)
-		code = p.appendChargeFunc(code)
-		helperTypes = append(helperTypes, chargeType)
-	}
-	var growTypes [256]uint32
-	for _, t := range p.growOrder {
-		elem := m.tables[t].elem
-		if growTypes[elem] == 0 {
-			growTypes[elem] = uint32(len(m.types) + len(p.newTypes))
-			p.newTypes = append(p.newTypes, []byte{0x60, 2, elem, tI32, 1, tI32})
+	types := map[string]uint32{}
+	typeOf := func(t []byte) uint32 {
+		i, ok := types[string(t)]
+		if !ok {
+			i = uint32(len(m.types) + len(p.newTypes))
+			types[string(t)] = i
+			p.newTypes = append(p.newTypes, t)
 		}
-		code = p.appendGrowFunc(code, t)
-		helperTypes = append(helperTypes, growTypes[elem])
+		return i
+	}
+	for _, h := range p.helperOrder {
+		var t []byte
+		switch h {
+		case hEnter, hLeave:
+			t = []byte{0x60, 1, tI32, 0}
+			code = p.appendHelperFunc(code, h)
+		case hEnterCharge:
+			t = []byte{0x60, 2, tI64, tI32, 0}
+			code = p.appendHelperFunc(code, h)
+		case hCharge:
+			t = []byte{0x60, 1, tI64, 0}
+			code = p.appendHelperFunc(code, h)
+		case hChargeLocal:
+			t = []byte{0x60, 2, tI64, tI64, 1, tI64}
+			code = p.appendHelperFunc(code, h)
+		case hDyn:
+			t = []byte{0x60, 2, tI32, tI64, 1, tI32}
+			code = p.appendChargeFunc(code)
+		default:
+			tab := uint32(h - hGrow)
+			t = []byte{0x60, 2, m.tables[tab].elem, tI32, 1, tI32}
+			code = p.appendGrowFunc(code, tab)
+		}
+		helperTypes = append(helperTypes, typeOf(t))
 	}
 	if n := uint32(len(m.code) + len(helperTypes)); n != guess {
 		// Re-encode the count.
@@ -391,22 +383,6 @@ func (p *codePass) depthBias() int64 {
 // frame costs slots, opening the call_depth_exceeded landing block.
 func (p *codePass) appendPrologue(b []byte, slots uint64) []byte {
 	inc := int64(1)<<32 | int64(slots)
-	if p.gas {
-		b = append(b, 0x02, 0x40)
-		b = append(b, p.depthGet...)
-		b = append(b, 0x42)
-		b = appendS64(b, inc)
-		b = append(b, 0x7c, 0x22) // i64.add; local.tee $g
-		b = appendU32(b, p.gasLocal)
-		b = append(b, 0x23)
-		b = appendU32(b, p.biasGlobal)
-		b = append(b, 0x7c, 0x23) // i64.add; global.get $mask
-		b = appendU32(b, p.biasGlobal+1)
-		b = append(b, 0x83, 0x50, 0x04, 0x40, 0x05, 0x0c, 0x01, 0x0b) // i64.and; i64.eqz; if; else; br 1; end
-		b = append(b, 0x20)
-		b = appendU32(b, p.gasLocal)
-		return append(b, p.depthSet...)
-	}
 	bias := p.depthBias()
 	b = append(b, 0x02, 0x40)
 	b = append(b, p.depthGet...)
@@ -420,6 +396,37 @@ func (p *codePass) appendPrologue(b []byte, slots uint64) []byte {
 	b = appendS64(b, inc)
 	b = append(b, 0x7c)
 	return append(b, p.depthSet...)
+}
+
+// appendEnter appends the depth and stack check of a metered function
+// whose frame costs slots: i64.const INC; call $enter (see
+// appendHelperFunc).
+func (p *codePass) appendEnter(b []byte, slots uint64) []byte {
+	b = append(b, 0x41)
+	b = appendS64(b, int64(slots))
+	b = append(b, 0x10)
+	return appendU32(b, p.helper(hEnter))
+}
+
+// appendEnterCharge appends the depth and stack check of a metered
+// function whose frame costs slots, with the charge of its first segment,
+// of cost c: i64.const C; i32.const SLOTS; call $enter_charge.
+func (p *codePass) appendEnterCharge(b []byte, c, slots uint64) []byte {
+	b = append(b, 0x42)
+	b = appendS64(b, int64(c))
+	b = append(b, 0x41)
+	b = appendS64(b, int64(slots))
+	b = append(b, 0x10)
+	return appendU32(b, p.helper(hEnterCharge))
+}
+
+// appendLeave appends the depth and stack release of a metered function
+// whose frame costs slots: i64.const INC; call $leave.
+func (p *codePass) appendLeave(b []byte, slots uint64) []byte {
+	b = append(b, 0x41)
+	b = appendS64(b, int64(slots))
+	b = append(b, 0x10)
+	return appendU32(b, p.helper(hLeave))
 }
 
 // appendEpilogue appends the depth and stack release of a function whose
@@ -450,133 +457,6 @@ func (p *codePass) buildTemplates() {
 	p.cdeCall = append(appendU32([]byte{0x10}, p.cdeFunc), 0x00)
 	p.gasGet = append([]byte{0x23}, g...)
 	p.gasSet = append([]byte{0x24}, g...)
-	p.yatGet = appendU32([]byte{0x23}, p.yatGlobal)
-	p.yatSet = appendU32([]byte{0x24}, p.yatGlobal)
-}
-
-// Yield checkpoints (metered). The loop header's checkpoint and the charge
-// of the loop body's first segment are one test: with C that charge and
-// $next the function's copy of __yield_at__ (a second injected i64 local,
-// never negative), the header is
-//
-//	local.get $g; i64.const C; i64.sub; local.tee $g; local.get $next; i64.ge_s
-//	if (params of the loop -> params of the loop); else; br $cold; end
-//
-// (without the subtraction when C is 0), where $cold is a block around the
-// loop: every loop is wrapped as
-//
-//	block $done (type of the loop)
-//	  loop $retry (type of the loop)
-//	    block $cold (params of the loop -> params of the loop)
-//	      loop ... original loop ... end
-//	      br $done
-//	    end
-//	    <cold path>; br $retry
-//	  end
-//	end
-//
-// so the call to aspect.yield sits outside the loop (a call inside it would
-// make wazero's register allocator spill the loop's values), and the loop
-// is entered again from its header, where nothing of the iteration has run
-// yet. Branches from inside the loop to labels outside it cross the three
-// wrapper labels: their label indices are shifted. The cold path gives C
-// back (the header subtracted it), copies the locals the loop writes (as
-// the countdown checkpoints do, see below: without the copies wazero
-// spills them in the hot loop), yields if a checkpoint is due ($g <
-// $next) or the iteration would cross it ($g >= C), and fails with
-// out_of_gas if $g < C, the charge's own rule; otherwise it enters the
-// loop again, whose header then passes ($next is then at most $g - C).
-// With $next >= 0 the header passes only if $g >= C: the charge is exact.
-//
-// A function checks on entry, before its first charge, with the call
-// inline (no loop there):
-//
-//	local.get $g; global.get $yield_at; i64.lt_s; if; <yield 0>; end
-//
-// and a function with loops then loads $next, 0 if __yield_at__ is
-// negative. <yield C> is local.get $g; i64.const C; call $ys; local.set $g,
-// $ys the injected yield helper (appendYieldFunc).
-
-// appendYieldCall appends <yield c>.
-func (p *codePass) appendYieldCall(b []byte, c uint64) []byte {
-	b = p.appendGet(b)
-	b = append(b, 0x42)
-	b = appendS64(b, int64(c))
-	b = append(b, 0x10)
-	b = appendU32(b, p.ysFunc)
-	if p.gm {
-		return append(b, 0x1a) // drop: $ys stored it
-	}
-	b = append(b, 0x21)
-	return appendU32(b, p.gasLocal)
-}
-
-// appendYieldEntry appends the checkpoint on function entry, and the load
-// of $next if the function has loops.
-func (p *codePass) appendYieldEntry(b []byte, loops bool) []byte {
-	b = p.appendGet(b)
-	b = append(b, p.yatGet...)
-	b = append(b, 0x53, 0x04, 0x40) // i64.lt_s; if
-	b = p.appendYieldCall(b, 0)
-	b = append(b, 0x0b)
-	if !loops {
-		return b
-	}
-	// global.get $yield_at; local.tee $next; i64.const 0; i64.lt_s
-	// if; i64.const 0; local.set $next; end
-	b = append(b, p.yatGet...)
-	b = append(b, 0x22)
-	b = appendU32(b, p.gasLocal+1)
-	b = append(b, 0x42, 0x00, 0x53, 0x04, 0x40, 0x42, 0x00, 0x21)
-	b = appendU32(b, p.gasLocal+1)
-	return append(b, 0x0b)
-}
-
-// appendYieldCheck appends the checkpoint of the header of loop w, which
-// charges c: br 2 reaches $cold from inside the if in the loop, which
-// passes the loop's parameters on.
-func (p *codePass) appendYieldCheck(b []byte, c uint64, w *loopWrap) []byte {
-	b = append(b, 0x20)
-	b = appendU32(b, p.gasLocal)
-	if c > 0 {
-		b = append(b, 0x42)
-		b = appendS64(b, int64(c))
-		b = append(b, 0x7d, 0x22) // i64.sub; local.tee $g
-		b = appendU32(b, p.gasLocal)
-	}
-	b = append(b, 0x20)
-	b = appendU32(b, p.gasLocal+1)
-	b = p.appendParamsBlockType(append(b, 0x59, 0x04), w.params) // i64.ge_s; if
-	return append(b, 0x05, 0x0c, 0x02, 0x0b)                     // else; br 2; end
-}
-
-// appendYieldFunc appends the body of the yield helper $ys,
-//
-//	(func (param $g i64) (param $c i64) (result i64) (local $a i64)
-//	  local.get $g; global.set $gas; call $yield; global.get $gas; local.tee $g
-//	  i64.const N; i64.sub; local.get $c; i64.sub; local.tee $a
-//	  i64.const 0; local.get $a; i64.const 0; i64.gt_s; select; global.set $yield_at
-//	  local.get $g)
-//
-// which stores the counter, calls aspect.yield, and sets __yield_at__ to
-// max(0, $g - N - $c) (N the interval, $c the charge the caller makes next,
-// which a loop header compares with __yield_at__ after subtracting it, 0 at
-// a function entry): the next checkpoint comes after N more gas, and the
-// caller's charge passes. It returns the counter.
-func (p *codePass) appendYieldFunc(code []byte) []byte {
-	b := []byte{0x01, 0x01, tI64, 0x20, 0x00}
-	b = append(b, p.gasSet...)
-	b = append(b, 0x10)
-	b = appendU32(b, p.yieldFunc)
-	b = append(b, p.gasGet...)
-	b = append(b, 0x22, 0x00, 0x42)
-	b = appendS64(b, p.cfg.YieldInterval)
-	b = append(b, 0x7d, 0x20, 0x01, 0x7d, 0x22, 0x02, // i64.sub; local.get $c; i64.sub; local.tee $a
-		0x42, 0x00, 0x20, 0x02, 0x42, 0x00, 0x55, 0x1b) // i64.const 0; local.get $a; i64.const 0; i64.gt_s; select
-	b = append(b, p.yatSet...)
-	b = append(b, 0x20, 0x00, 0x0b)
-	code = appendU32(code, uint32(len(b)))
-	return append(code, b...)
 }
 
 // appendLoopOpen appends the wrapper blocks opened before loop w.
@@ -608,36 +488,84 @@ func (p *codePass) appendParamsBlockType(b []byte, params []byte) []byte {
 	return appendS64(b, int64(idx))
 }
 
-// appendLoopClose appends what follows the end of a wrapped loop whose
-// header charges c, depth being the relative depth of the out-of-gas
-// landing block from inside the loop: br $done; end $cold; the cold path
-// (see above); br $retry; end $retry; end $done. Without a charge (c 0)
-// the cold path is reached only when a checkpoint is due: copies, yield.
-func (p *codePass) appendLoopClose(b []byte, c uint64, depth uint32, copies []uint32) []byte {
+// Hot loops (see hot). A metered function with a hot loop works on a
+// copy $g of the counter (an injected i64 local), loaded on entry and
+// after every call, stored before every call, unreachable and dynamic
+// charge and on exit; its other charges are local.get $g; i64.const C;
+// call $charge_local; local.set $g. A hot loop's only charge, C at its
+// header, is inline:
+//
+//	local.get $g; i64.const C; i64.ge_s
+//	if (params of the loop -> params of the loop); else; br $cold; end
+//	local.get $g; i64.const C; i64.sub; local.set $g
+//
+// and its slow path sits outside the loop (a call inside it would make
+// wazero's register allocator spill the loop's values on every
+// iteration): the loop is wrapped as
+//
+//	block $done (type of the loop)
+//	  loop $retry (type of the loop)
+//	    block $cold (params of the loop -> params of the loop)
+//	      loop ... the original loop ... end
+//	      br $done
+//	    end
+//	    <copies>
+//	    local.get $g; i64.const C; call $charge_local; i64.const C; i64.add; local.set $g
+//	    br $retry
+//	  end
+//	end
+//
+// The cold path makes the charge through the helper, which refills the
+// counter or fails (out of gas), gives C back and enters the loop again
+// from its header, where nothing of the iteration has run yet and the
+// test now passes. <copies> copies the locals the loop writes, as for the
+// countdown checkpoints below (else wazero stores them to the stack on
+// every iteration once they are live across the call). Branches from
+// inside the loop to labels outside it cross the three wrapper labels:
+// their indices are shifted.
+
+// appendHotCheck appends the charge c of the header of hot loop w.
+func (p *codePass) appendHotCheck(b []byte, c uint64, w *loopWrap) []byte {
+	b = append(b, 0x20)
+	b = appendU32(b, p.gasLocal)
+	b = append(b, 0x42)
+	b = appendS64(b, int64(c))
+	b = p.appendParamsBlockType(append(b, 0x59, 0x04), w.params) // i64.ge_s; if
+	b = append(b, 0x05, 0x0c, 0x02, 0x0b, 0x20)                  // else; br $cold; end; local.get $g
+	b = appendU32(b, p.gasLocal)
+	b = append(b, 0x42)
+	b = appendS64(b, int64(c))
+	b = append(b, 0x7d, 0x21) // i64.sub; local.set $g
+	return appendU32(b, p.gasLocal)
+}
+
+// appendLocalCharge appends the charge c of a segment outside hot loops in
+// a function working on the copy $g: local.get $g; i64.const C; call
+// $charge_local; local.set $g.
+func (p *codePass) appendLocalCharge(b []byte, c uint64) []byte {
+	b = append(b, 0x20)
+	b = appendU32(b, p.gasLocal)
+	b = append(b, 0x42)
+	b = appendS64(b, int64(c))
+	b = append(b, 0x10)
+	b = appendU32(b, p.helper(hChargeLocal))
+	b = append(b, 0x21)
+	return appendU32(b, p.gasLocal)
+}
+
+// appendHotLoopClose appends what follows the end of hot loop w, whose
+// header charges c: br $done; end $cold; the cold path; br $retry; end
+// $retry; end $done.
+func (p *codePass) appendHotLoopClose(b []byte, c uint64, copies []uint32) []byte {
 	b = append(b, 0x0c, 0x02, 0x0b)
 	b = p.appendCopies(b, copies)
-	if c > 0 {
-		// local.get $g; i64.const c; i64.add; local.set $g
-		b = append(b, 0x20)
-		b = appendU32(b, p.gasLocal)
-		b = append(b, 0x42)
-		b = appendS64(b, int64(c))
-		b = append(b, 0x7c, 0x21)
-		b = appendU32(b, p.gasLocal)
-	}
-	b = p.appendYieldCall(b, c)
-	b = append(b, p.yatGet...)
-	b = append(b, 0x21)
-	b = appendU32(b, p.gasLocal+1)
-	if c > 0 {
-		// local.get $g; i64.const c; i64.lt_s; br_if landing
-		b = append(b, 0x20)
-		b = appendU32(b, p.gasLocal)
-		b = append(b, 0x42)
-		b = appendS64(b, int64(c))
-		b = append(b, 0x53, 0x0d)
-		b = appendU32(b, depth-2)
-	}
+	b = p.appendLocalCharge(b, c)
+	b = append(b, 0x20)
+	b = appendU32(b, p.gasLocal)
+	b = append(b, 0x42)
+	b = appendS64(b, int64(c))
+	b = append(b, 0x7c, 0x21) // i64.add; local.set $g
+	b = appendU32(b, p.gasLocal)
 	return append(b, 0x0c, 0x00, 0x0b, 0x0b)
 }
 
@@ -827,27 +755,45 @@ func (p *codePass) appendLoad(b []byte) []byte {
 	return appendU32(b, p.gasLocal)
 }
 
-// appendCharge appends the static charge of cost C, where L is the relative
-// depth of the function's out-of-gas landing block:
+// appendHotCharge appends the static charge of cost C in a hot loop of a
+// function that works on the global, on the copy $g loaded before the loop:
 //
-//	local.get $g; i64.const C; i64.ge_s; if; else; br L+1; end
-//	local.get $g; i64.const C; i64.sub; local.set $g
+//	local.get $g; i64.const C; i64.ge_s; if; else; call $out_of_gas; unreachable; end
+//	local.get $g; i64.const C; i64.sub; local.tee $g; global.set $gas
 //
-// (This form compiles on wazero to one compare and a not-taken jump on the
-// success path; br_if is not fused there, and "lt_s; if; br" adds a taken
-// jump per charge.)
-func (p *codePass) appendCharge(b []byte, cost uint64, depth uint32) []byte {
-	b = p.appendGet(b)
+// The global stays exact (it holds $g), so the loop needs no store where
+// control leaves it; on failure it holds the counter unchanged.
+func (p *codePass) appendHotCharge(b []byte, cost uint64) []byte {
+	b = append(b, 0x20)
+	b = appendU32(b, p.gasLocal)
 	b = append(b, 0x42)
 	b = appendS64(b, int64(cost))
-	b = append(b, 0x59, 0x04, 0x40, 0x05, 0x0c) // i64.ge_s; if; else; br
-	b = appendU32(b, depth+1)
-	b = append(b, 0x0b)
-	b = p.appendGet(b)
+	b = append(b, 0x59, 0x04, 0x40, 0x05, 0x10) // i64.ge_s; if; else; call
+	b = appendU32(b, p.oogFunc)
+	b = append(b, 0x00, 0x0b, 0x20)
+	b = appendU32(b, p.gasLocal)
 	b = append(b, 0x42)
 	b = appendS64(b, int64(cost))
-	b = append(b, 0x7d) // i64.sub
-	return p.appendSet(b)
+	b = append(b, 0x7d, 0x22) // i64.sub; local.tee
+	b = appendU32(b, p.gasLocal)
+	return append(b, p.gasSet...)
+}
+
+// appendRefillLoop appends the slow path of a charge, where the counter
+// does not cover the cost in local c:
+//
+//	loop; call $out_of_gas; global.get $gas; local.get $c; i64.lt_s; br_if 0; end
+//
+// out_of_gas either fails (the guest is out of gas: the counter holds the
+// gas that could not pay, unchanged) or raises the counter and returns:
+// the host keeps gas outside the counter to make every refill a yield
+// checkpoint (see "Yield checkpoints" in README.md). The guest then
+// checks again, so a charge passes only when the counter covers it.
+func (p *codePass) appendRefillLoop(b []byte, c byte) []byte {
+	b = append(b, 0x03, 0x40, 0x10)
+	b = appendU32(b, p.oogFunc)
+	b = append(b, p.gasGet...)
+	return append(b, 0x20, c, 0x53, 0x0d, 0x00, 0x0b)
 }
 
 // wrapBlockType encodes the block type of the wrapper block of a function
@@ -883,41 +829,56 @@ func (p *codePass) emit(i int) error {
 
 	var body []byte
 	p.cdLocal = p.countdown && p.nloops > 0 && p.nlocals < maxLocals
-	// A metered function without loops runs each charge at most once per
-	// call: it works on __gas_counter__ itself, which saves the copy's
-	// load on entry, store on exit and synchronization around every call.
-	p.gm = p.gas && p.nloops == 0
-	if p.gas {
-		// Local declarations, plus the i64 local caching the gas counter
-		// (and the one caching __yield_at__).
-		body = appendU32(p.body[:0], uint32(p.ndecl+1))
-		body = append(body, m.b[p.declStart:instrStart]...)
-		if p.yield {
-			body = append(body, 0x02, tI64)
-		} else {
+	// A metered function works on __gas_counter__ itself (p.gm), with
+	// out-of-line charges, unless it has a hot loop (see hot): then on a
+	// copy, whose hot loops charge inline.
+	local := p.gas && len(p.wraps) > 0
+	p.gm = p.gas && !local
+	skip := -1 // a charge made on entry
+	wrap := true
+	switch {
+	case p.gas:
+		if local {
+			// The local declarations plus the i64 local copying the
+			// counter.
+			body = appendU32(p.body[:0], uint32(p.ndecl+1))
+			body = append(body, m.b[p.declStart:instrStart]...)
 			body = append(body, 0x01, tI64)
+		} else {
+			body = append(p.body[:0], m.b[e.start:instrStart]...)
 		}
-		body = p.appendPrologue(body, slots)
+		// The depth and stack check, with the first segment's charge
+		// when it comes first.
+		if pt := p.patches[0]; pt.kind == pCharge && pt.val > 0 && !pt.dead {
+			body = p.appendEnterCharge(body, pt.val, slots)
+			skip = 0
+		} else {
+			body = p.appendEnter(body, slots)
+		}
 		body = p.appendLoad(body)
-		body = append(body, 0x02, 0x40) // out-of-gas landing block
-	} else if p.cdLocal {
+		// Without a return or a branch to the function's label, the body
+		// leaves only through its final end: no wrapper block is needed
+		// to run the exit code.
+		wrap = p.exits
+	case p.cdLocal:
 		// The local declarations plus the i64 local caching the countdown.
 		body = appendU32(p.body[:0], uint32(p.ndecl+1))
 		body = append(body, m.b[p.declStart:instrStart]...)
 		body = append(body, 0x01, tI64)
 		body = p.appendPrologue(body, slots)
-	} else {
+	default:
 		body = append(p.body[:0], m.b[e.start:instrStart]...)
 		body = p.appendPrologue(body, slots)
 	}
-	body = append(body, 0x02) // wrapper block: the original body's label
-	body = p.wrapBlockType(body, ft.results)
+	if wrap {
+		body = append(body, 0x02) // wrapper block: the original body's label
+		body = p.wrapBlockType(body, ft.results)
+	}
 
 	info := &p.result.Functions[i]
 	info.OriginalIndex, info.Index = fidx, fidx+p.shift
 	info.StackSlots = slots
 	pos := instrStart
-	skip := -1 // the charge a loop header's checkpoint made
 	for k, pt := range p.patches {
 		body = append(body, m.b[pos:pt.off]...)
 		switch pt.kind {
@@ -931,8 +892,19 @@ func (p *codePass) emit(i int) error {
 					}
 				}
 			} else if pt.val > 0 && p.gas {
-				if !pt.dead { // a dead segment is never entered
-					body = p.appendCharge(body, pt.val, pt.depth)
+				switch {
+				case pt.dead: // a dead segment is never entered
+				case p.gm:
+					body = append(body, 0x42)
+					body = appendS64(body, int64(pt.val))
+					body = append(body, 0x10)
+					body = appendU32(body, p.helper(hCharge))
+				case p.hot(pt.loop) && p.wrapOf[pt.loop] >= 0:
+					w := &p.wraps[p.wrapOf[pt.loop]]
+					w.charge = pt.val
+					body = p.appendHotCheck(body, pt.val, w)
+				default:
+					body = p.appendLocalCharge(body, pt.val)
 				}
 				info.Segments++
 				info.StaticCost += pt.val
@@ -941,27 +913,16 @@ func (p *codePass) emit(i int) error {
 				}
 			}
 		case pYield:
-			if p.gas {
-				w := &p.wraps[pt.val]
-				skip = w.charge
-				body = p.appendYieldCheck(body, p.patches[skip].val, w)
-			} else {
-				body = p.appendCountdownCheck(body, int64(pt.val), &p.cdLoops[pt.depth])
-			}
+			body = p.appendCountdownCheck(body, int64(pt.val), &p.cdLoops[pt.depth])
 		case pYEntry:
-			if p.gas {
-				body = p.appendYieldEntry(body, p.nloops > 0)
-			} else {
-				body = p.appendCountdownEntry(body, int64(pt.val))
-			}
+			body = p.appendCountdownEntry(body, int64(pt.val))
 		case pLoopOpen:
 			body = p.appendLoopOpen(body, &p.wraps[pt.val])
 		case pLoopEnd:
 			if p.gas {
 				w := &p.wraps[pt.val]
 				l := &p.cdLoops[w.cdLoop]
-				ch := &p.patches[w.charge]
-				body = p.appendLoopClose(body, ch.val, ch.depth, p.copyBuf[l.copies[0]:l.copies[1]])
+				body = p.appendHotLoopClose(body, w.charge, p.copyBuf[l.copies[0]:l.copies[1]])
 			} else {
 				l := &p.cdLoops[p.wraps[pt.val].cdLoop]
 				body = p.appendCountdownLoopClose(body, int64(p.patches[l.cp].val), l)
@@ -978,11 +939,11 @@ func (p *codePass) emit(i int) error {
 			body = append(body, 0x42)
 			body = appendS64(body, int64(pt.val))
 			body = append(body, 0x10)
-			body = appendU32(body, p.chargeFunc)
+			body = appendU32(body, p.helper(hDyn))
 			body = p.appendLoad(body)
 		case pGrow:
 			body = append(body, 0x10)
-			body = appendU32(body, p.growHelper(uint32(pt.val)))
+			body = appendU32(body, p.helper(hGrow+int(pt.val)))
 		case pStore:
 			if p.gas || p.cdLocal {
 				body = p.appendStore(body)
@@ -992,22 +953,23 @@ func (p *codePass) emit(i int) error {
 				body = p.appendLoad(body)
 			}
 		case pFinalEnd:
-			// end of the wrapper; normal exit: store the counter, release
-			// the depth and slots, return. The out-of-gas landing block's
-			// end is reached only by a failed charge: store the (unchanged)
-			// counter, call out_of_gas, trap.
-			body = append(body, 0x0b)
-			if p.gas || p.cdLocal {
+			// End of the wrapper (if any); normal exit: store the counter
+			// (if a copy), release the depth and slots, end. Without gas,
+			// the call_depth_exceeded landing block follows.
+			if wrap {
+				body = append(body, 0x0b)
+			}
+			if p.gas {
+				body = p.appendStore(body)
+				body = p.appendLeave(body, slots)
+				body = append(body, 0x0b)
+				break
+			}
+			if p.cdLocal {
 				body = p.appendStore(body)
 			}
 			body = p.appendEpilogue(body, slots)
 			body = append(body, 0x0f, 0x0b)
-			if p.gas {
-				body = p.appendStore(body)
-				body = append(body, 0x10)
-				body = appendU32(body, p.oogFunc)
-				body = append(body, 0x00, 0x0b)
-			}
 			// End of the call_depth_exceeded landing block.
 			body = append(body, p.cdeCall...)
 			body = append(body, 0x0b)
@@ -1024,14 +986,97 @@ func (p *codePass) emit(i int) error {
 	return nil
 }
 
-// growHelper returns the function index of the table.grow helper of table
-// t, assigning the next one on first use.
-func (p *codePass) growHelper(t uint32) uint32 {
-	if p.growHelpers[t] < 0 {
-		p.growHelpers[t] = int32(len(p.growOrder))
-		p.growOrder = append(p.growOrder, t)
+// Helper kinds: the call-depth check on entry and the release on exit of a
+// metered function, the static charge on __gas_counter__ and on a
+// function's local copy of it, the dynamic charge, and hGrow+t the
+// table.grow helper of table t.
+const (
+	hEnter = iota
+	hEnterCharge
+	hLeave
+	hCharge
+	hChargeLocal
+	hDyn
+	hGrow
+)
+
+// helper returns the function index of the helper of kind h, numbering it
+// on first use.
+func (p *codePass) helper(h int) uint32 {
+	if p.helperIdx[h] < 0 {
+		p.helperIdx[h] = int32(p.helperBase) + int32(len(p.helperOrder))
+		p.helperOrder = append(p.helperOrder, h)
 	}
-	return p.growFunc + uint32(p.growHelpers[t])
+	return uint32(p.helperIdx[h])
+}
+
+// appendHelperFunc appends the body of helper h (hEnter…hChargeLocal):
+//
+//	$enter (param $inc i64): the depth and stack check, see appendPrologue
+//	  global.get $depth; local.get $inc; i64.add; local.tee $inc
+//	  i64.const BIAS; i64.add; i64.const MASK; i64.and; i64.eqz
+//	  if; local.get $inc; global.set $depth; return; end
+//	  call $call_depth_exceeded; unreachable
+//	$leave (param $inc i64)
+//	  global.get $depth; local.get $inc; i64.sub; global.set $depth
+//	$charge (param $c i64): a static charge of a function on the global
+//	  global.get $gas; local.get $c; i64.lt_s
+//	  if; <refill $c>; end
+//	  global.get $gas; local.get $c; i64.sub; global.set $gas
+//	$charge_local (param $g i64) (param $c i64) (result i64): on the copy
+//	of a function with hot loops
+//	  local.get $g; local.get $c; i64.lt_s
+//	  if; local.get $g; global.set $gas; <refill $c>; global.get $gas; local.set $g; end
+//	  local.get $g; local.get $c; i64.sub
+//
+// where <refill $c> is appendRefillLoop's.
+func (p *codePass) appendHelperFunc(code []byte, h int) []byte {
+	b := []byte{0x00}
+	// depth appends the depth and stack check of the frame of slots in
+	// local s; charge the charge of c in local c.
+	depth := func(b []byte, s byte) []byte {
+		b = append(b, 0x01, 0x01, tI64) // (local $d i64)
+		b = append(b, p.depthGet...)
+		b = append(b, 0x20, s, 0xad, 0x42, 0x80, 0x80, 0x80, 0x80, 0x10, 0x84, 0x7c, 0x22, s+1, 0x42) // local.get $s; i64.extend_i32_u; i64.const 1<<32; i64.or; i64.add; local.tee $d
+		b = appendS64(b, p.depthBias())
+		b = append(b, 0x7c, 0x42)
+		b = appendS64(b, depthMask)
+		b = append(b, 0x83, 0x50, 0x04, 0x40, 0x05) // i64.and; i64.eqz; if; else
+		b = append(b, p.cdeCall...)
+		b = append(b, 0x0b, 0x20, s+1)
+		return append(b, p.depthSet...)
+	}
+	charge := func(b []byte, c byte) []byte {
+		b = append(b, p.gasGet...)
+		b = append(b, 0x20, c, 0x53, 0x04, 0x40) // local.get $c; i64.lt_s; if
+		b = p.appendRefillLoop(b, c)
+		b = append(b, 0x0b)
+		b = append(b, p.gasGet...)
+		b = append(b, 0x20, c, 0x7d)
+		return append(b, p.gasSet...)
+	}
+	switch h {
+	case hEnter:
+		b = depth(b[:0], 0)
+	case hEnterCharge:
+		b = depth(b[:0], 1)
+		b = charge(b, 0)
+	case hLeave:
+		b = append(b, p.depthGet...)
+		b = append(b, 0x20, 0x00, 0xad, 0x42, 0x80, 0x80, 0x80, 0x80, 0x10, 0x84, 0x7d)
+		b = append(b, p.depthSet...)
+	case hCharge:
+		b = charge(b, 0)
+	case hChargeLocal:
+		b = append(b, 0x20, 0x00, 0x20, 0x01, 0x53, 0x04, 0x40, 0x20, 0x00) // local.get $g; local.get $c; i64.lt_s; if; local.get $g
+		b = append(b, p.gasSet...)
+		b = p.appendRefillLoop(b, 1)
+		b = append(b, p.gasGet...)
+		b = append(b, 0x21, 0x00, 0x0b, 0x20, 0x00, 0x20, 0x01, 0x7d) // local.set $g; end; local.get $g; local.get $c; i64.sub
+	}
+	b = append(b, 0x0b)
+	code = appendU32(code, uint32(len(b)))
+	return append(code, b...)
 }
 
 // appendGrowFunc appends the body of the table.grow helper of table t,
@@ -1058,16 +1103,20 @@ func (p *codePass) appendGrowFunc(code []byte, t uint32) []byte {
 //	(func (param $n i32) (param $unit i64) (result i32) (local $cost i64)
 //	  local.get $n; i64.extend_i32_u; local.get $unit; i64.mul; local.tee $cost
 //	  global.get $gas; i64.gt_s
-//	  if; call $out_of_gas; unreachable; end
+//	  if; loop; call $out_of_gas; local.get $cost; global.get $gas; i64.gt_s; br_if 0; end; end
 //	  global.get $gas; local.get $cost; i64.sub; global.set $gas
 //	  local.get $n)
+//
+// (see appendRefillLoop).
 func (p *codePass) appendChargeFunc(code []byte) []byte {
 	g := appendU32(nil, p.gasGlobal)
 	b := []byte{0x01, 0x01, tI64, 0x20, 0x00, 0xad, 0x20, 0x01, 0x7e, 0x22, 0x02, 0x23}
 	b = append(b, g...)
-	b = append(b, 0x55, 0x04, 0x40, 0x10)
+	b = append(b, 0x55, 0x04, 0x40, 0x03, 0x40, 0x10) // i64.gt_s; if; loop; call
 	b = appendU32(b, p.oogFunc)
-	b = append(b, 0x00, 0x0b, 0x23)
+	b = append(b, 0x20, 0x02, 0x23)
+	b = append(b, g...)
+	b = append(b, 0x55, 0x0d, 0x00, 0x0b, 0x0b, 0x23) // i64.gt_s; br_if 0; end; end
 	b = append(b, g...)
 	b = append(b, 0x20, 0x02, 0x7d, 0x24)
 	b = append(b, g...)
@@ -1173,25 +1222,18 @@ func (p *codePass) assemble(code []byte, voidType uint32, helperTypes []uint32) 
 				return nil
 			}
 		case secGlobal:
-			var g, yat, bias, mask []byte
+			var g, yat []byte
 			if p.gas {
 				g = []byte{tI64, 0x01, 0x42}
 				g = appendS64(g, p.cfg.InitialGas)
 				g = append(g, 0x0b)
-				bias = appendS64([]byte{tI64, 0x00, 0x42}, p.depthBias())
-				bias = append(bias, 0x0b)
-				mask = appendS64([]byte{tI64, 0x00, 0x42}, depthMask)
-				mask = append(mask, 0x0b)
 			}
 			depth := []byte{tI64, 0x01, 0x42, 0x00, 0x0b}
-			switch {
-			case p.countdown:
+			if p.countdown {
 				yat = appendS64([]byte{tI64, 0x01, 0x42}, p.cfg.YieldInterval)
 				yat = append(yat, 0x0b)
-			case p.yield:
-				yat = []byte{tI64, 0x01, 0x42, 0x00, 0x0b}
 			}
-			vec(len(m.globals)-int(m.numImportedGlobals), g, depth, yat, bias, mask)
+			vec(len(m.globals)-int(m.numImportedGlobals), g, depth, yat)
 		case secExport:
 			exp := func(name string, g uint32) []byte {
 				b := appendName(nil, name)
@@ -1202,11 +1244,8 @@ func (p *codePass) assemble(code []byte, voidType uint32, helperTypes []uint32) 
 			if p.gas {
 				g = exp(GasCounterExport, p.gasGlobal)
 			}
-			switch {
-			case p.countdown:
+			if p.countdown {
 				yat = exp(YieldCountdownExport, p.gasGlobal)
-			case p.yield:
-				yat = exp(YieldAtExport, p.yatGlobal)
 			}
 			vec(m.numExports, g, exp(CallDepthExport, p.depthGlobal), yat)
 		case secCode:

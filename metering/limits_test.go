@@ -137,7 +137,6 @@ func TestLimitsOnly(t *testing.T) {
 	assert.True(t, res.LimitsOnly)
 	assert.Empty(t, res.GasCounter)
 	assert.Equal(t, CallDepthExport, res.CallDepth)
-	assert.Empty(t, res.YieldAt)
 	assert.Equal(t, uint32(1), res.InjectedImports)
 	assert.Equal(t, int64(-1), res.ChargeFunc)
 	assert.Equal(t, uint32(DefaultMaxCallDepth), res.MaxCallDepth)
@@ -280,7 +279,9 @@ func TestTableLimit(t *testing.T) {
 	m2, err := parseModule(res.Module, true)
 	require.NoError(t, err)
 	assert.False(t, m2.tables[1].hasMax)
-	assert.Equal(t, len(m2.code), 4+1) // the four functions and the charge helper
+	// The four functions and the helpers they call: depth check with the
+	// first charge on entry, depth release on exit, dynamic charge.
+	assert.Equal(t, 4+3, len(m2.code))
 	// A declared maximum below the limit stays.
 	res = instrument(t, growTablesModule(), Config{MaxTableElements: 100})
 	m2, err = parseModule(res.Module, true)
@@ -379,8 +380,11 @@ func TestTableLimitHelpersOnlyForGrownTables(t *testing.T) {
 		require.NoError(t, err)
 		helpers := 1 // the table.grow helper of table 1
 		if !limitsOnly {
-			helpers++ // and the charge helper, before it
-			assert.Equal(t, int64(3+2), res.ChargeFunc)
+			// Metered, the helpers in the order of their first call:
+			// entry check with the first charge, exit (by function 0),
+			// then the dynamic charge and the table.grow helper (by grow).
+			helpers += 3
+			assert.Equal(t, int64(3+2+2), res.ChargeFunc)
 		}
 		assert.Len(t, m.code, 3+helpers, "limitsOnly=%v", limitsOnly)
 		l := newEnv(t).limited(t, res)
@@ -400,7 +404,7 @@ func TestTableLimitHelpersOnlyForGrownTables(t *testing.T) {
 	assert.Equal(t, int64(-1), res.ChargeFunc)
 	m, err := parseModule(res.Module, true)
 	require.NoError(t, err)
-	assert.Len(t, m.code, 2)
+	assert.Len(t, m.code, 2+2) // entry check with the first charge, exit
 	snap, err := PrepareSnapshot(res.Module)
 	require.NoError(t, err)
 	assert.True(t, snap.Restorable, snap.Reason)

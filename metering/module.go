@@ -661,7 +661,7 @@ func (m *module) parseExports(r *reader) error {
 			return invalid(off, "duplicate export name %q", name)
 		}
 		if m.forSnapshot && (strings.HasPrefix(string(name), GlobalExportPrefix) || string(name) == MemoryExport) ||
-			!m.forSnapshot && (string(name) == GasCounterExport || string(name) == CallDepthExport || string(name) == YieldAtExport ||
+			!m.forSnapshot && (string(name) == GasCounterExport || string(name) == CallDepthExport ||
 				string(name) == YieldCountdownExport) {
 			return &ModuleError{Kind: ErrReservedName, Offset: off, Func: -1, Reason: "module exports " + string(name)}
 		}

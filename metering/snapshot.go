@@ -27,9 +27,8 @@ type SnapshotResult struct {
 	// module (imported ones included), in global index order: the existing
 	// export name of a global the module exported (the first one if it had
 	// several), else the injected one. The globals injected by [Instrument]
-	// (GasCounterExport, CallDepthExport, and YieldAtExport with
-	// Config.YieldInterval) are among them when the input is an
-	// instrumented module.
+	// (GasCounterExport and CallDepthExport, or YieldCountdownExport) are
+	// among them when the input is an instrumented module.
 	Globals []string
 	// Memory reports whether the module has a memory (it has at most one).
 	Memory bool
@@ -73,7 +72,7 @@ type SnapshotResult struct {
 //
 // PrepareSnapshot composes with Instrument: run on an instrumented module,
 // it treats the injected imports and exports as ordinary ones, so
-// GasCounterExport, CallDepthExport (and YieldAtExport) are simply globals
+// GasCounterExport and CallDepthExport (and YieldCountdownExport) are simply globals
 // that are already exported. Instrumenting a prepared module works too (its injected globals
 // come after the module's own, which keep their index).
 //

@@ -67,14 +67,43 @@ func segmentsOf(res *Result) [][]Segment {
 	return out
 }
 
+// gasReserve is the gas a yieldCall keeps outside the counter: interval
+// gas at a time goes into it at each checkpoint.
+type gasReserve struct {
+	left, interval uint64
+}
+
+type reserveKey struct{}
+
+// onOutOfGas implements aspect.out_of_gas for newEnv: without gas in the
+// call's reserve, the guest is out of gas; with some (yieldCall), it is a
+// yield checkpoint, counted by the call's yieldCounter (onYield, which may
+// stop the guest), after which up to interval gas moves from the reserve
+// into the counter and the guest goes on.
+func onOutOfGas(ctx context.Context, m api.Module) {
+	r, ok := ctx.Value(reserveKey{}).(*gasReserve)
+	if !ok || r.left == 0 {
+		panic(errOutOfGas)
+	}
+	onYield(ctx, m)
+	g := m.ExportedGlobal(GasCounterExport).(api.MutableGlobal)
+	move := min(r.left, r.interval)
+	g.Set(g.Get() + move)
+	r.left -= move
+}
+
 // yieldCall calls export with gas and yield checkpoints every interval,
-// counted by y.
+// counted by y: the counter starts with at most interval gas, the rest is
+// kept in a reserve that onOutOfGas draws from. It returns the gas used,
+// counter and reserve together.
 func (m *metered) yieldCall(y *yieldCounter, interval int64, name string, gas int64, args ...uint64) ([]uint64, int64, error) {
-	m.gas.Set(uint64(gas))
+	counter := min(gas, interval)
+	r := &gasReserve{left: uint64(gas - counter), interval: uint64(interval)}
+	m.gas.Set(uint64(counter))
 	m.depth.Set(0)
-	m.mod.ExportedGlobal(YieldAtExport).(interface{ Set(uint64) }).Set(uint64(gas - interval))
-	out, err := m.mod.ExportedFunction(name).Call(context.WithValue(m.ctx, yieldKey{}, y), args...)
-	return out, gas - int64(m.gas.Get()), err
+	ctx := context.WithValue(context.WithValue(m.ctx, yieldKey{}, y), reserveKey{}, r)
+	out, err := m.mod.ExportedFunction(name).Call(ctx, args...)
+	return out, gas - int64(m.gas.Get()) - int64(r.left), err
 }
 
 func TestYieldCheckpoints(t *testing.T) {
@@ -82,12 +111,11 @@ func TestYieldCheckpoints(t *testing.T) {
 	plain := instrument(t, raw, Config{RecordSegments: true})
 	const interval = 1000
 	res := instrument(t, raw, Config{RecordSegments: true, YieldInterval: interval})
-	assert.Equal(t, YieldAtExport, res.YieldAt)
 	assert.Equal(t, int64(interval), res.YieldInterval)
-	assert.Equal(t, uint32(3), res.InjectedImports)
-	assert.Empty(t, plain.YieldAt)
-	assert.Equal(t, uint32(2), plain.InjectedImports)
-	// Checkpoints cost no gas: the segments and their costs are the same.
+	assert.Zero(t, plain.YieldInterval)
+	// Checkpoints are the gas checks: the code is the same, byte for byte.
+	assert.Equal(t, plain.Module, res.Module)
+	assert.Equal(t, uint32(2), res.InjectedImports)
 	assert.Equal(t, segmentsOf(plain), segmentsOf(res))
 
 	e := newEnv(t)
@@ -190,14 +218,8 @@ func TestYieldLabels(t *testing.T) {
 
 func TestYieldNamesReserved(t *testing.T) {
 	w := &wmod{}
-	w.global(i64, true, i64c(0))
-	w.export(YieldAtExport, 3, 0)
-	_, err := Instrument(w.bytes(), Config{})
-	assert.ErrorIs(t, err, ErrReservedName)
-
-	w = &wmod{}
 	w.importFunc(ImportModule, YieldImport, w.typ(nil, nil))
-	_, err = Instrument(w.bytes(), Config{})
+	_, err := Instrument(w.bytes(), Config{})
 	assert.ErrorIs(t, err, ErrReservedName)
 
 	_, err = Instrument(w.bytes(), Config{YieldInterval: -1})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aspect-rt/aspect-runtime/abi"
@@ -113,7 +114,7 @@ type Meter struct {
 	mu     sync.Mutex
 	limit  uint64
 	left   uint64
-	active engine.Global // the gas counter while a call runs
+	active *gasState // the instance's gas while a call runs
 
 	ratio      uint64 // guest gas per node gas unit, at least 1
 	consumeAll bool   // see WithConsumeAllOnFailure
@@ -171,7 +172,7 @@ func (m *Meter) Left() uint64 {
 
 func (m *Meter) leftLocked() uint64 {
 	if m.active != nil {
-		return m.active.Get()
+		return m.active.left()
 	}
 	return m.left
 }
@@ -206,7 +207,7 @@ func (m *Meter) Charge(n uint64) error {
 	}
 	left -= n
 	if m.active != nil {
-		m.active.Set(left)
+		m.active.setLeft(left)
 	} else {
 		m.left = left
 	}
@@ -220,7 +221,7 @@ func (r *Runtime) consumeAllOnFailure(ctx context.Context, err error) error {
 	if m := MeterFrom(ctx); m != nil && m.consumeAll && r.gas != nil {
 		m.mu.Lock()
 		if m.active != nil {
-			m.active.Set(0) // the meter pays for another call in progress
+			m.active.setLeft(0) // the meter pays for another call in progress
 		} else {
 			m.left = 0
 		}
@@ -315,13 +316,44 @@ func WithStartTimeout(d time.Duration) Option {
 // some 50-100 ns, and an interrupted call stops promptly.
 const DefaultYieldInterval = 1 << 16
 
-// gasState is the per-instance metering state.
+// gasState is the per-instance metering state. With yield checkpoints
+// (interval > 0) the gas left is split: at most interval in the guest's
+// counter, the rest in reserve, which the guest's out_of_gas call draws
+// from, interval at a time; each such call is a checkpoint (see
+// metering.Config.YieldInterval).
 type gasState struct {
 	counter, depth engine.Global
-	// yieldAt is the counter value below which the guest next calls
-	// aspect.yield (metering.YieldAtExport); nil without checkpoints.
-	yieldAt  engine.Global
-	interval int64
+	interval       uint64
+	reserve        atomic.Uint64
+}
+
+// left returns the gas left: the counter and the reserve.
+func (g *gasState) left() uint64 {
+	return g.counter.Get() + g.reserve.Load()
+}
+
+// setLeft sets the gas left to n: at most interval of it in the counter
+// with yield checkpoints, all of it without.
+func (g *gasState) setLeft(n uint64) {
+	c := n
+	if g.interval > 0 {
+		c = min(n, g.interval)
+	}
+	g.counter.Set(c)
+	g.reserve.Store(n - c)
+}
+
+// refill moves up to interval gas from the reserve into the counter, and
+// reports whether there was any.
+func (g *gasState) refill() bool {
+	r := g.reserve.Load()
+	if r == 0 {
+		return false
+	}
+	move := min(r, g.interval)
+	g.counter.Set(g.counter.Get() + move)
+	g.reserve.Store(r - move)
+	return true
 }
 
 // meteringProvider satisfies the imports metering injects.
@@ -343,21 +375,37 @@ func meteringProvider(r *Runtime, imp engine.Import) (engine.HostFunc, bool, err
 		return engine.HostFunc{}, false, fmt.Errorf("%s.%s must be () -> ()", imp.Module, imp.Name)
 	}
 	if target == nil {
-		// A yield checkpoint, of a metered module or not (r.gas is nil
-		// then): stop the guest if the call's context is done.
+		// A yield checkpoint of an unmetered module (the countdown): stop
+		// the guest if the call's context is done.
 		return engine.HostFunc{Module: imp.Module, Name: imp.Name, Type: imp.Type,
 			Call: func(ctx context.Context, caller engine.Caller, stack []uint64) error {
-				if ctx.Done() == nil || ctx.Err() == nil {
-					return nil
+				return r.checkpoint(ctx)
+			}}, true, nil
+	}
+	if target == ErrOutOfGas {
+		// The counter cannot pay a charge: out of gas, unless the reserve
+		// has more (a yield checkpoint of a metered module).
+		return engine.HostFunc{Module: imp.Module, Name: imp.Name, Type: imp.Type,
+			Call: func(ctx context.Context, caller engine.Caller, stack []uint64) error {
+				if r.gas != nil && r.gas.refill() {
+					return r.checkpoint(ctx)
 				}
-				cause := context.Cause(ctx)
-				return r.fail(&InterruptError{Func: r.curFunc, Cause: cause})
+				return r.fail(&GasError{Err: target, unmetered: r.gas == nil})
 			}}, true, nil
 	}
 	return engine.HostFunc{Module: imp.Module, Name: imp.Name, Type: imp.Type,
 		Call: func(ctx context.Context, caller engine.Caller, stack []uint64) error {
 			return r.fail(&GasError{Err: target, unmetered: r.gas == nil})
 		}}, true, nil
+}
+
+// checkpoint stops the guest at a yield checkpoint if the call's context
+// is done.
+func (r *Runtime) checkpoint(ctx context.Context) error {
+	if ctx.Done() == nil || ctx.Err() == nil {
+		return nil
+	}
+	return r.fail(&InterruptError{Func: r.curFunc, Cause: context.Cause(ctx)})
 }
 
 // beginMetered sets the instance's counters for a call limited by ctx's
@@ -369,18 +417,15 @@ func (r *Runtime) beginMetered(ctx context.Context) func(err error) error {
 	if m != nil {
 		m.mu.Lock()
 		budget = m.left
-		m.active = g.counter
+		m.active = g
 		m.mu.Unlock()
 	}
 	g.depth.Set(0)
-	g.counter.Set(budget)
-	if g.yieldAt != nil {
-		// The first checkpoint comes after interval gas (never if the
-		// budget is smaller: the call then ends sooner anyway).
-		g.yieldAt.Set(uint64(int64(budget) - g.interval))
-	}
+	// The first checkpoint comes after interval gas (never if the budget
+	// is smaller: the call then ends sooner anyway).
+	g.setLeft(budget)
 	return func(err error) error {
-		left := g.counter.Get()
+		left := g.left()
 		var te *TrapError
 		switch {
 		case err == nil:
@@ -425,10 +470,10 @@ func (r *Runtime) chargeHost(rule GasRule, argBytes uint64, nargs int) error {
 			cost += rule.PerByte * argBytes
 		}
 	}
-	left := r.gas.counter.Get()
+	left := r.gas.left()
 	if cost > left {
 		return &GasError{Err: ErrOutOfGas}
 	}
-	r.gas.counter.Set(left - cost)
+	r.gas.setLeft(left - cost)
 	return nil
 }

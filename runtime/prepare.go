@@ -102,7 +102,7 @@ func (p *preparation) injected(name string) bool {
 			continue
 		}
 		switch name {
-		case g.GasCounter, g.CallDepth, g.YieldAt, g.YieldCountdown:
+		case g.GasCounter, g.CallDepth, g.YieldCountdown:
 			if name != "" {
 				return true
 			}

@@ -279,11 +279,8 @@ func (r *Runtime) instantiate(ctx context.Context) (err error) {
 		}
 	}
 	if g := r.module.prep.gas; g != nil {
-		r.gas = &gasState{counter: inst.Global(g.GasCounter), depth: inst.Global(g.CallDepth), interval: g.YieldInterval}
-		if g.YieldAt != "" {
-			r.gas.yieldAt = inst.Global(g.YieldAt)
-		}
-		if r.gas.counter == nil || r.gas.depth == nil || g.YieldAt != "" && r.gas.yieldAt == nil {
+		r.gas = &gasState{counter: inst.Global(g.GasCounter), depth: inst.Global(g.CallDepth), interval: uint64(g.YieldInterval)}
+		if r.gas.counter == nil || r.gas.depth == nil {
 			_ = inst.Close(ctx)
 			r.inst, r.mem = nil, nil
 			return fmt.Errorf("%w: instantiate: the instrumented module lacks its gas counters", ErrEngine)

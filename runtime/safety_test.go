@@ -244,7 +244,7 @@ func TestExportsAreTheModules(t *testing.T) {
 				for _, e := range m.Exports() {
 					names[e.Name] = true
 					assert.False(t, strings.HasPrefix(e.Name, "__aspect_global_") || strings.HasPrefix(e.Name, "__gas") ||
-						e.Name == metering.CallDepthExport || e.Name == metering.YieldAtExport, "synthetic export %q", e.Name)
+						e.Name == metering.CallDepthExport || e.Name == metering.YieldCountdownExport, "synthetic export %q", e.Name)
 				}
 				assert.True(t, names["greet"] && names["memory"] && names["allocate"], "%v", names)
 			})
