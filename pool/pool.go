@@ -152,12 +152,16 @@ type Pool struct {
 	evictMu sync.Mutex
 	// clock numbers the put backs (instance.used), which orders them for
 	// the LRU: a counter rather than the time, which costs a clock read
-	// per put back. It is the one field every put back writes: on cache
-	// lines of its own, so that the fields every lease reads (shards,
-	// tokens, closed, total...) do not move between cores with it.
-	_     [64]byte
-	clock atomic.Uint64
-	_     [56]byte
+	// per put back. idleSum is the sum of the shards' counts of idle
+	// instances (keyShard.n), written only while instances outnumber the
+	// capacity (see noteIdle). They are the fields put backs write: on
+	// cache lines of their own, so that the fields every lease reads
+	// (shards, tokens, closed, total...) do not move between cores with
+	// them.
+	_       [64]byte
+	clock   atomic.Uint64
+	idleSum atomic.Int64
+	_       [48]byte
 
 	compiles, evictions, discards, leaked atomic.Uint64
 	// retired holds the counters of key entries dropped from keys.

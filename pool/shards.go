@@ -39,12 +39,21 @@ type keyShard struct {
 
 // noteIdle records len(s.idle) in s.n after a change, s.mu held, when
 // instances outnumber the capacity: only then can idle ones, and put
-// backs count them from s.n (see idleOver). While instances are within the
-// capacity s.n is left stale: resyncIdle sets it when they come to
-// outnumber it, before any put back can rely on it.
+// backs count them from Pool.idleSum, the sum of the shards' counts (see
+// idleOver). While instances are within the capacity the counts are left
+// stale: resyncIdle sets them when instances come to outnumber it, before
+// any put back relies on them.
 func (p *Pool) noteIdle(s *keyShard) {
 	if p.total.Load() > int64(p.capacity) {
-		s.n.Store(int32(len(s.idle)))
+		p.setIdle(s, len(s.idle))
+	}
+}
+
+// setIdle sets s.n to n, s.mu held, keeping Pool.idleSum the sum of every
+// shard's n.
+func (p *Pool) setIdle(s *keyShard, n int) {
+	if d := int64(n) - int64(s.n.Swap(int32(n))); d != 0 {
+		p.idleSum.Add(d)
 	}
 }
 
@@ -53,17 +62,7 @@ func (p *Pool) noteIdle(s *keyShard) {
 // by a put back after its own noteIdle: of two put backs at once, one at
 // least sees the other's count (atomics are sequentially consistent), so
 // the last one to count sees every instance put back.
-func (p *Pool) idleOver() bool {
-	idle := 0
-	p.keys.Range(func(_, v any) bool {
-		ke := v.(*keyEntry)
-		for i := range ke.shards {
-			idle += int(ke.shards[i].n.Load())
-		}
-		return true
-	})
-	return idle > p.capacity
-}
+func (p *Pool) idleOver() bool { return p.idleSum.Load() > int64(p.capacity) }
 
 // resyncIdle sets every shard's count when instances came to outnumber the
 // capacity (noteIdle kept none while they did not), and evicts if idle
@@ -71,19 +70,17 @@ func (p *Pool) idleOver() bool {
 // it is counted here; one that changed it after saw the new total and
 // counted itself.
 func (p *Pool) resyncIdle(ctx context.Context) {
-	idle := 0
 	p.keys.Range(func(_, v any) bool {
 		ke := v.(*keyEntry)
 		for i := range ke.shards {
 			s := &ke.shards[i]
 			s.mu.Lock()
-			s.n.Store(int32(len(s.idle)))
-			idle += len(s.idle)
+			p.setIdle(s, len(s.idle))
 			s.mu.Unlock()
 		}
 		return true
 	})
-	if idle > p.capacity {
+	if p.idleOver() {
 		p.evict(ctx)
 	}
 }
@@ -164,6 +161,9 @@ func (p *Pool) retire(ke *keyEntry) {
 		return
 	}
 	ke.dead = true
+	for i := range ke.shards {
+		p.setIdle(&ke.shards[i], 0) // no idle instance, but the count may be stale
+	}
 	p.keys.CompareAndDelete(ke.key, ke)
 	p.retired.hits.Add(hits)
 	p.retired.misses.Add(misses)
@@ -180,7 +180,7 @@ func (p *Pool) drain(ke *keyEntry) []*instance {
 		out = append(out, s.idle...)
 		clear(s.idle)
 		s.idle = s.idle[:0]
-		s.n.Store(0)
+		p.setIdle(s, 0)
 	}
 	return out
 }
