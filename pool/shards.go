@@ -7,8 +7,8 @@ import (
 )
 
 // keyEntry holds the idle instances of one key, in one shard per P: a
-// goroutine puts an instance back in the shard of the P it runs on and
-// leases from that shard first, so two goroutines leasing at once each
+// goroutine leases from the shard of the P it runs on first, and the
+// instance goes back to that shard, so two goroutines leasing at once each
 // keep reusing the instance whose memory their core has in cache instead
 // of trading instances (and the cache misses of their state) at every
 // lease. A goroutine whose shard is empty takes an idle instance from
