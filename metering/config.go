@@ -28,10 +28,11 @@ const (
 	// () -> ()) called when a call would exceed [Config.MaxCallDepth].
 	CallDepthExceededImport = "call_depth_exceeded"
 	// YieldImport is the field name of the import (type () -> ()) injected
-	// with [Config.YieldInterval], called every YieldInterval gas. The host
-	// may stop the guest there by failing (a deadline passed), or let it
-	// continue by returning. The name is reserved whether or not it is
-	// injected.
+	// with [Config.LimitsOnly] and [Config.YieldInterval], called every
+	// YieldInterval instructions (metered, the checkpoints are calls of
+	// [OutOfGasImport]). The host may stop the guest there by failing (a
+	// deadline passed), or let it continue by returning. The name is
+	// reserved whether or not it is injected.
 	YieldImport = "yield"
 )
 

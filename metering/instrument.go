@@ -49,11 +49,10 @@ type Result struct {
 	// up by InjectedImports: see [Result.FuncIndex].
 	ImportedFuncs uint32
 	// InjectedImports is the number of injected function imports (2:
-	// aspect.out_of_gas then aspect.call_depth_exceeded; 3 with yield
-	// checkpoints: then aspect.yield; with Config.LimitsOnly, 1:
-	// aspect.call_depth_exceeded, or 2 with yield checkpoints: then
-	// aspect.yield). They follow the module's own function imports, in
-	// that order.
+	// aspect.out_of_gas then aspect.call_depth_exceeded, with or without
+	// yield checkpoints; with Config.LimitsOnly, 1: aspect.call_depth_exceeded,
+	// or 2 with yield checkpoints: then aspect.yield). They follow the
+	// module's own function imports, in that order.
 	InjectedImports uint32
 	// ChargeFunc is the index of the injected, non-exported helper function
 	// that charges dynamic costs, or -1 if the module needs none.
@@ -571,8 +570,8 @@ func (p *codePass) appendHotLoopClose(b []byte, c uint64, copies []uint32) []byt
 
 // Yield checkpoints without gas (Config.LimitsOnly). The countdown
 // __yield_countdown__ ($cd) stands where the gas counter would, and loops
-// are wrapped as for gas checkpoints (see above), the call to aspect.yield
-// on the cold path after the loop. A checkpoint owning w instructions (see
+// are wrapped as hot loops are (see above), the call to aspect.yield on the
+// cold path after the loop. A checkpoint owning w instructions (see
 // Config.YieldInterval) is, at a function entry,
 //
 //	global.get $cd; i64.const w; i64.sub; <tee>; i64.const 0; i64.gt_s
