@@ -86,6 +86,9 @@ type handle struct {
 	// rt is the Runtime value Handle returns: allocated with the handle,
 	// so that a lease costs one allocation less.
 	rt Runtime
+	// warm is set on the handles of a warm-up (see WithWarmup, warmup.go),
+	// which run while the instantiation holds the instance's lock.
+	warm *warmState
 }
 
 // revoke revokes the handle.
@@ -101,6 +104,9 @@ func (hd *handle) revoke() { hd.revoked.Store(true) }
 func (r *Runtime) Handle() (h *Runtime, revoke func()) {
 	c := r.core()
 	hd := &handle{core: c}
+	if r.lent != nil {
+		hd.warm = r.lent.warm // a handle of a warm-up ends with it
+	}
 	hd.rt.lent = hd
 	return &hd.rt, hd.revoke
 }
@@ -256,8 +262,13 @@ func (r *Runtime) acquire(ctx context.Context, op string) (*Runtime, error) {
 		return nil, ErrClosed
 	}
 	c := r.core()
-	if r.lent != nil && r.lent.revoked.Load() {
-		return nil, ErrClosed
+	if r.lent != nil {
+		if r.lent.revoked.Load() {
+			return nil, ErrClosed
+		}
+		if r.lent.warm != nil {
+			return r.lent.warm.acquire(c, op)
+		}
 	}
 	if !c.mu.TryLock() {
 		if runningIn(ctx, c) {
@@ -272,12 +283,22 @@ func (r *Runtime) acquire(ctx context.Context, op string) (*Runtime, error) {
 	return c, nil
 }
 
+// unlock undoes r's acquire, which returned c.
+func (r *Runtime) unlock(c *Runtime) {
+	if r.lent != nil && r.lent.warm != nil {
+		r.lent.warm.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+}
+
 // Reset returns the instance to the state it had right after instantiation
-// (start code run, no call made), discarding all guest state. When it can,
-// it restores a snapshot of the instance's memory and globals taken after
-// start, far cheaper than a new instance; otherwise (the module changes
-// tables or drops segments, the memory grew, ...) it re-instantiates, running
-// the start code again under ctx (see WithStartGas).
+// (start code run, and the warm-up of WithWarmup if given; no other call
+// made), discarding all guest state. When it can, it restores a snapshot of
+// the instance's memory and globals taken after start, far cheaper than a
+// new instance; otherwise (the module changes tables or drops segments, the
+// memory grew, ...) it re-instantiates, running the start code and the
+// warm-up again under ctx (see WithStartGas).
 //
 // Snapshots are taken once they are useful: the first Reset of any
 // instance of a Module re-instantiates, and from then on every new instance
@@ -329,6 +350,9 @@ func (r *Runtime) Close(ctx context.Context) error {
 		return nil
 	}
 	if r.lent != nil {
+		if r.lent.warm != nil && !r.lent.warm.ended() {
+			return &ReentrantError{Op: "Close", warmup: true}
+		}
 		r.lent.revoked.Store(true)
 		return nil
 	}
@@ -425,11 +449,12 @@ func CallAs[T any](ctx context.Context, r *Runtime, method string, args ...any) 
 // uint64(math.Float32bits(x)), and so on. Metering, deadlines, host
 // functions and errors are those of Call.
 func (r *Runtime) CallWasm(ctx context.Context, method string, params ...uint64) ([]uint64, error) {
+	h := r
 	r, err := r.acquire(ctx, "CallWasm")
 	if err != nil {
 		return nil, err
 	}
-	defer r.mu.Unlock()
+	defer h.unlock(r)
 	if r.inst == nil {
 		return nil, r.lost()
 	}
@@ -461,6 +486,7 @@ func (r *Runtime) CallWasm(ctx context.Context, method string, params ...uint64)
 // memory, with the runtime locked until release is called. raw is nil (and
 // the lock released) on error or when there is no result.
 func (r *Runtime) callRaw(ctx context.Context, method string, args []any) (raw []byte, release func(), err error) {
+	h := r
 	r, err = r.acquire(ctx, "Call")
 	if err != nil {
 		return nil, nil, err
@@ -468,7 +494,7 @@ func (r *Runtime) callRaw(ctx context.Context, method string, args []any) (raw [
 	locked := true
 	defer func() {
 		if locked {
-			r.mu.Unlock()
+			h.unlock(r)
 		}
 	}()
 	if r.inst == nil {
@@ -486,6 +512,9 @@ func (r *Runtime) callRaw(ctx context.Context, method string, args []any) (raw [
 		return nil, nil, r.consumeAllOnFailure(ctx, r.setFault(&ABIError{Func: method, Detail: fmt.Sprintf("result pointer %#x", ptr), Err: err}))
 	}
 	locked = false
+	if h.lent != nil && h.lent.warm != nil {
+		return raw, h.lent.warm.mu.Unlock, nil
+	}
 	if r.unlockFn == nil {
 		r.unlockFn = r.mu.Unlock // made once, so that a call does not allocate it
 	}

@@ -57,16 +57,26 @@ var (
 	// ErrNotMetered: a call's context carries a Meter but the module was
 	// compiled without WithMetering, so the Meter could not bound it.
 	ErrNotMetered = errors.New("aspect: module not metered")
+	// ErrWarmup: the warm-up function of WithWarmup failed, panicked or
+	// left the instance faulted, so the instance was not created (see
+	// WarmupError).
+	ErrWarmup = errors.New("aspect: warm-up failed")
 )
 
 // ReentrantError reports an operation on a Runtime from inside one of its
 // own host functions. It matches ErrReentrant.
 type ReentrantError struct {
 	Op string // "Call", "CallWasm", "Reset" or "Close"
+	// warmup: the operation was refused during the runtime's warm-up
+	// (WithWarmup), not in a host function.
+	warmup bool
 }
 
 // Error implements error.
 func (e *ReentrantError) Error() string {
+	if e.warmup {
+		return "aspect: re-entrant call: " + e.Op + " of the runtime during its own warm-up (WithWarmup)"
+	}
 	return "aspect: re-entrant call: " + e.Op + " from a host function of the same runtime"
 }
 
@@ -178,6 +188,36 @@ func (e *PanicError) Unwrap() []error {
 		return []error{ErrHostPanic, err}
 	}
 	return []error{ErrHostPanic}
+}
+
+// WarmupError reports a failed warm-up (see WithWarmup): the warm-up
+// function returned Err, or panicked with Panic, or left the instance
+// faulted with Err. It matches ErrWarmup and Err (or Panic, if that is an
+// error).
+type WarmupError struct {
+	Err      error
+	Panicked bool   // the warm-up function panicked
+	Panic    any    // the panic value, if Panicked
+	Stack    []byte // the panicking goroutine's stack, if Panicked
+}
+
+// Error implements error.
+func (e *WarmupError) Error() string {
+	if e.Panicked {
+		return fmt.Sprintf("aspect: warm-up failed: the warm-up function panicked: %v", e.Panic)
+	}
+	return "aspect: warm-up failed: " + inner(e.Err)
+}
+
+// Unwrap returns ErrWarmup and the cause.
+func (e *WarmupError) Unwrap() []error {
+	if e.Panicked {
+		if err, ok := e.Panic.(error); ok {
+			return []error{ErrWarmup, err}
+		}
+		return []error{ErrWarmup}
+	}
+	return []error{ErrWarmup, e.Err}
 }
 
 // ABIError reports a guest that broke the ABI. It matches ErrABI and the

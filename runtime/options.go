@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -29,6 +30,9 @@ type config struct {
 	// initExports are called once per instance after instantiation, before
 	// StartFunction (e.g. a WASI reactor's _initialize).
 	initExports []string
+	// warmup runs after the start code, before the post-start snapshot
+	// (see WithWarmup, warmup.go); nil for none.
+	warmup func(ctx context.Context, r *Runtime) error
 }
 
 // importProvider returns the host function for imp, or ok == false if imp is
@@ -172,4 +176,38 @@ func WithLimits(l validate.Limits) Option {
 	return func(c *config) {
 		c.validation.limits = &l
 	}
+}
+
+// WithWarmup pre-initializes every instance, as Wizer does a module: after
+// an instance's start code has run, and before its post-start state is
+// recorded, the runtime calls fn with the new instance, and fn makes the
+// calls that bring it to the state its calls should start from. That
+// post-warm-up state is the instance's start state: Reset restores it
+// (not the state before fn), and a pool given the option through
+// pool.WithRuntimeOptions hands out warmed instances, including those it
+// creates anew. A Go guest, for instance, does much of its runtime's work
+// lazily on its first call (which costs about three later calls): a fn
+// that makes one call keeps that work out of every call after a Reset.
+//
+// fn runs as part of start: its calls are metered like the start code,
+// against ctx's Meter or else the start code's own budget (WithStartGas,
+// shared by the start code and fn), and bounded by WithStartTimeout's
+// deadline, provided fn makes them with the ctx it is given. fn must be
+// deterministic, the same calls with the same arguments and nothing read
+// from a clock or random source, so that every instance reaches the same
+// state: instances whose state is equal share one copy of it for Reset.
+//
+// r is the instance for the time of fn: Call, CallInto, CallAs, CallWasm,
+// Bind and Unbind work on it (serialized, as on any Runtime); Reset and
+// Close fail with ErrReentrant, as does any operation through ctx on the
+// Runtime being instantiated (a Reset re-instantiating it holds it); once
+// fn has returned, every operation on r fails with ErrClosed. If fn returns
+// an error, panics, or leaves the instance faulted (see Runtime.Fault), the
+// instantiation (New, Module.Instantiate, or the Reset that re-creates the
+// instance) fails with a *WarmupError matching ErrWarmup and fn's error.
+//
+// Given to Compile, it applies to every instance of the module; given to
+// Module.Instantiate, to that instance (WithWarmup(nil) for none).
+func WithWarmup(fn func(ctx context.Context, r *Runtime) error) Option {
+	return func(c *config) { c.warmup = fn }
 }

@@ -247,7 +247,12 @@ func (m *Module) Instantiate(ctx context.Context, reg *HostAPIRegistry, opts ...
 	if rt.host, err = rt.resolveImports(reg); err != nil {
 		return nil, err
 	}
-	if err := rt.instantiate(ctx); err != nil {
+	// Locked as a Reset re-instantiating it is: a warm-up (WithWarmup)
+	// reaching it through its context then gets ErrReentrant.
+	rt.mu.Lock()
+	err = rt.instantiate(ctx)
+	rt.mu.Unlock()
+	if err != nil {
 		return nil, err
 	}
 	cfg.logger.DebugContext(ctx, "aspect instance created", "engine", m.engineName, "hash", fmt.Sprintf("%x", m.hash[:8]))
@@ -304,21 +309,45 @@ func (r *Runtime) instantiate(ctx context.Context) (err error) {
 		starts = append(starts, metering.StartExport)
 	}
 	starts = append(append(starts, r.cfg.initExports...), StartFunction)
+	// WithStartTimeout's deadline, set once for the start code and the
+	// warm-up together.
+	timed := false
+	var cancel context.CancelFunc
+	defer func() {
+		if cancel != nil {
+			cancel()
+		}
+	}()
+	startDeadline := func() {
+		if timed {
+			return
+		}
+		timed = true
+		if d := r.cfg.startTimeout; d > 0 {
+			if _, ok := ctx.Deadline(); !ok {
+				ctx, cancel = context.WithTimeout(ctx, d)
+			}
+		}
+	}
 	for _, name := range starts {
 		e, ok := r.module.exports[name]
 		if !ok || e.Kind != engine.ExternFunc || len(e.Type.Params) != 0 || len(e.Type.Results) != 0 {
 			continue
 		}
-		if d := r.cfg.startTimeout; d > 0 {
-			if _, ok := ctx.Deadline(); !ok {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, d)
-				defer cancel()
-			}
-		}
+		startDeadline()
 		if _, err := r.call(ctx, name, nil); err != nil {
 			_ = inst.Close(ctx)
 			r.inst, r.mem = nil, nil
+			return err
+		}
+	}
+	if r.cfg.warmup != nil {
+		startDeadline()
+		if err := r.warmUp(ctx); err != nil {
+			if r.inst != nil {
+				_ = r.inst.Close(ctx)
+			}
+			r.inst, r.mem, r.snap = nil, nil, nil
 			return err
 		}
 	}
