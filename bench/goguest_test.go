@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -15,6 +16,11 @@ import (
 // echo.wasm, a 3 MB Go-built WASI reactor whose memory is megabytes, leased
 // from a pool (reset on put back, or WithKeepState) and on one warm
 // instance. What a pooled call costs beyond a call, for a real module.
+// Variant "pool-warmup" resets on put back too, but its instances are
+// warmed up by one greet before their post-start snapshot
+// (runtime.WithWarmup): a Go guest does much of its runtime's work lazily
+// on its first call, which a snapshot taken after start makes it redo after
+// every reset.
 
 var goEchoWasm = fixtures.MustBytes("go/echo.wasm")
 
@@ -53,7 +59,11 @@ func goPool(eng, variant string) *pool.Pool {
 	defer goGreetState.Unlock()
 	p := goGreetState.pools[eng+"/"+variant]
 	if p == nil {
-		opts := []pool.Option{pool.WithRuntimeOptions(goGreetOpts()...)}
+		rtOpts := goGreetOpts()
+		if variant == "pool-warmup" {
+			rtOpts = append(rtOpts, runtime.WithWarmup(goGreetWarmup))
+		}
+		opts := []pool.Option{pool.WithRuntimeOptions(rtOpts...)}
 		if variant == "pool-keep-state" {
 			opts = append(opts, pool.WithKeepState())
 		}
@@ -63,9 +73,17 @@ func goPool(eng, variant string) *pool.Pool {
 	return p
 }
 
+// goGreetWarmup warms an instance of the Go guest up with one greet (see
+// runtime.WithWarmup).
+func goGreetWarmup(ctx context.Context, rt *runtime.Runtime) error {
+	return goGreetCtx(ctx, rt)
+}
+
 // goGreet calls greet("world") on rt and checks the answer.
-func goGreet(rt *runtime.Runtime) error {
-	out, err := rt.Call(bg, "greet", "world")
+func goGreet(rt *runtime.Runtime) error { return goGreetCtx(bg, rt) }
+
+func goGreetCtx(ctx context.Context, rt *runtime.Runtime) error {
+	out, err := rt.Call(ctx, "greet", "world")
 	if err == nil && out != wantGoGreet {
 		err = fmt.Errorf("greet returned %v, want %q", out, wantGoGreet)
 	}
@@ -84,12 +102,13 @@ func pooledGoGreet(p *pool.Pool, eng string) error {
 
 // BenchmarkPooledGoGreet: lease + greet("world") + put back of
 // go/echo.wasm through pool.Pool (reset on put back, the default, or
-// WithKeepState), and greet on one warm instance (Runtime.Call). The first
+// WithKeepState, or reset on put back to a snapshot taken after one warm-up
+// greet), and greet on one warm instance (Runtime.Call). The first
 // lease of a pool (compile, instantiate) and the first call of the warm
 // instance are untimed.
 func BenchmarkPooledGoGreet(b *testing.B) {
 	forEachEngine(b, func(b *testing.B, eng string) {
-		for _, variant := range []string{"pool", "pool-keep-state"} {
+		for _, variant := range []string{"pool", "pool-keep-state", "pool-warmup"} {
 			b.Run(variant, func(b *testing.B) {
 				p := goPool(eng, variant)
 				warm(b, func() error { return pooledGoGreet(p, eng) })

@@ -276,6 +276,7 @@ BenchmarkHostCallback/wazero/baseline-2         	 1000	       500.0 ns/op
 BenchmarkPooledGreet/wazero/pool-2              	 1000	      2500 ns/op
 BenchmarkPooledGreet/wazero/pool-keep-state-2   	 1000	      1500 ns/op
 BenchmarkPooledGoGreet/wazero/pool-2            	 1000	     30000 ns/op
+BenchmarkPooledGoGreet/wazero/pool-warmup-2     	 1000	     12000 ns/op
 BenchmarkPooledGoGreet/wazero/warm-2            	 1000	      5000 ns/op
 BenchmarkThroughputG1/wazero/pool-2             	 1000	      4000 ns/op
 BenchmarkThroughputG1/wazero/baseline-2         	 1000	       300.0 ns/op
@@ -311,6 +312,7 @@ func TestPeersAndIssue14(t *testing.T) {
 		{"wazero", "pooled call (keep state) within 2x", Pass, 1.5},
 		{"wazero", "reset on put back (the default) within 3x", Pass, 2.5},
 		{"wazero", "3 MB Go guest", Fail, 6},
+		{"wazero", "snapshot after one warm-up call", Pass, 2.4},
 		{"wazero", "2 goroutines at least 1.6x", Pass, 2},
 		{"wazero", "at least the hand-written baseline's", Pass, 2 / 1.5},
 	} {
@@ -336,6 +338,8 @@ func TestPeersAndIssue14(t *testing.T) {
 	assert.Contains(t, md, "| **runtime / wapc-go** | — | **1.67x** | — |")
 	assert.Contains(t, md, "| **pool, WithKeepState / wapc-go pool** | — | **2.14x** | — |")
 	assert.Contains(t, md, "| **pool / warm call** | — | **2.5x** | — |")
+	assert.Contains(t, md, "| library: pool, reset to a warmed-up snapshot (`WithWarmup`) | not run | 12.0 µs | not run |")
+	assert.Contains(t, md, "| **pool, WithWarmup / warm call** | — | **2.4x** | — |")
 	assert.Contains(t, md, "| **pool scaling, 1 → 2 goroutines** | — | **2x** | — |")
 	assert.Contains(t, md, "| pool scaling 2x / 1x | 2x (2-goroutine / 1-goroutine throughput) | ≥ 1.6x | **PASS** |")
 	assert.Contains(t, md, "### Pooled greet on a 3 MB Go guest")

@@ -243,15 +243,17 @@ var Scenarios = []Scenario{
 	},
 	{
 		Bench: "BenchmarkPooledGoGreet", Title: "Pooled greet on a 3 MB Go guest", Short: "pooled Go greet",
-		What: "Lease + `greet(\"world\")` + put back of `go/echo.wasm` (a 3 MB Go-built WASI reactor with megabytes of memory) through `pool.Pool`, with reset on put back (the default) or `WithKeepState`, and the same `greet` on one warm instance (`Runtime.Call`): what a pooled call costs beyond a call for a real module.",
+		What: "Lease + `greet(\"world\")` + put back of `go/echo.wasm` (a 3 MB Go-built WASI reactor with megabytes of memory) through `pool.Pool`, with reset on put back (the default) or `WithKeepState`, or with reset on put back to a snapshot taken after one warm-up `greet` (`runtime.WithWarmup` in the pool's runtime options: the Go runtime's lazy first-call work is then done once per instance, not after every reset), and the same `greet` on one warm instance (`Runtime.Call`): what a pooled call costs beyond a call for a real module.",
 		Rows: []Row{
 			{Label: "library: pool (reset on put back)", Variant: "pool", Library: true},
 			{Label: "library: pool, WithKeepState", Variant: "pool-keep-state"},
+			{Label: "library: pool, reset to a warmed-up snapshot (`WithWarmup`)", Variant: "pool-warmup"},
 			{Label: "library: warm instance", Variant: "warm", Baseline: true},
 		},
 		Ratios: []Ratio{
 			{Label: "pool / warm call", Num: "pool", Den: "warm"},
 			{Label: "pool, WithKeepState / warm call", Num: "pool-keep-state", Den: "warm"},
+			{Label: "pool, WithWarmup / warm call", Num: "pool-warmup", Den: "warm"},
 		},
 	},
 	{

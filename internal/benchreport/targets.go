@@ -155,6 +155,14 @@ func issue14(all []string) []Target {
 			Op:  AtMost, Limit: 3, RatioName: "pooled / warm call",
 		}
 	})...)
+	ts = append(ts, perEngine(all, func(e string) Target {
+		return Target{
+			Issue: 14, Engine: e, Text: "pooled `greet` of the Go guest with reset on put back, snapshot after one warm-up call (`WithWarmup`), within 3x of a warm call",
+			Num: Ref{Pkg: "bench", Name: "BenchmarkPooledGoGreet/" + e + "/pool-warmup", Engine: e, Label: "pool, warm-up"},
+			Den: Ref{Pkg: "bench", Name: "BenchmarkPooledGoGreet/" + e + "/warm", Engine: e, Label: "warm call"},
+			Op:  AtMost, Limit: 3, RatioName: "pooled / warm call",
+		}
+	})...)
 	// Scaling: wall time per call from 1 goroutine over that from 2.
 	scaling := func(e, variant, label string) Ref {
 		return Ref{
