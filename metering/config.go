@@ -21,8 +21,10 @@ const (
 	YieldCountdownExport = "__yield_countdown__"
 	// ImportModule is the module name of the injected imports.
 	ImportModule = "aspect"
-	// OutOfGasImport is the field name of the injected import (type () -> ())
-	// called when the remaining gas cannot pay for what comes next.
+	// OutOfGasImport is the field name of the injected import (type (i64)
+	// -> ()) called with the cost of what comes next when the gas counter
+	// cannot pay for it: the host fails (out of gas) or raises the counter
+	// and returns, and the guest checks again (see Config.YieldInterval).
 	OutOfGasImport = "out_of_gas"
 	// CallDepthExceededImport is the field name of the injected import (type
 	// () -> ()) called when a call would exceed [Config.MaxCallDepth].

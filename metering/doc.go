@@ -23,9 +23,9 @@
 //     would exceed Config.MaxCallDepth or Config.MaxStackSlots (each
 //     activation costs its frame size, [FuncInfo.StackSlots]);
 //   - yield checkpoints without an instruction of their own: when the
-//     counter cannot pay a charge the guest calls [OutOfGasImport], which
-//     fails, or raises the counter and returns (the guest then checks
-//     again). A host that keeps part of the budget outside the counter
+//     counter cannot pay a charge the guest calls [OutOfGasImport] with its
+//     cost, which fails, or raises the counter and returns (the guest then
+//     checks again). A host that keeps part of the budget outside the counter
 //     (e.g. all but Config.YieldInterval, reported as
 //     [Result.YieldInterval]) gets a call every so much gas, where it may
 //     stop the guest; they cost no gas;

@@ -200,10 +200,12 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 	if p.countdown {
 		res.YieldCountdown = YieldCountdownExport
 	}
-	// Types appended to the type section: () -> () for the imports;
-	// wrapper block types follow, then the types of the helpers, each once.
+	// Types appended to the type section: () -> () for the imports, and
+	// (i64) -> () for aspect.out_of_gas (and helpers of that type);
+	// wrapper block types follow, then the types of the other helpers,
+	// each once.
 	voidType := uint32(len(m.types))
-	p.newTypes = [][]byte{{0x60, 0, 0}}
+	p.newTypes = [][]byte{{0x60, 0, 0}, {0x60, 1, tI64, 0}}
 	p.buildTemplates()
 
 	p.out = make([]byte, 0, len(wasm)+len(wasm)/2)
@@ -236,7 +238,7 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 	if i := p.helperIdx[hDyn]; i >= 0 {
 		res.ChargeFunc = int64(i)
 	}
-	types := map[string]uint32{}
+	types := map[string]uint32{string(p.newTypes[1]): voidType + 1}
 	typeOf := func(t []byte) uint32 {
 		i, ok := types[string(t)]
 		if !ok {
@@ -781,15 +783,16 @@ func (p *codePass) appendHotCharge(b []byte, cost uint64) []byte {
 // appendRefillLoop appends the slow path of a charge, where the counter
 // does not cover the cost in local c:
 //
-//	loop; call $out_of_gas; global.get $gas; local.get $c; i64.lt_s; br_if 0; end
+//	loop; local.get $c; call $out_of_gas; global.get $gas; local.get $c; i64.lt_s; br_if 0; end
 //
-// out_of_gas either fails (the guest is out of gas: the counter holds the
-// gas that could not pay, unchanged) or raises the counter and returns:
-// the host keeps gas outside the counter to make every refill a yield
-// checkpoint (see "Yield checkpoints" in README.md). The guest then
-// checks again, so a charge passes only when the counter covers it.
+// out_of_gas, given the cost, either fails (the guest is out of gas: the
+// counter holds the gas that could not pay, unchanged) or raises the
+// counter, at least to the cost, and returns: the host keeps gas outside
+// the counter to make every refill a yield checkpoint (see "Yield
+// checkpoints" in README.md). The guest then checks again, so a charge
+// passes only when the counter covers it.
 func (p *codePass) appendRefillLoop(b []byte, c byte) []byte {
-	b = append(b, 0x03, 0x40, 0x10)
+	b = append(b, 0x03, 0x40, 0x20, c, 0x10)
 	b = appendU32(b, p.oogFunc)
 	b = append(b, p.gasGet...)
 	return append(b, 0x20, c, 0x53, 0x0d, 0x00, 0x0b)
@@ -1102,7 +1105,7 @@ func (p *codePass) appendGrowFunc(code []byte, t uint32) []byte {
 //	(func (param $n i32) (param $unit i64) (result i32) (local $cost i64)
 //	  local.get $n; i64.extend_i32_u; local.get $unit; i64.mul; local.tee $cost
 //	  global.get $gas; i64.gt_s
-//	  if; loop; call $out_of_gas; local.get $cost; global.get $gas; i64.gt_s; br_if 0; end; end
+//	  if; loop; local.get $cost; call $out_of_gas; local.get $cost; global.get $gas; i64.gt_s; br_if 0; end; end
 //	  global.get $gas; local.get $cost; i64.sub; global.set $gas
 //	  local.get $n)
 //
@@ -1111,7 +1114,7 @@ func (p *codePass) appendChargeFunc(code []byte) []byte {
 	g := appendU32(nil, p.gasGlobal)
 	b := []byte{0x01, 0x01, tI64, 0x20, 0x00, 0xad, 0x20, 0x01, 0x7e, 0x22, 0x02, 0x23}
 	b = append(b, g...)
-	b = append(b, 0x55, 0x04, 0x40, 0x03, 0x40, 0x10) // i64.gt_s; if; loop; call
+	b = append(b, 0x55, 0x04, 0x40, 0x03, 0x40, 0x20, 0x02, 0x10) // i64.gt_s; if; loop; local.get $cost; call
 	b = appendU32(b, p.oogFunc)
 	b = append(b, 0x20, 0x02, 0x23)
 	b = append(b, g...)
@@ -1197,20 +1200,20 @@ func (p *codePass) assemble(code []byte, voidType uint32, helperTypes []uint32) 
 				content = append(content, t...)
 			}
 		case secImport:
-			imp := func(field string) []byte {
+			imp := func(field string, t uint32) []byte {
 				b := appendName(nil, ImportModule)
 				b = appendName(b, field)
 				b = append(b, 0x00)
-				return appendU32(b, voidType)
+				return appendU32(b, t)
 			}
 			var oog, yield []byte
 			if p.gas {
-				oog = imp(OutOfGasImport)
+				oog = imp(OutOfGasImport, voidType+1)
 			}
 			if p.yield {
-				yield = imp(YieldImport)
+				yield = imp(YieldImport, voidType)
 			}
-			vec(m.numImports, oog, imp(CallDepthExceededImport), yield)
+			vec(m.numImports, oog, imp(CallDepthExceededImport, voidType), yield)
 		case secFunction:
 			helpers := make([][]byte, len(helperTypes))
 			for i, t := range helperTypes {

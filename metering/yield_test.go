@@ -75,20 +75,25 @@ type gasReserve struct {
 
 type reserveKey struct{}
 
-// onOutOfGas implements aspect.out_of_gas for newEnv: without gas in the
-// call's reserve, the guest is out of gas; with some (yieldCall), it is a
-// yield checkpoint, counted by the call's yieldCounter (onYield, which may
-// stop the guest), after which up to interval gas moves from the reserve
+// onOutOfGas implements aspect.out_of_gas for newEnv: unless the call's
+// reserve (yieldCall) and the counter together cover the charge of need,
+// the guest is out of gas; else it is a yield checkpoint, counted by the
+// call's yieldCounter (onYield, which may stop the guest), after which
+// interval gas, or what the charge needs if more, moves from the reserve
 // into the counter and the guest goes on.
-func onOutOfGas(ctx context.Context, m api.Module) {
+func onOutOfGas(ctx context.Context, m api.Module, need uint64) {
 	r, ok := ctx.Value(reserveKey{}).(*gasReserve)
-	if !ok || r.left == 0 {
+	g := m.ExportedGlobal(GasCounterExport).(api.MutableGlobal)
+	c := g.Get()
+	if !ok || r.left == 0 || c+r.left < need {
 		panic(errOutOfGas)
 	}
 	onYield(ctx, m)
-	g := m.ExportedGlobal(GasCounterExport).(api.MutableGlobal)
 	move := min(r.left, r.interval)
-	g.Set(g.Get() + move)
+	if need > c {
+		move = min(r.left, max(move, need-c))
+	}
+	g.Set(c + move)
 	r.left -= move
 }
 
@@ -332,4 +337,29 @@ func TestYieldExactOutOfGas(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestYieldBigCharge: a charge much larger than the interval (memory.grow
+// of 2^20 pages, 2^30 gas, with checkpoints every 1000 gas) is refilled at
+// once, at one checkpoint, not in interval-sized steps (a million host
+// calls here; the engine fuzzer's 2^42-gas grows hung); and a budget one
+// short still runs out of gas where it does without checkpoints, with the
+// counter unchanged.
+func TestYieldBigCharge(t *testing.T) {
+	const pages = 1 << 20
+	want := int64(3 + 1024*pages)
+	e := newEnv(t)
+	m := e.metered(t, instrument(t, growModule(), Config{YieldInterval: 1000}))
+	y := &yieldCounter{}
+	out, used, err := m.yieldCall(y, 1000, "grow", want+5000, pages)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(0xffffffff), out[0])
+	assert.Equal(t, want, used)
+	assert.LessOrEqual(t, y.calls.Load(), int64(1))
+
+	y = &yieldCounter{}
+	_, used, err = m.yieldCall(y, 1000, "grow", want-1, pages)
+	require.ErrorIs(t, err, errOutOfGas)
+	assert.Equal(t, int64(3), used) // the static charge, then nothing
+	assert.Zero(t, y.calls.Load())
 }

@@ -343,15 +343,20 @@ func (g *gasState) setLeft(n uint64) {
 	g.reserve.Store(n - c)
 }
 
-// refill moves up to interval gas from the reserve into the counter, and
-// reports whether there was any.
-func (g *gasState) refill() bool {
-	r := g.reserve.Load()
-	if r == 0 {
+// refill moves gas from the reserve into the counter so that it covers a
+// charge of need (an i64 the guest passes: never negative): interval gas,
+// or more if the charge needs more. It reports false, moving nothing, if
+// the counter and the reserve together cannot pay: out of gas.
+func (g *gasState) refill(need uint64) bool {
+	c, r := g.counter.Get(), g.reserve.Load()
+	if int64(c) < 0 || r == 0 || c+r < need {
 		return false
 	}
 	move := min(r, g.interval)
-	g.counter.Set(g.counter.Get() + move)
+	if need > c {
+		move = min(r, max(move, need-c))
+	}
+	g.counter.Set(c + move)
 	g.reserve.Store(r - move)
 	return true
 }
@@ -371,7 +376,11 @@ func meteringProvider(r *Runtime, imp engine.Import) (engine.HostFunc, bool, err
 	default:
 		return engine.HostFunc{}, false, nil
 	}
-	if len(imp.Type.Params) != 0 || len(imp.Type.Results) != 0 {
+	if target == ErrOutOfGas {
+		if len(imp.Type.Params) != 1 || imp.Type.Params[0] != engine.I64 || len(imp.Type.Results) != 0 {
+			return engine.HostFunc{}, false, fmt.Errorf("%s.%s must be (i64) -> ()", imp.Module, imp.Name)
+		}
+	} else if len(imp.Type.Params) != 0 || len(imp.Type.Results) != 0 {
 		return engine.HostFunc{}, false, fmt.Errorf("%s.%s must be () -> ()", imp.Module, imp.Name)
 	}
 	if target == nil {
@@ -383,11 +392,11 @@ func meteringProvider(r *Runtime, imp engine.Import) (engine.HostFunc, bool, err
 			}}, true, nil
 	}
 	if target == ErrOutOfGas {
-		// The counter cannot pay a charge: out of gas, unless the reserve
-		// has more (a yield checkpoint of a metered module).
+		// The counter cannot pay a charge of stack[0]: out of gas, unless
+		// the reserve covers it (a yield checkpoint of a metered module).
 		return engine.HostFunc{Module: imp.Module, Name: imp.Name, Type: imp.Type,
 			Call: func(ctx context.Context, caller engine.Caller, stack []uint64) error {
-				if r.gas != nil && r.gas.refill() {
+				if r.gas != nil && r.gas.refill(stack[0]) {
 					return r.checkpoint(ctx)
 				}
 				return r.fail(&GasError{Err: target, unmetered: r.gas == nil})
