@@ -286,3 +286,63 @@ func TestWarmupMetered(t *testing.T) {
 		})
 	}
 }
+
+// The warm-up runs under WithStartTimeout's deadline, as start code does:
+// a warm-up that never ends fails the instantiation.
+func TestWarmupStartTimeout(t *testing.T) {
+	ctx := context.Background()
+	for _, eng := range Engines() {
+		t.Run(eng, func(t *testing.T) {
+			_, err := NewWithEngine(ctx, eng, fixtures.MustBytes("wat/raw.wasm"), nil,
+				WithStartTimeout(50*time.Millisecond),
+				WithWarmup(func(ctx context.Context, r *Runtime) error {
+					_, err := r.CallWasm(ctx, "loop_forever")
+					return err
+				}))
+			require.ErrorIs(t, err, ErrWarmup)
+			require.ErrorIs(t, err, ErrInterrupted)
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+		})
+	}
+}
+
+// A warm-up may use its runtime from other goroutines: their calls are
+// serialized, the snapshot waits for the last one, and once the warm-up
+// has returned they fail with ErrClosed.
+func TestWarmupConcurrentUse(t *testing.T) {
+	ctx := context.Background()
+	for _, eng := range Engines() {
+		t.Run(eng, func(t *testing.T) {
+			var calls atomic.Int64
+			done := make(chan error, 1)
+			rt, err := NewWithEngine(ctx, eng, fixtures.MustBytes("as/echo.wasm"), nil, WithWarmup(func(ctx context.Context, r *Runtime) error {
+				started := make(chan struct{})
+				go func() {
+					for i := 0; ; i++ {
+						if i == 1 {
+							close(started)
+						}
+						if _, err := r.Call(ctx, "counter"); err != nil {
+							done <- err
+							return
+						}
+						calls.Add(1)
+					}
+				}()
+				<-started
+				for range 10 {
+					if _, err := r.Call(ctx, "counter"); err != nil {
+						return err
+					}
+					calls.Add(1)
+				}
+				return nil
+			}))
+			require.NoError(t, err)
+			defer rt.Close(ctx)
+			require.ErrorIs(t, <-done, ErrClosed)
+			n := calls.Load()
+			require.Equal(t, n+1, counter(t, rt), "every call of the warm-up counted once, none after it")
+		})
+	}
+}
