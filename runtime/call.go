@@ -158,7 +158,10 @@ func (r *Runtime) setFault(err error) error {
 	if err == nil {
 		r.faultView.Store(nil)
 	} else {
-		r.faultView.Store(&err)
+		// A copy of its own, so that err itself does not escape: a nil
+		// fault (every Reset) allocates nothing.
+		e := err
+		r.faultView.Store(&e)
 	}
 	return err
 }
