@@ -257,6 +257,13 @@ type codePass struct {
 	helperBase  uint32
 	helperIdx   []int32
 	helperOrder []int
+	// costIdx maps a cost to its charge helper (see costHelper), of which
+	// a module gets at most maxCostHelpers; helperCosts gives the cost of
+	// each hCost entry of helperOrder.
+	costIdx        map[uint64]uint32
+	costUses       map[uint64]int
+	maxCostHelpers int
+	helperCosts    []uint64
 
 	wrapTypes map[string]uint32 // block types for multi-result wrapper blocks
 	newTypes  [][]byte          // encoded types appended to the type section

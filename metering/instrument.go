@@ -138,7 +138,10 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 		return nil, tooLarge(-1, "too many imports, exports or globals once the injected ones are added")
 	}
 	growLimit := cfg.MaxTableElements > 0 && len(m.tables) > 0
-	if m.numFuncs()+3+2+uint32(len(m.tables)) > maxFuncs {
+	// Two imports and at most six helpers are injected, and a table.grow
+	// helper per table (the charge helpers of given costs only within the
+	// limit: see costHelper).
+	if m.numFuncs()+2+6+uint32(len(m.tables)) > maxFuncs {
 		return nil, tooLarge(-1, "too many functions once the injected ones are added")
 	}
 
@@ -180,6 +183,8 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 	for i := range p.helperIdx {
 		p.helperIdx[i] = -1
 	}
+	p.costIdx, p.costUses = map[uint64]uint32{}, map[uint64]int{}
+	p.maxCostHelpers = min(maxCostHelpers, int(maxFuncs-(m.numFuncs()+2+6+uint32(len(m.tables)))))
 	res := &Result{
 		CallDepth:        CallDepthExport,
 		MaxCallDepth:     cfg.MaxCallDepth,
@@ -248,9 +253,12 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 		}
 		return i
 	}
-	for _, h := range p.helperOrder {
+	for k, h := range p.helperOrder {
 		var t []byte
 		switch h {
+		case hCost:
+			t = []byte{0x60, 0, 0}
+			code = p.appendCostHelperFunc(code, p.helperCosts[k])
 		case hEnter, hLeave:
 			t = []byte{0x60, 1, tI32, 0}
 			code = p.appendHelperFunc(code, h)
@@ -897,10 +905,7 @@ func (p *codePass) emit(i int) error {
 				switch {
 				case pt.dead: // a dead segment is never entered
 				case p.gm:
-					body = append(body, 0x42)
-					body = appendS64(body, int64(pt.val))
-					body = append(body, 0x10)
-					body = appendU32(body, p.helper(hCharge))
+					body = p.appendGlobalCharge(body, pt.val)
 				case p.hot(pt.loop) && p.wrapOf[pt.loop] >= 0:
 					w := &p.wraps[p.wrapOf[pt.loop]]
 					w.charge = pt.val
@@ -1000,7 +1005,88 @@ const (
 	hChargeLocal
 	hDyn
 	hGrow
+	// hCost marks in helperOrder a charge helper of a given cost (see
+	// costHelper): its cost is in helperCosts.
+	hCost = -1
 )
+
+// maxCostHelpers bounds the charge helpers of given costs per module;
+// costHelperUses is the use of a cost from which its charges call its own
+// helper (the first ones call $charge: a helper pays for itself, in bytes,
+// only when its cost is charged often).
+const (
+	maxCostHelpers = 1024
+	costHelperUses = 16
+)
+
+// appendGlobalCharge appends the static charge of cost c of a function
+// working on the global: call $charge_C, the helper of that cost (2 or 3
+// bytes, no argument: the call site is cheaper to compile), or, past
+// maxCostHelpers distinct costs, i64.const C; call $charge.
+func (p *codePass) appendGlobalCharge(b []byte, c uint64) []byte {
+	p.costUses[c]++
+	if p.costUses[c] < costHelperUses {
+		b = append(b, 0x42)
+		b = appendS64(b, int64(c))
+		b = append(b, 0x10)
+		return appendU32(b, p.helper(hCharge))
+	}
+	if i, ok := p.costHelper(c); ok {
+		b = append(b, 0x10)
+		return appendU32(b, i)
+	}
+	b = append(b, 0x42)
+	b = appendS64(b, int64(c))
+	b = append(b, 0x10)
+	return appendU32(b, p.helper(hCharge))
+}
+
+// costHelper returns the function index of the charge helper of cost c,
+// numbering it on first use, or false if the module has maxCostHelpers
+// already (or no room for one more function).
+func (p *codePass) costHelper(c uint64) (uint32, bool) {
+	if i, ok := p.costIdx[c]; ok {
+		return i, true
+	}
+	if len(p.costIdx) >= p.maxCostHelpers {
+		return 0, false
+	}
+	i := p.helperBase + uint32(len(p.helperOrder))
+	p.costIdx[c] = i
+	for len(p.helperCosts) < len(p.helperOrder) {
+		p.helperCosts = append(p.helperCosts, 0)
+	}
+	p.helperOrder = append(p.helperOrder, hCost)
+	p.helperCosts = append(p.helperCosts, c)
+	return i, true
+}
+
+// appendCostHelperFunc appends the body of the charge helper of cost C:
+//
+//	(func $charge_C
+//	  global.get $gas; i64.const C; i64.lt_s
+//	  if; loop; i64.const C; call $out_of_gas; global.get $gas; i64.const C; i64.lt_s; br_if 0; end; end
+//	  global.get $gas; i64.const C; i64.sub; global.set $gas)
+func (p *codePass) appendCostHelperFunc(code []byte, c uint64) []byte {
+	k := appendS64([]byte{0x42}, int64(c))
+	b := []byte{0x00}
+	b = append(b, p.gasGet...)
+	b = append(b, k...)
+	b = append(b, 0x53, 0x04, 0x40, 0x03, 0x40) // i64.lt_s; if; loop
+	b = append(b, k...)
+	b = append(b, 0x10)
+	b = appendU32(b, p.oogFunc)
+	b = append(b, p.gasGet...)
+	b = append(b, k...)
+	b = append(b, 0x53, 0x0d, 0x00, 0x0b, 0x0b) // i64.lt_s; br_if 0; end; end
+	b = append(b, p.gasGet...)
+	b = append(b, k...)
+	b = append(b, 0x7d)
+	b = append(b, p.gasSet...)
+	b = append(b, 0x0b)
+	code = appendU32(code, uint32(len(b)))
+	return append(code, b...)
+}
 
 // helper returns the function index of the helper of kind h, numbering it
 // on first use.

@@ -363,3 +363,50 @@ func TestYieldBigCharge(t *testing.T) {
 	assert.Equal(t, int64(3), used) // the static charge, then nothing
 	assert.Zero(t, y.calls.Load())
 }
+
+// TestCostHelpers: from its costHelperUses-th charge on, a cost is charged
+// through a helper of its own (call $charge_C, no argument). f(x) runs 40
+// ifs on x's bits, each arm a segment of the same cost; the instrumented
+// module gets one such helper, and every budget up to what a call needs
+// runs out of gas where it does with the counter in one piece, with or
+// without checkpoints (intervals 1, 7, 1000).
+func TestCostHelpers(t *testing.T) {
+	w := &wmod{}
+	var body [][]byte
+	for i := 0; i < 40; i++ {
+		// if (x >> i&31) & 1 { x = x + 1 } else { x = x - 1 }
+		body = append(body, lget(0), i32c(int32(i%31)), op(0x76), i32c(1), op(0x71), ifb(0x40),
+			lget(0), i32c(1), op(0x6a), lset(0), elseb, lget(0), i32c(1), op(0x6b), lset(0), end)
+	}
+	body = append(body, lget(0))
+	f := w.fn(w.typ([]byte{i32}, []byte{i32}), nil, body...)
+	w.export("f", 0, f)
+	plain := instrument(t, w.bytes(), Config{})
+	m, err := parseModule(plain.Module, true)
+	require.NoError(t, err)
+	// f, $enter_charge, $charge (the first uses), $leave and the helpers
+	// of the two costs charged 40 times: the arms (5) and what follows an
+	// if up to the next one (6).
+	assert.Len(t, m.code, 1+3+2)
+
+	e := newEnv(t)
+	ref := e.metered(t, plain)
+	for _, x := range []uint64{0, 0x5a5a5a5a, 0xffffffff} {
+		want, need, err := ref.call("f", 1<<40, x)
+		require.NoError(t, err)
+		for _, interval := range []int64{1, 7, 1000} {
+			mi := e.metered(t, instrument(t, w.bytes(), Config{YieldInterval: interval}))
+			for gas := need - 60; gas <= need; gas++ {
+				_, wantUsed, wantErr := ref.call("f", gas, x)
+				got, used, err := mi.yieldCall(&yieldCounter{}, interval, "f", gas, x)
+				require.Equal(t, wantErr == nil, err == nil, "x %x interval %d gas %d", x, interval, gas)
+				if err == nil {
+					require.Equal(t, want, got)
+				} else {
+					require.ErrorIs(t, err, errOutOfGas)
+				}
+				require.Equal(t, wantUsed, used, "x %x interval %d gas %d", x, interval, gas)
+			}
+		}
+	}
+}
