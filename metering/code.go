@@ -87,7 +87,7 @@ type patch struct {
 	off   int // input offset
 	skip  int // input bytes replaced
 	kind  uint8
-	depth uint32 // for pCharge: relative depth of the out-of-gas landing block
+	depth uint32 // for pYield: its loop in cdLoops
 	val   uint64
 	// dead marks a pCharge of a segment that is never entered (it starts
 	// in unreachable code): not emitted.
@@ -227,8 +227,6 @@ type codePass struct {
 	curSeg           int
 	curCost          uint64
 
-	usesDyn bool
-
 	// validateOnly is set by PrepareSnapshot: bodies are validated, not
 	// instrumented (no local is injected).
 	validateOnly bool
@@ -272,9 +270,8 @@ type codePass struct {
 	cdeCall            []byte
 	gasGet, gasSet     []byte
 
-	// yield is set with yield checkpoints (Config.YieldInterval); wraps
-	// lists the current function's wrapped loops.
-	yield bool
+	// wraps lists the current function's wrapped loops (countdown
+	// checkpoints, hot loops).
 	wraps []loopWrap
 	// countdown is set with yield checkpoints without gas (Config.LimitsOnly
 	// and Config.YieldInterval): they count instructions down in the global
@@ -472,7 +469,7 @@ func (p *codePass) openSegment(off int, header bool) {
 		// A hot loop has one segment, entered at its header (see hot).
 		p.coolLoops(top.loop)
 	}
-	p.patches = append(p.patches, patch{off: off, kind: pCharge, depth: uint32(len(p.ctrls)) + top.syn, dead: top.unreachable || top.dead, loop: top.loop})
+	p.patches = append(p.patches, patch{off: off, kind: pCharge, dead: top.unreachable || top.dead, loop: top.loop})
 }
 
 // relabel records the new index of the label l read at [loff, end), if
@@ -514,7 +511,6 @@ func (p *codePass) addDyn(off int, unit uint32) {
 	if unit != 0 && p.gas {
 		p.coolLoops(p.ctrls[len(p.ctrls)-1].loop)
 		p.patches = append(p.patches, patch{off: off, kind: pDyn, val: uint64(unit)})
-		p.usesDyn = true
 	}
 }
 
@@ -582,7 +578,7 @@ func (p *codePass) function(i int) error {
 	p.curCost = 0
 	p.nloops = 0
 	p.cdLoops, p.sets, p.copyBuf = p.cdLoops[:0], p.sets[:0], p.copyBuf[:0]
-	if p.yield {
+	if p.countdown {
 		// The yield checkpoint of the entry, before the first charge
 		// (without gas, patch 0 owns the instructions outside loops).
 		p.patches = append(p.patches, patch{off: instrStart, kind: pYEntry})
@@ -881,7 +877,7 @@ func (p *codePass) function(i int) error {
 			if op != 0x20 {
 				ok = p.popExpect(t)
 			}
-			if op != 0x20 && (p.yield || p.gas) && p.ctrls[len(p.ctrls)-1].cp != 0 { // inside a wrapped loop
+			if op != 0x20 && (p.countdown || p.gas) && p.ctrls[len(p.ctrls)-1].cp != 0 { // inside a wrapped loop
 				p.sets = append(p.sets, l)
 			}
 			if op != 0x21 {

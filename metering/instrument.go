@@ -154,8 +154,8 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 		growLimit: growLimit,
 		// Metered, yield checkpoints are the gas checks themselves (see
 		// "Yield checkpoints" in README.md): the code is the same with
-		// or without them.
-		yield:       cfg.YieldInterval > 0 && !gas,
+		// or without them. Without gas, they count instructions down.
+		countdown:   cfg.YieldInterval > 0 && !gas,
 		gasGlobal:   uint32(len(m.globals)),
 		depthGlobal: uint32(len(m.globals)) + 1,
 		oogFunc:     m.numImportedFuncs,
@@ -169,9 +169,8 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 		// injected code reads and writes as it does the gas counter).
 		injected = 1
 		p.depthGlobal, p.cdeFunc = uint32(len(m.globals)), m.numImportedFuncs
-		if p.yield {
+		if p.countdown {
 			injected = 2
-			p.countdown = true
 			p.gasGlobal, p.yieldFunc = p.depthGlobal+1, p.cdeFunc+1
 		}
 	}
@@ -722,26 +721,6 @@ func (p *codePass) appendCountdownLoopClose(b []byte, w int64, l *cdLoop) []byte
 	return append(b, 0x0c, 0x00, 0x0b, 0x0b)
 }
 
-// appendGet appends what pushes the counter: local.get $g, or global.get
-// $gas in a function without loops (p.gm).
-func (p *codePass) appendGet(b []byte) []byte {
-	if p.gm {
-		return append(b, p.gasGet...)
-	}
-	b = append(b, 0x20)
-	return appendU32(b, p.gasLocal)
-}
-
-// appendSet appends what pops the counter: local.set $g, or global.set
-// $gas in a function without loops (p.gm).
-func (p *codePass) appendSet(b []byte) []byte {
-	if p.gm {
-		return append(b, p.gasSet...)
-	}
-	b = append(b, 0x21)
-	return appendU32(b, p.gasLocal)
-}
-
 // appendStore appends local.get $g; global.set $gas (nothing in a
 // function that works on the global, p.gm).
 func (p *codePass) appendStore(b []byte) []byte {
@@ -762,30 +741,6 @@ func (p *codePass) appendLoad(b []byte) []byte {
 	b = append(b, p.gasGet...)
 	b = append(b, 0x21)
 	return appendU32(b, p.gasLocal)
-}
-
-// appendHotCharge appends the static charge of cost C in a hot loop of a
-// function that works on the global, on the copy $g loaded before the loop:
-//
-//	local.get $g; i64.const C; i64.ge_s; if; else; call $out_of_gas; unreachable; end
-//	local.get $g; i64.const C; i64.sub; local.tee $g; global.set $gas
-//
-// The global stays exact (it holds $g), so the loop needs no store where
-// control leaves it; on failure it holds the counter unchanged.
-func (p *codePass) appendHotCharge(b []byte, cost uint64) []byte {
-	b = append(b, 0x20)
-	b = appendU32(b, p.gasLocal)
-	b = append(b, 0x42)
-	b = appendS64(b, int64(cost))
-	b = append(b, 0x59, 0x04, 0x40, 0x05, 0x10) // i64.ge_s; if; else; call
-	b = appendU32(b, p.oogFunc)
-	b = append(b, 0x00, 0x0b, 0x20)
-	b = appendU32(b, p.gasLocal)
-	b = append(b, 0x42)
-	b = appendS64(b, int64(cost))
-	b = append(b, 0x7d, 0x22) // i64.sub; local.tee
-	b = appendU32(b, p.gasLocal)
-	return append(b, p.gasSet...)
 }
 
 // appendRefillLoop appends the slow path of a charge, where the counter
@@ -1296,7 +1251,7 @@ func (p *codePass) assemble(code []byte, voidType uint32, helperTypes []uint32) 
 			if p.gas {
 				oog = imp(OutOfGasImport, voidType+1)
 			}
-			if p.yield {
+			if p.countdown {
 				yield = imp(YieldImport, voidType)
 			}
 			vec(m.numImports, oog, imp(CallDepthExceededImport, voidType), yield)
