@@ -66,16 +66,7 @@ func TestDecodedStringsSurviveGC(t *testing.T) {
 			asString[i] = v.(string)[1:] // an interior pointer only
 		}
 	}
-	var garbage [][]byte
-	for round := 0; round < 3; round++ {
-		for i := 0; i < 20000; i++ {
-			garbage = append(garbage, make([]byte, 16+i%200))
-			if len(garbage) > 1000 {
-				garbage = garbage[:0]
-			}
-		}
-		runtime.GC()
-	}
+	churnHeap()
 	for i := range want {
 		if i%2 == 0 {
 			require.Equal(t, want[i], asAny[i].(string), "any %d", i)
@@ -154,16 +145,7 @@ func TestDecodedBytesSurviveGC(t *testing.T) {
 			asBytes[i] = v.([]byte)[1:]
 		}
 	}
-	var garbage [][]byte
-	for round := 0; round < 3; round++ {
-		for i := 0; i < 20000; i++ {
-			garbage = append(garbage, make([]byte, 16+i%200))
-			if len(garbage) > 1000 {
-				garbage = garbage[:0]
-			}
-		}
-		runtime.GC()
-	}
+	churnHeap()
 	for i := range want {
 		if i%2 == 0 {
 			require.Equal(t, want[i], asAny[i].([]byte), "any %d", i)
@@ -184,4 +166,20 @@ func TestDecodeBytesAllocatesOnce(t *testing.T) {
 		}
 	})
 	require.Equal(t, 1.0, allocs)
+}
+
+// churnHeap allocates and drops garbage through three collections, so that
+// memory a decoded value still needs would be reused if the collector
+// thought it free.
+func churnHeap() {
+	var garbage [][]byte
+	for round := 0; round < 3; round++ {
+		for i := 0; i < 20000; i++ {
+			garbage = append(garbage, make([]byte, 16+i%200))
+			if len(garbage) > 1000 {
+				garbage = garbage[:0]
+			}
+		}
+		runtime.GC()
+	}
 }
