@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	goruntime "runtime"
-	"sync"
 	"testing"
 	"time"
 	"weak"
@@ -66,40 +65,30 @@ func TestFreshRegistryPerLeaseConcurrently(t *testing.T) {
 				const workers, leases = 8, 1000
 				p := pool.New(workers, opts...)
 				defer p.Close(ctx)
-				var wg sync.WaitGroup
-				errs := make(chan error, workers)
-				for w := range workers {
-					wg.Go(func() {
-						for i := range leases / workers {
-							id := fmt.Sprintf("w%d-%d", w, i)
-							check := func(rt *runtime.Runtime, arg string) error {
-								got, err := runtime.CallAs[string](ctx, rt, "greet", arg)
-								if want := id + " greets " + arg; err != nil || got != want {
-									return fmt.Errorf("lease %s: got %q (%v), want %q", id, got, err, want)
-								}
-								return nil
+				concurrently(t, workers, func(w int) error {
+					for i := range leases / workers {
+						id := fmt.Sprintf("w%d-%d", w, i)
+						check := func(rt *runtime.Runtime, arg string) error {
+							got, err := runtime.CallAs[string](ctx, rt, "greet", arg)
+							if want := id + " greets " + arg; err != nil || got != want {
+								return fmt.Errorf("lease %s: got %q (%v), want %q", id, got, err, want)
 							}
-							l, err := p.Runtime(ctx, engine, greetWasm, requestRegistry(t, id),
-								pool.PreRunFunc(func(ctx context.Context, rt *runtime.Runtime) error { return check(rt, "pre") }))
-							if err != nil {
-								errs <- err
-								return
-							}
-							for _, arg := range []string{"a", "b"} {
-								if err := check(l.Runtime, arg); err != nil {
-									errs <- err
-									return
-								}
-							}
-							p.PutBack(l)
+							return nil
 						}
-					})
-				}
-				wg.Wait()
-				close(errs)
-				for err := range errs {
-					require.NoError(t, err)
-				}
+						l, err := p.Runtime(ctx, engine, greetWasm, requestRegistry(t, id),
+							pool.PreRunFunc(func(ctx context.Context, rt *runtime.Runtime) error { return check(rt, "pre") }))
+						if err != nil {
+							return err
+						}
+						for _, arg := range []string{"a", "b"} {
+							if err := check(l.Runtime, arg); err != nil {
+								return err
+							}
+						}
+						p.PutBack(l)
+					}
+					return nil
+				})
 				s := p.Stats()
 				assert.Equal(t, uint64(leases), s.Hits+s.Misses)
 				assert.LessOrEqual(t, s.Misses, uint64(workers), "no more instantiations than concurrent leases")

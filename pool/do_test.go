@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -88,31 +87,22 @@ func TestDoFreshRegistryPerCallConcurrently(t *testing.T) {
 		const workers, calls = 8, 1000
 		p := pool.New(workers, pool.WithKeepState())
 		defer p.Close(ctx)
-		var wg sync.WaitGroup
-		errs := make(chan error, workers)
-		for w := range workers {
-			wg.Go(func() {
-				for i := range calls / workers {
-					id := fmt.Sprintf("w%d-%d", w, i)
-					err := p.Do(ctx, engine, greetWasm, requestRegistry(t, id), func(rt *runtime.Runtime) error {
-						got, err := runtime.CallAs[string](ctx, rt, "greet", "x")
-						if want := id + " greets x"; err != nil || got != want {
-							return fmt.Errorf("call %s: got %q (%v), want %q", id, got, err, want)
-						}
-						return nil
-					})
-					if err != nil {
-						errs <- err
-						return
+		concurrently(t, workers, func(w int) error {
+			for i := range calls / workers {
+				id := fmt.Sprintf("w%d-%d", w, i)
+				err := p.Do(ctx, engine, greetWasm, requestRegistry(t, id), func(rt *runtime.Runtime) error {
+					got, err := runtime.CallAs[string](ctx, rt, "greet", "x")
+					if want := id + " greets x"; err != nil || got != want {
+						return fmt.Errorf("call %s: got %q (%v), want %q", id, got, err, want)
 					}
+					return nil
+				})
+				if err != nil {
+					return err
 				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			require.NoError(t, err)
-		}
+			}
+			return nil
+		})
 		s := p.Stats()
 		assert.Equal(t, uint64(calls), s.Hits+s.Misses)
 		assert.LessOrEqual(t, s.Misses, uint64(workers), "no more instantiations than concurrent calls")

@@ -225,35 +225,26 @@ func TestCapacityUnderConcurrentBursts(t *testing.T) {
 		p := pool.New(2, pool.WithKeepState(), pool.WithRegistryIdentity())
 		defer p.Close(ctx)
 		regs := []*runtime.HostAPIRegistry{greetRegistry(t), greetRegistry(t), greetRegistry(t)}
-		var wg sync.WaitGroup
-		errs := make(chan error, 4)
-		for w := range 4 {
-			wg.Go(func() {
-				var held []*pool.Lease
-				for i := range 300 {
-					l, err := p.Runtime(ctx, engine, greetWasm, regs[(w+i)%len(regs)])
-					if err != nil {
-						errs <- err
-						return
-					}
-					held = append(held, l)
-					if len(held) == 1+i%3 { // hold up to 3 at once, then give them back
-						for _, l := range held {
-							p.PutBack(l)
-						}
-						held = held[:0]
-					}
+		concurrently(t, 4, func(w int) error {
+			var held []*pool.Lease
+			for i := range 300 {
+				l, err := p.Runtime(ctx, engine, greetWasm, regs[(w+i)%len(regs)])
+				if err != nil {
+					return err
 				}
-				for _, l := range held {
-					p.PutBack(l)
+				held = append(held, l)
+				if len(held) == 1+i%3 { // hold up to 3 at once, then give them back
+					for _, l := range held {
+						p.PutBack(l)
+					}
+					held = held[:0]
 				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			require.NoError(t, err)
-		}
+			}
+			for _, l := range held {
+				p.PutBack(l)
+			}
+			return nil
+		})
 		s := p.Stats()
 		assert.Equal(t, 0, s.Live)
 		assert.LessOrEqual(t, s.Idle, 2)
@@ -360,53 +351,39 @@ func TestConcurrentLeases(t *testing.T) {
 			regs = append(regs, reg)
 		}
 		const workers, leases = 8, 10_000
-		var wg sync.WaitGroup
-		errs := make(chan error, workers)
-		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; i < leases; i++ {
-					ri := (w + i) % len(regs)
-					reg := regs[ri]
-					code, isEcho := greetWasm, i%7 == 0
-					if isEcho {
-						code, reg = echoWasm, nil
-					}
-					l, err := p.Runtime(ctx, engine, code, reg)
-					if err != nil {
-						errs <- err
-						return
-					}
-					name := fmt.Sprintf("w%d-%d", w, i)
-					if isEcho {
-						if i%21 == 0 { // fault now and then: the instance must come back clean
-							if _, err := l.Runtime.Call(ctx, "fail", name); !errors.Is(err, runtime.ErrAbort) {
-								errs <- fmt.Errorf("fail: %v", err)
-								return
-							}
-						}
-						got, err := runtime.CallAs[string](ctx, l.Runtime, "greet", name)
-						if err != nil || got != "hello, "+name {
-							errs <- fmt.Errorf("echo greet %s: %q, %v", name, got, err)
-							return
-						}
-					} else {
-						got, err := runtime.CallAs[string](ctx, l.Runtime, "greet", name)
-						if want := fmt.Sprintf("greet %d to %s", ri, name); err != nil || got != want {
-							errs <- fmt.Errorf("greet %s: %q, %v", name, got, err)
-							return
-						}
-					}
-					p.PutBack(l)
+		concurrently(t, workers, func(w int) error {
+			for i := 0; i < leases; i++ {
+				ri := (w + i) % len(regs)
+				reg := regs[ri]
+				code, isEcho := greetWasm, i%7 == 0
+				if isEcho {
+					code, reg = echoWasm, nil
 				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			require.NoError(t, err)
-		}
+				l, err := p.Runtime(ctx, engine, code, reg)
+				if err != nil {
+					return err
+				}
+				name := fmt.Sprintf("w%d-%d", w, i)
+				if isEcho {
+					if i%21 == 0 { // fault now and then: the instance must come back clean
+						if _, err := l.Runtime.Call(ctx, "fail", name); !errors.Is(err, runtime.ErrAbort) {
+							return fmt.Errorf("fail: %v", err)
+						}
+					}
+					got, err := runtime.CallAs[string](ctx, l.Runtime, "greet", name)
+					if err != nil || got != "hello, "+name {
+						return fmt.Errorf("echo greet %s: %q, %v", name, got, err)
+					}
+				} else {
+					got, err := runtime.CallAs[string](ctx, l.Runtime, "greet", name)
+					if want := fmt.Sprintf("greet %d to %s", ri, name); err != nil || got != want {
+						return fmt.Errorf("greet %s: %q, %v", name, got, err)
+					}
+				}
+				p.PutBack(l)
+			}
+			return nil
+		})
 		s := p.Stats()
 		assert.Equal(t, 0, s.Live, "every lease was put back")
 		assert.LessOrEqual(t, s.Idle, 6)
@@ -417,4 +394,24 @@ func TestConcurrentLeases(t *testing.T) {
 		assert.Equal(t, 0, s.Idle)
 		assert.Equal(t, 0, s.Modules, "closing the pool closes every module")
 	})
+}
+
+// concurrently runs fn(w) for w in [0, n) on n goroutines, waits for them
+// all and fails t with every error they returned.
+func concurrently(t *testing.T, n int, fn func(w int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for w := range n {
+		wg.Go(func() {
+			if err := fn(w); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
 }
