@@ -41,27 +41,27 @@ func BenchmarkPooledGreet(b *testing.B) {
 
 // BenchmarkPooledGreetKeepState: as above, instances keep their state.
 func BenchmarkPooledGreetKeepState(b *testing.B) {
-	benchEngines(b, func(b *testing.B, engine string) {
-		ctx := context.Background()
-		p := pool.New(4, pool.WithKeepState())
-		defer p.Close(ctx)
-		reg := greetRegistry(b)
-		if err := leaseGreet(ctx, p, engine, greetWasm, reg); err != nil { // compile, untimed
-			b.Fatal(err)
-		}
-		b.ReportAllocs()
-		var i int64
-		for b.Loop() {
-			i++
-			if err := leaseGreetN(ctx, p, engine, greetWasm, reg, i); err != nil {
-				b.Fatal(err)
-			}
-		}
+	benchKeepState(b, func(ctx context.Context, p *pool.Pool, engine string, reg *runtime.HostAPIRegistry, i int64) error {
+		return leaseGreetN(ctx, p, engine, greetWasm, reg, i)
 	})
 }
 
 // BenchmarkPooledGreetDo: BenchmarkPooledGreetKeepState through Do.
 func BenchmarkPooledGreetDo(b *testing.B) {
+	benchKeepState(b, func(ctx context.Context, p *pool.Pool, engine string, reg *runtime.HostAPIRegistry, i int64) error {
+		return p.Do(ctx, engine, greetWasm, reg, func(rt *runtime.Runtime) error {
+			_, err := rt.Call(ctx, "greet", "world")
+			if err == nil && i%keepStateResetEvery == 0 {
+				err = rt.Reset(ctx)
+			}
+			return err
+		})
+	})
+}
+
+// benchKeepState times call(ctx, p, engine, reg, i), the i-th pooled greet
+// (from 1), on a keep-state pool whose module is compiled untimed first.
+func benchKeepState(b *testing.B, call func(ctx context.Context, p *pool.Pool, engine string, reg *runtime.HostAPIRegistry, i int64) error) {
 	benchEngines(b, func(b *testing.B, engine string) {
 		ctx := context.Background()
 		p := pool.New(4, pool.WithKeepState())
@@ -72,16 +72,9 @@ func BenchmarkPooledGreetDo(b *testing.B) {
 		}
 		b.ReportAllocs()
 		var i int64
-		greet := func(rt *runtime.Runtime) error {
-			_, err := rt.Call(ctx, "greet", "world")
-			if err == nil && i%keepStateResetEvery == 0 {
-				err = rt.Reset(ctx)
-			}
-			return err
-		}
 		for b.Loop() {
 			i++
-			if err := p.Do(ctx, engine, greetWasm, reg, greet); err != nil {
+			if err := call(ctx, p, engine, reg, i); err != nil {
 				b.Fatal(err)
 			}
 		}
