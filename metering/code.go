@@ -34,6 +34,8 @@ type ctrlFrame struct {
 	// loop is the innermost loop around or at this frame (an index in
 	// codePass.loopHot), -1 outside loops.
 	loop int32
+	// ifPatch is, for an if, the index in codePass.patches of its pIf.
+	ifPatch int
 }
 
 // cdLoop is a loop with a countdown checkpoint (yield checkpoints without
@@ -81,7 +83,15 @@ const (
 	pLoopEnd               // insert what follows the end of a wrapped loop
 	pLabel                 // replace a label LEB by val
 	pGrow                  // replace table.grow val by a call of its limit helper
+	// pIf: before an if, charge the first segment of the branch its
+	// condition takes, when both branches start a segment entered only
+	// from the if: the segments val (then) and depth (false), or none
+	// while depth is noIfSeg (see emit).
+	pIf
 )
+
+// noIfSeg marks a pIf whose false edge does not start a segment of its own.
+const noIfSeg = ^uint32(0)
 
 type patch struct {
 	off   int // input offset
@@ -92,6 +102,8 @@ type patch struct {
 	// dead marks a pCharge of a segment that is never entered (it starts
 	// in unreachable code): not emitted.
 	dead bool
+	// merged marks a pCharge made by the pIf before its if (see emit).
+	merged bool
 	// loop is, for a pCharge, the innermost loop around its segment (an
 	// index in codePass.loopHot), -1 outside loops.
 	loop int32
@@ -262,6 +274,13 @@ type codePass struct {
 	costUses       map[uint64]int
 	maxCostHelpers int
 	helperCosts    []uint64
+	// pairIdx maps a pair of costs (then, false) to its if-charge helper
+	// (see pairHelper), which count against maxCostHelpers too;
+	// helperPairs gives the pair of each hIfPair entry of helperOrder, in
+	// order.
+	pairIdx     map[[2]uint64]uint32
+	pairUses    map[[2]uint64]int
+	helperPairs [][2]uint64
 
 	wrapTypes map[string]uint32 // block types for multi-result wrapper blocks
 	newTypes  [][]byte          // encoded types appended to the type section
@@ -656,6 +675,12 @@ func (p *codePass) function(i int) error {
 					p.wraps[f.wrap].cdLoop = f.cdLoop
 				}
 			}
+			if op == 0x04 {
+				// The then branch's segment opens right after the if
+				// (below); the false edge's is known at else or end.
+				f.ifPatch = len(p.patches)
+				p.patches = append(p.patches, patch{off: off, kind: pIf, val: uint64(len(p.patches) + 1), depth: noIfSeg})
+			}
 			p.ctrls = append(p.ctrls, f)
 			p.pushAll(params)
 			boundary = op != 0x02
@@ -671,6 +696,9 @@ func (p *codePass) function(i int) error {
 			f.unreachable = false
 			p.pushAll(f.params)
 			boundary = true
+			// The else branch's segment, opened below, is entered only
+			// from the if.
+			p.patches[f.ifPatch].depth = uint32(len(p.patches))
 		case 0x0b: // end
 			f := &p.ctrls[len(p.ctrls)-1]
 			if !p.popAll(f.results) || len(p.vals) != f.height {
@@ -680,6 +708,12 @@ func (p *codePass) function(i int) error {
 				return p.typeErr(off, "if without else must have equal parameter and result types")
 			}
 			fop, targeted, results := f.op, f.targeted, f.results
+			if fop == 0x04 && f.unreachable && !targeted {
+				// An if without else whose then branch never reaches its
+				// end: the code after it, whose segment opens below, is
+				// entered only from the if's false edge.
+				p.patches[f.ifPatch].depth = uint32(len(p.patches))
+			}
 			if f.wrap >= 0 {
 				p.patches = append(p.patches, patch{off: r.pos, kind: pLoopEnd, val: uint64(f.wrap)})
 			}

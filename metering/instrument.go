@@ -183,6 +183,7 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 		p.helperIdx[i] = -1
 	}
 	p.costIdx, p.costUses = map[uint64]uint32{}, map[uint64]int{}
+	p.pairIdx, p.pairUses = map[[2]uint64]uint32{}, map[[2]uint64]int{}
 	p.maxCostHelpers = min(maxCostHelpers, int(maxFuncs-(m.numFuncs()+2+6+uint32(len(m.tables)))))
 	res := &Result{
 		CallDepth:        CallDepthExport,
@@ -252,9 +253,14 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 		}
 		return i
 	}
+	pairs := p.helperPairs
 	for k, h := range p.helperOrder {
 		var t []byte
 		switch h {
+		case hIfPair:
+			t = []byte{0x60, 1, tI32, 1, tI32}
+			code = p.appendIfPairFunc(code, pairs[0])
+			pairs = pairs[1:]
 		case hCost:
 			t = []byte{0x60, 0, 0}
 			code = p.appendCostHelperFunc(code, p.helperCosts[k])
@@ -847,8 +853,17 @@ func (p *codePass) emit(i int) error {
 	for k, pt := range p.patches {
 		body = append(body, m.b[pos:pt.off]...)
 		switch pt.kind {
+		case pIf:
+			body = p.appendIfCharge(body, pt)
 		case pCharge:
-			if k == skip {
+			if pt.merged {
+				// Charged by the pIf before its if.
+				info.Segments++
+				info.StaticCost += pt.val
+				if p.cfg.RecordSegments {
+					info.Segs = append(info.Segs, Segment{Offset: pt.off, Cost: pt.val})
+				}
+			} else if k == skip {
 				if pt.val > 0 {
 					info.Segments++
 					info.StaticCost += pt.val
@@ -963,12 +978,17 @@ const (
 	// hCost marks in helperOrder a charge helper of a given cost (see
 	// costHelper): its cost is in helperCosts.
 	hCost = -1
+	// hIfPair marks in helperOrder an if-charge helper of a pair of costs
+	// (see pairHelper): the pair is in helperPairs, in the order of these
+	// helpers.
+	hIfPair = -2
 )
 
-// maxCostHelpers bounds the charge helpers of given costs per module;
-// costHelperUses is the use of a cost from which its charges call its own
-// helper (the first ones call $charge: a helper pays for itself, in bytes,
-// only when its cost is charged often).
+// maxCostHelpers bounds the charge helpers of given costs and if-charge
+// helpers of given pairs of costs per module; costHelperUses is the use of
+// a cost (or a pair) from which its charges call its own helper (the first
+// ones call $charge, or charge the two branches apart: a helper pays for
+// itself, in bytes, only when it is used often).
 const (
 	maxCostHelpers = 1024
 	costHelperUses = 16
@@ -996,6 +1016,87 @@ func (p *codePass) appendGlobalCharge(b []byte, c uint64) []byte {
 	return appendU32(b, p.helper(hCharge))
 }
 
+// mergeIfCharges enables appendIfCharge; tests turn it off to compare
+// with the separate charges.
+var mergeIfCharges = true
+
+// appendIfCharge applies the pIf pt, before an if whose two branches each
+// start a segment entered only from the if (the then branch, and the else
+// branch or the code after an if whose then branch never reaches its end):
+// in a function working on the global, once their pair of costs has been
+// charged costIfUses times, the two charges become one call, before the
+// if, of the helper of that pair, which charges the cost of the branch the
+// condition takes and passes the condition on. Nothing runs between the
+// if and the first instruction of either branch, so the charge is made at
+// the same point, of the same gas, failing or refilling the same way.
+func (p *codePass) appendIfCharge(b []byte, pt patch) []byte {
+	if !p.gm || pt.dead || pt.depth == noIfSeg || !mergeIfCharges {
+		return b
+	}
+	t, f := &p.patches[pt.val], &p.patches[pt.depth]
+	if t.kind != pCharge || f.kind != pCharge || t.dead || f.dead || t.val == 0 || f.val == 0 {
+		return b
+	}
+	pair := [2]uint64{t.val, f.val}
+	p.pairUses[pair]++
+	if p.pairUses[pair] < costHelperUses {
+		return b
+	}
+	i, ok := p.pairHelper(pair)
+	if !ok {
+		return b
+	}
+	t.merged, f.merged = true, true
+	b = append(b, 0x10)
+	return appendU32(b, i)
+}
+
+// pairHelper returns the function index of the if-charge helper of the
+// pair of costs (then, false), numbering it on first use, or false if the
+// module has maxCostHelpers charge helpers already.
+func (p *codePass) pairHelper(pair [2]uint64) (uint32, bool) {
+	if i, ok := p.pairIdx[pair]; ok {
+		return i, true
+	}
+	if len(p.costIdx)+len(p.pairIdx) >= p.maxCostHelpers {
+		return 0, false
+	}
+	i := p.helperBase + uint32(len(p.helperOrder))
+	p.pairIdx[pair] = i
+	for len(p.helperCosts) < len(p.helperOrder) {
+		p.helperCosts = append(p.helperCosts, 0)
+	}
+	p.helperOrder = append(p.helperOrder, hIfPair)
+	p.helperCosts = append(p.helperCosts, 0)
+	p.helperPairs = append(p.helperPairs, pair)
+	return i, true
+}
+
+// appendIfPairFunc appends the body of the if-charge helper of the pair
+// of costs (T, F), of type (i32) -> (i32):
+//
+//	(func $charge_if_T_F (param $cond i32) (result i32) (local $c i64)
+//	  i64.const T; i64.const F; local.get $cond; select; local.set $c
+//	  <the charge of $c, as $charge's>
+//	  local.get $cond)
+func (p *codePass) appendIfPairFunc(code []byte, pair [2]uint64) []byte {
+	b := []byte{0x01, 0x01, tI64, 0x42}
+	b = appendS64(b, int64(pair[0]))
+	b = append(b, 0x42)
+	b = appendS64(b, int64(pair[1]))
+	b = append(b, 0x20, 0x00, 0x1b, 0x21, 0x01) // local.get $cond; select; local.set $c
+	b = append(b, p.gasGet...)
+	b = append(b, 0x20, 0x01, 0x53, 0x04, 0x40) // local.get $c; i64.lt_s; if
+	b = p.appendRefillLoop(b, 1)
+	b = append(b, 0x0b)
+	b = append(b, p.gasGet...)
+	b = append(b, 0x20, 0x01, 0x7d)
+	b = append(b, p.gasSet...)
+	b = append(b, 0x20, 0x00, 0x0b) // local.get $cond; end
+	code = appendU32(code, uint32(len(b)))
+	return append(code, b...)
+}
+
 // costHelper returns the function index of the charge helper of cost c,
 // numbering it on first use, or false if the module has maxCostHelpers
 // already (or no room for one more function).
@@ -1003,7 +1104,7 @@ func (p *codePass) costHelper(c uint64) (uint32, bool) {
 	if i, ok := p.costIdx[c]; ok {
 		return i, true
 	}
-	if len(p.costIdx) >= p.maxCostHelpers {
+	if len(p.costIdx)+len(p.pairIdx) >= p.maxCostHelpers {
 		return 0, false
 	}
 	i := p.helperBase + uint32(len(p.helperOrder))

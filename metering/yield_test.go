@@ -384,10 +384,11 @@ func TestCostHelpers(t *testing.T) {
 	plain := instrument(t, w.bytes(), Config{})
 	m, err := parseModule(plain.Module, true)
 	require.NoError(t, err)
-	// f, $enter_charge, $charge (the first uses), $leave and the helpers
-	// of the two costs charged 40 times: the arms (5) and what follows an
-	// if up to the next one (6).
-	assert.Len(t, m.code, 1+3+2)
+	// f, $enter_charge, $charge (the first uses), $leave, the helpers of
+	// the two costs charged 40 times: the arms (5) and what follows an if
+	// up to the next one (6), and from the 16th if on the if-charge helper
+	// of the arms' pair (see TestIfCharges).
+	assert.Len(t, m.code, 1+3+3)
 
 	e := newEnv(t)
 	ref := e.metered(t, plain)
