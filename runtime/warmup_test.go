@@ -3,6 +3,8 @@ package runtime
 import (
 	"context"
 	"errors"
+	"os"
+	"os/exec"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -207,10 +209,30 @@ func TestWarmupFailure(t *testing.T) {
 	}
 }
 
+// warmupChildEnv, set, makes TestWarmupReentrancy run its cases in the
+// process itself; unset, the test runs them in a child process (a re-run
+// of the test binary), so that a deadlock (a re-entrant call waiting for
+// the runtime its warm-up holds) fails the test in minutes instead of
+// hanging the package until go test's timeout.
+const warmupChildEnv = "ASPECT_WARMUP_REENTRANCY_CHILD"
+
 // A warm-up cannot reset or close the runtime it warms up, nor wait for
 // it: those fail with ErrReentrant, and its runtime is closed once it
 // returns.
 func TestWarmupReentrancy(t *testing.T) {
+	if os.Getenv(warmupChildEnv) == "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestWarmupReentrancy$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), warmupChildEnv+"=1")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, ctx.Err(), "the re-entrancy cases did not finish (deadlock?):\n%s", out)
+		require.NoError(t, err, "%s", out)
+		for _, eng := range Engines() {
+			require.Contains(t, string(out), "--- PASS: TestWarmupReentrancy/"+eng, "%s", out)
+		}
+		return
+	}
 	ctx := context.Background()
 	code := fixtures.MustBytes("as/echo.wasm")
 	for _, eng := range Engines() {
