@@ -90,6 +90,13 @@ const (
 	pIf
 )
 
+// pricedKey names a helper of given costs: its kind (hCost or hIfPair)
+// and its costs.
+type pricedKey struct {
+	kind  int
+	costs [2]uint64
+}
+
 // noIfSeg marks a pIf whose false edge does not start a segment of its own.
 const noIfSeg = ^uint32(0)
 
@@ -267,20 +274,18 @@ type codePass struct {
 	helperBase  uint32
 	helperIdx   []int32
 	helperOrder []int
-	// costIdx maps a cost to its charge helper (see costHelper), of which
-	// a module gets at most maxCostHelpers; helperCosts gives the cost of
-	// each hCost entry of helperOrder.
-	costIdx        map[uint64]uint32
+	// pricedIdx maps a helper of given costs to its function index: a
+	// charge helper of a cost C (hCost, {C, 0}, see costHelper) or an
+	// if-charge helper of a pair of costs (hIfPair, {T, F}, see
+	// pairHelper), of which a module gets at most maxCostHelpers;
+	// helperCosts gives the costs of each entry of helperOrder (zero for
+	// other helpers). costUses and pairUses count the charges of each cost
+	// and pair so far.
+	pricedIdx      map[pricedKey]uint32
 	costUses       map[uint64]int
+	pairUses       map[[2]uint64]int
 	maxCostHelpers int
-	helperCosts    []uint64
-	// pairIdx maps a pair of costs (then, false) to its if-charge helper
-	// (see pairHelper), which count against maxCostHelpers too;
-	// helperPairs gives the pair of each hIfPair entry of helperOrder, in
-	// order.
-	pairIdx     map[[2]uint64]uint32
-	pairUses    map[[2]uint64]int
-	helperPairs [][2]uint64
+	helperCosts    [][2]uint64
 
 	wrapTypes map[string]uint32 // block types for multi-result wrapper blocks
 	newTypes  [][]byte          // encoded types appended to the type section

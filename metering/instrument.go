@@ -182,8 +182,7 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 	for i := range p.helperIdx {
 		p.helperIdx[i] = -1
 	}
-	p.costIdx, p.costUses = map[uint64]uint32{}, map[uint64]int{}
-	p.pairIdx, p.pairUses = map[[2]uint64]uint32{}, map[[2]uint64]int{}
+	p.pricedIdx, p.costUses, p.pairUses = map[pricedKey]uint32{}, map[uint64]int{}, map[[2]uint64]int{}
 	p.maxCostHelpers = min(maxCostHelpers, int(maxFuncs-(m.numFuncs()+2+6+uint32(len(m.tables)))))
 	res := &Result{
 		CallDepth:        CallDepthExport,
@@ -253,17 +252,15 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 		}
 		return i
 	}
-	pairs := p.helperPairs
 	for k, h := range p.helperOrder {
 		var t []byte
 		switch h {
 		case hIfPair:
 			t = []byte{0x60, 1, tI32, 1, tI32}
-			code = p.appendIfPairFunc(code, pairs[0])
-			pairs = pairs[1:]
+			code = p.appendIfPairFunc(code, p.helperCosts[k])
 		case hCost:
 			t = []byte{0x60, 0, 0}
-			code = p.appendCostHelperFunc(code, p.helperCosts[k])
+			code = p.appendCostHelperFunc(code, p.helperCosts[k][0])
 		case hEnter, hLeave:
 			t = []byte{0x60, 1, tI32, 0}
 			code = p.appendHelperFunc(code, h)
@@ -976,11 +973,10 @@ const (
 	hDyn
 	hGrow
 	// hCost marks in helperOrder a charge helper of a given cost (see
-	// costHelper): its cost is in helperCosts.
+	// costHelper): its cost is helperCosts[k][0].
 	hCost = -1
 	// hIfPair marks in helperOrder an if-charge helper of a pair of costs
-	// (see pairHelper): the pair is in helperPairs, in the order of these
-	// helpers.
+	// (see pairHelper): the pair is helperCosts[k].
 	hIfPair = -2
 )
 
@@ -1053,22 +1049,26 @@ func (p *codePass) appendIfCharge(b []byte, pt patch) []byte {
 
 // pairHelper returns the function index of the if-charge helper of the
 // pair of costs (then, false), numbering it on first use, or false if the
-// module has maxCostHelpers charge helpers already.
+// module has maxCostHelpers helpers of given costs already.
 func (p *codePass) pairHelper(pair [2]uint64) (uint32, bool) {
-	if i, ok := p.pairIdx[pair]; ok {
+	return p.pricedHelper(pricedKey{hIfPair, pair})
+}
+
+// pricedHelper returns the function index of the helper of given costs k,
+// numbering it on first use, or false if the module has maxCostHelpers of
+// them already.
+func (p *codePass) pricedHelper(k pricedKey) (uint32, bool) {
+	if i, ok := p.pricedIdx[k]; ok {
 		return i, true
 	}
-	if len(p.costIdx)+len(p.pairIdx) >= p.maxCostHelpers {
+	if len(p.pricedIdx) >= p.maxCostHelpers {
 		return 0, false
 	}
 	i := p.helperBase + uint32(len(p.helperOrder))
-	p.pairIdx[pair] = i
-	for len(p.helperCosts) < len(p.helperOrder) {
-		p.helperCosts = append(p.helperCosts, 0)
-	}
-	p.helperOrder = append(p.helperOrder, hIfPair)
-	p.helperCosts = append(p.helperCosts, 0)
-	p.helperPairs = append(p.helperPairs, pair)
+	p.pricedIdx[k] = i
+	p.helperCosts = append(p.helperCosts, make([][2]uint64, len(p.helperOrder)-len(p.helperCosts))...)
+	p.helperOrder = append(p.helperOrder, k.kind)
+	p.helperCosts = append(p.helperCosts, k.costs)
 	return i, true
 }
 
@@ -1099,22 +1099,9 @@ func (p *codePass) appendIfPairFunc(code []byte, pair [2]uint64) []byte {
 
 // costHelper returns the function index of the charge helper of cost c,
 // numbering it on first use, or false if the module has maxCostHelpers
-// already (or no room for one more function).
+// helpers of given costs already (or no room for one more function).
 func (p *codePass) costHelper(c uint64) (uint32, bool) {
-	if i, ok := p.costIdx[c]; ok {
-		return i, true
-	}
-	if len(p.costIdx)+len(p.pairIdx) >= p.maxCostHelpers {
-		return 0, false
-	}
-	i := p.helperBase + uint32(len(p.helperOrder))
-	p.costIdx[c] = i
-	for len(p.helperCosts) < len(p.helperOrder) {
-		p.helperCosts = append(p.helperCosts, 0)
-	}
-	p.helperOrder = append(p.helperOrder, hCost)
-	p.helperCosts = append(p.helperCosts, c)
-	return i, true
+	return p.pricedHelper(pricedKey{hCost, [2]uint64{c, 0}})
 }
 
 // appendCostHelperFunc appends the body of the charge helper of cost C:
