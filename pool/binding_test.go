@@ -152,7 +152,7 @@ func TestRegistriesOfAnotherShapeAreAnotherKey(t *testing.T) {
 	for _, reg := range []*runtime.HostAPIRegistry{requestRegistry(t, "a"), other, requestRegistry(t, "b"), other} {
 		l, err := p.Runtime(ctx, "", greetWasm, reg)
 		require.NoError(t, err)
-		assert.Equal(t, reg.Shape(), l.Key.Shape)
+		assert.Equal(t, reg.Shape(), l.Key().Shape)
 		p.PutBack(l)
 	}
 	s := p.Stats()
@@ -212,8 +212,8 @@ func TestRuntimeFor(t *testing.T) {
 			id := fmt.Sprint(i)
 			l, err := p.RuntimeFor(ctx, mod, requestRegistry(t, id))
 			require.NoError(t, err)
-			assert.Equal(t, engine, l.Key.Engine)
-			assert.Equal(t, mod.Hash(), l.Key.CodeHash)
+			assert.Equal(t, engine, l.Key().Engine)
+			assert.Equal(t, mod.Hash(), l.Key().CodeHash)
 			out, err := runtime.CallAs[string](ctx, l.Runtime, "greet", "m")
 			require.NoError(t, err)
 			assert.Equal(t, id+" greets m", out)

@@ -15,6 +15,9 @@ type instance struct {
 	st      *instState
 	used    uint64 // Pool.clock at its last put back
 	cleanup goruntime.Cleanup
+	// shard is the shard a leased instance was counted live in, which it
+	// goes back to: set when it is leased, by the lease's taker.
+	shard int32
 }
 
 // instState is what closing an instance needs: the argument of its

@@ -15,23 +15,30 @@ import (
 // keeps it reachable) is closed by the garbage collector and counted in
 // Stats.Leaked, so a forgotten lease does not hold its instance forever; do
 // not rely on it.
+//
+// A lease is the one allocation of a lease by Runtime or RuntimeFor (64
+// bytes, its handle included): what a keep-state pooled call costs the
+// garbage collector beyond the call itself.
 type Lease struct {
-	Key Key
 	// Runtime is this lease's handle on the instance (see
 	// runtime.Runtime.Handle): after PutBack every operation on it fails
 	// with runtime.ErrClosed, so it can never reach the instance's next
 	// user. Closing it is PutBack's job.
 	Runtime *runtime.Runtime
 
-	inst *instance
-	// shard is the shard the lease was counted live in, which PutBack
-	// returns the instance to.
-	shard int32
-	done  atomic.Bool
+	ke *keyEntry
+	// inst is the leased *instance until PutBack takes it (nil after):
+	// swapped (atomic.SwapPointer), so that of two PutBacks at once only
+	// one puts it back; set before the lease is handed out.
+	inst unsafe.Pointer
 	// cell holds the handle Runtime was (the field is the caller's):
 	// the lease and its handle are one allocation, revoked by PutBack.
 	cell runtime.HandleCell
 }
+
+// Key returns the key of the leased instance: its engine, code, registry
+// shape (and registry, with WithRegistryIdentity).
+func (l *Lease) Key() Key { return l.ke.key }
 
 // LeaseOption configures one lease: a call of Pool.Runtime, RuntimeFor, Do
 // or DoFor.
@@ -148,7 +155,7 @@ func (p *Pool) lease(ctx context.Context, engine string, ce *codeEntry, mod *run
 	if err != nil {
 		return nil, err
 	}
-	l := &Lease{Key: ke.key, inst: in, shard: int32(home)}
+	l := &Lease{ke: ke, inst: unsafe.Pointer(in)}
 	l.Runtime = l.cell.Open(in.st.rt)
 	if lc.preRun != "" || lc.preRunFunc != nil {
 		if err := p.preRun(ctx, l.Runtime, lc); err != nil {
@@ -186,6 +193,7 @@ func (p *Pool) leaseInstance(ctx context.Context, engine string, ce *codeEntry, 
 		p.discardLeased(ctx, in, home)
 		return nil, nil, 0, err
 	}
+	in.shard = int32(home)
 	return ke, in, home, nil
 }
 
@@ -227,13 +235,15 @@ func (p *Pool) preRun(ctx context.Context, rt *runtime.Runtime, lc leaseConfig) 
 // the idle instance keeps no reference to the lease's functions. PutBack is
 // idempotent; the lease must not be used afterwards.
 func (p *Pool) PutBack(l *Lease) {
-	if l == nil || !l.done.CompareAndSwap(false, true) {
+	if l == nil {
 		return
 	}
-	in := l.inst
-	l.inst = nil
+	in := (*instance)(atomic.SwapPointer(&l.inst, nil))
+	if in == nil {
+		return
+	}
 	l.cell.Revoke()
-	p.putBack(in, int(l.shard))
+	p.putBack(in, int(in.shard))
 }
 
 // putBack returns a leased instance, counted live in shard i and whose

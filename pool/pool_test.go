@@ -65,8 +65,8 @@ func TestHitMissAndCompileOnce(t *testing.T) {
 		// Another registry of the same shape is the same key.
 		l, err := p.Runtime(ctx, engine, greetWasm, greetRegistry(t))
 		require.NoError(t, err)
-		assert.Equal(t, reg.Shape(), l.Key.Shape)
-		assert.Nil(t, l.Key.Registry)
+		assert.Equal(t, reg.Shape(), l.Key().Shape)
+		assert.Nil(t, l.Key().Registry)
 		p.PutBack(l)
 		s = p.Stats()
 		assert.Equal(t, uint64(1), s.Misses)
@@ -79,7 +79,7 @@ func TestHitMissAndCompileOnce(t *testing.T) {
 		for _, r := range []*runtime.HostAPIRegistry{reg, reg, greetRegistry(t)} {
 			l, err := pi.Runtime(ctx, engine, greetWasm, r)
 			require.NoError(t, err)
-			assert.Same(t, r, l.Key.Registry)
+			assert.Same(t, r, l.Key().Registry)
 			pi.PutBack(l)
 		}
 		s = pi.Stats()
