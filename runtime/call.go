@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"unicode/utf16"
+	"unsafe"
 
 	"github.com/aspect-rt/aspect-runtime/abi"
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
@@ -194,9 +195,12 @@ func (c *callContext) Value(key any) any {
 // host function that keeps it sees the same one).
 func (r *Runtime) callContext(ctx context.Context) context.Context {
 	if c := r.lastCallCtx; c != nil {
-		// With plainEq, == panics neither for another dynamic type (never
-		// equal) nor for the same one.
-		if c.plainEq && c.Context == ctx || !c.plainEq && sameContext(c.Context, ctx) {
+		// The same interface words are the same context, whatever its
+		// type, without ==, which calls into the runtime for most context
+		// types (and panics for some). Otherwise, with plainEq, == panics
+		// neither for another dynamic type (never equal) nor for the same
+		// one.
+		if sameWords(c.Context, ctx) || c.plainEq && c.Context == ctx || !c.plainEq && sameContext(c.Context, ctx) {
 			return c
 		}
 	}
@@ -220,6 +224,14 @@ func plainComparable(t reflect.Type) bool {
 		return plainComparable(t.Elem())
 	}
 	return true
+}
+
+// sameWords reports whether a and b hold the same dynamic type and the
+// same data word: then they are the same value (the data word of a
+// non-pointer type points to an immutable copy), although equal contexts
+// may have different words.
+func sameWords(a, b context.Context) bool {
+	return *(*[2]unsafe.Pointer)(unsafe.Pointer(&a)) == *(*[2]unsafe.Pointer)(unsafe.Pointer(&b))
 }
 
 // sameContext reports whether a and b are the same context, without
@@ -380,17 +392,17 @@ func (r *Runtime) Close(ctx context.Context) error {
 // codec, and returns the decoded result in its generic form (see
 // abi.Decode), or nil if the guest returned no result.
 func (r *Runtime) Call(ctx context.Context, method string, args ...any) (any, error) {
-	raw, release, err := r.callRaw(ctx, method, args)
+	c, raw, err := r.callHeld(ctx, method, args)
 	if err != nil || raw == nil {
 		return nil, err
 	}
-	v, err := abi.Decode(raw) // does not panic: no deferred release needed
+	v, err := abi.Decode(raw) // does not panic: no deferred unlock needed
 	if err != nil {
-		err = r.core().consumeAllOnFailure(ctx, &ABIError{Func: method, Detail: "result", Err: err})
-		release()
+		err = c.consumeAllOnFailure(ctx, &ABIError{Func: method, Detail: "result", Err: err})
+		r.unlock(c)
 		return nil, err
 	}
-	release()
+	r.unlock(c)
 	return v, nil
 }
 
@@ -489,39 +501,50 @@ func (r *Runtime) CallWasm(ctx context.Context, method string, params ...uint64)
 // memory, with the runtime locked until release is called. raw is nil (and
 // the lock released) on error or when there is no result.
 func (r *Runtime) callRaw(ctx context.Context, method string, args []any) (raw []byte, release func(), err error) {
-	h := r
-	r, err = r.acquire(ctx, "Call")
+	c, raw, err := r.callHeld(ctx, method, args)
+	if err != nil || raw == nil {
+		return nil, nil, err
+	}
+	if r.lent != nil && r.lent.warm != nil {
+		return raw, r.lent.warm.mu.Unlock, nil
+	}
+	if c.unlockFn == nil {
+		c.unlockFn = c.mu.Unlock // made once, so that a call does not allocate it
+	}
+	return raw, c.unlockFn, nil
+}
+
+// callHeld is callRaw for callers that unlock themselves: it returns the
+// Runtime r.acquire locked, which r.unlock releases, and the result, still
+// in guest memory. raw is nil (and the lock released) on error or when
+// there is no result.
+func (r *Runtime) callHeld(ctx context.Context, method string, args []any) (*Runtime, []byte, error) {
+	c, err := r.acquire(ctx, "Call")
 	if err != nil {
 		return nil, nil, err
 	}
 	locked := true
 	defer func() {
 		if locked {
-			h.unlock(r)
+			r.unlock(c)
 		}
 	}()
-	if r.inst == nil {
-		return nil, nil, r.lost()
+	if c.inst == nil {
+		return nil, nil, c.lost()
 	}
-	ptr, err := r.call(ctx, method, args)
+	ptr, err := c.call(ctx, method, args)
 	if err != nil || ptr == 0 {
 		return nil, nil, err
 	}
-	if r.mem == nil {
-		return nil, nil, r.consumeAllOnFailure(ctx, r.setFault(&ABIError{Func: method, Detail: "module exports no memory", Err: abi.ErrOutOfBounds}))
+	if c.mem == nil {
+		return nil, nil, c.consumeAllOnFailure(ctx, c.setFault(&ABIError{Func: method, Detail: "module exports no memory", Err: abi.ErrOutOfBounds}))
 	}
-	raw, err = abi.ReadValue(r.mem, ptr)
+	raw, err := abi.ReadValue(c.mem, ptr)
 	if err != nil {
-		return nil, nil, r.consumeAllOnFailure(ctx, r.setFault(&ABIError{Func: method, Detail: fmt.Sprintf("result pointer %#x", ptr), Err: err}))
+		return nil, nil, c.consumeAllOnFailure(ctx, c.setFault(&ABIError{Func: method, Detail: fmt.Sprintf("result pointer %#x", ptr), Err: err}))
 	}
 	locked = false
-	if h.lent != nil && h.lent.warm != nil {
-		return raw, h.lent.warm.mu.Unlock, nil
-	}
-	if r.unlockFn == nil {
-		r.unlockFn = r.mu.Unlock // made once, so that a call does not allocate it
-	}
-	return raw, r.unlockFn, nil
+	return c, raw, nil
 }
 
 // lost is the error of a call on a runtime whose instance was dropped (a
@@ -622,12 +645,19 @@ func (r *Runtime) call(ctx context.Context, method string, args []any) (uint32, 
 func (r *Runtime) encodeArgs(method string, args []any) error {
 	r.buf, r.offs = r.buf[:0], r.offs[:0]
 	for i, a := range args {
-		if !basicArg(a) {
-			return r.encodeArgsFrom(method, args, i)
-		}
-		r.offs = append(r.offs, len(r.buf))
 		var err error
-		if r.buf, err = abi.Append(r.buf, a); err != nil {
+		if s, ok := a.(string); ok {
+			// The most common argument, without Append's type switch.
+			r.offs = append(r.offs, len(r.buf))
+			r.buf, err = abi.AppendString(r.buf, s)
+		} else {
+			if !basicArg(a) {
+				return r.encodeArgsFrom(method, args, i)
+			}
+			r.offs = append(r.offs, len(r.buf))
+			r.buf, err = abi.Append(r.buf, a)
+		}
+		if err != nil {
 			return &ArgumentError{Func: method, Index: i, Err: err}
 		}
 	}
@@ -705,7 +735,7 @@ func (r *Runtime) run(ctx context.Context, method string, e *export, stack []uin
 			if i+1 < nargs {
 				end = r.offs[i+1]
 			}
-			ptr, err := r.write(ctx, r.inst, r.buf[r.offs[i]:end])
+			ptr, err := r.write(ctx, r.inst, nil, r.buf[r.offs[i]:end])
 			if err != nil {
 				normal = true
 				if r.depth != nil {
@@ -796,15 +826,21 @@ func (r *Runtime) allocator(inst engineFuncs) (engine.Function, error) {
 // without an interface conversion (an itab lookup each time).
 type engineFuncs = engine.Caller
 
-// write allocates len(data) bytes in the guest and copies data there.
-func (r *Runtime) write(ctx context.Context, inst engineFuncs, data []byte) (uint32, error) {
-	alloc, err := r.allocator(inst)
-	if err != nil {
-		return 0, err
+// write allocates len(data) bytes in the guest and copies data there. mem
+// is inst's memory if the caller has it already (a host call that read
+// its arguments), else nil.
+func (r *Runtime) write(ctx context.Context, inst engineFuncs, mem engine.Memory, data []byte) (uint32, error) {
+	alloc := r.alloc
+	if !r.allocOK {
+		var err error
+		if alloc, err = r.allocator(inst); err != nil {
+			return 0, err
+		}
 	}
-	mem := inst.Memory()
 	if mem == nil {
-		return 0, &ABIError{Func: AllocateFunction, Detail: "the module exports no memory", Err: ErrAllocate}
+		if mem = inst.Memory(); mem == nil {
+			return 0, &ABIError{Func: AllocateFunction, Detail: "the module exports no memory", Err: ErrAllocate}
+		}
 	}
 	st := r.allocStack[min(r.hostDepth, maxHostNesting)][:]
 	st[0] = uint64(uint32(len(data)))
@@ -1020,7 +1056,13 @@ func (h *hostCaller) run(ctx context.Context, caller engine.Caller, stack []uint
 	h.argBytes = argBytes
 	// One result buffer per nesting level: a nested host call (from the
 	// allocate that writes this result) must not overwrite it.
-	enc, hasValue, err := a.invoke(ctx, raw, h.admitFn, r.hostBufs[depth][:0])
+	// admit only when there is something to charge: otherwise the invoker
+	// makes no call for it.
+	var admit func() error
+	if r.gas != nil && a.gas != (GasRule{}) {
+		admit = h.admitFn
+	}
+	enc, hasValue, err := a.invoke(ctx, raw, admit, r.hostBufs[depth][:0])
 	if cap(enc) <= maxKeptHostBuf && cap(enc) != cap(r.hostBufs[depth]) {
 		r.hostBufs[depth] = enc[:0] // append moved it to a larger array
 	}
@@ -1042,7 +1084,7 @@ func (h *hostCaller) run(ctx context.Context, caller engine.Caller, stack []uint
 		stack[0] = 0
 		return nil
 	}
-	ptr, err := r.write(ctx, caller, enc)
+	ptr, err := r.write(ctx, caller, mem, enc)
 	if err != nil {
 		return r.fail(err)
 	}

@@ -24,9 +24,19 @@ import (
 // argument that cannot be decoded is an *argDecodeError; the function's own
 // error is returned as is; a panic is the caller's to recover.
 //
-// admit runs after the arguments are decoded and before the function is
-// called (it charges the call's gas rule); its error is returned as is.
+// admit, if not nil, runs after the arguments are decoded and before the
+// function is called (it charges the call's gas rule); its error is
+// returned as is. It is nil when there is nothing to charge, so that an
+// unmetered host call makes no call for it.
 type invoker func(ctx context.Context, raw [][]byte, admit func() error, dst []byte) (out []byte, hasValue bool, err error)
+
+// admitted runs admit, if any.
+func admitted(admit func() error) error {
+	if admit == nil {
+		return nil
+	}
+	return admit()
+}
 
 // argDecodeError is an argument the invoker could not decode.
 type argDecodeError struct {
@@ -202,7 +212,7 @@ func typesOf(ts ...reflect.Type) []reflect.Type { return ts }
 func Func0[R any](fn func(context.Context) (R, error)) Func {
 	encode := resultEncoder[R]()
 	return Func{hasResult: true, resultT: reflect.TypeFor[R](), invoke: func(ctx context.Context, raw [][]byte, admit func() error, dst []byte) ([]byte, bool, error) {
-		if err := admit(); err != nil {
+		if err := admitted(admit); err != nil {
 			return dst, false, err
 		}
 		r, err := fn(ctx)
@@ -215,6 +225,9 @@ func Func0[R any](fn func(context.Context) (R, error)) Func {
 
 // Func1 returns the host function fn of one argument.
 func Func1[A, R any](fn func(context.Context, A) (R, error)) Func {
+	if f, ok := any(fn).(func(context.Context, string) (string, error)); ok {
+		return stringFunc(stringCall{withCtx: f})
+	}
 	decode, encode := argDecoder[A](), resultEncoder[R]()
 	return Func{params: typesOf(reflect.TypeFor[A]()), hasResult: true, resultT: reflect.TypeFor[R](),
 		invoke: func(ctx context.Context, raw [][]byte, admit func() error, dst []byte) ([]byte, bool, error) {
@@ -222,7 +235,7 @@ func Func1[A, R any](fn func(context.Context, A) (R, error)) Func {
 			if err != nil {
 				return dst, false, err
 			}
-			if err := admit(); err != nil {
+			if err := admitted(admit); err != nil {
 				return dst, false, err
 			}
 			r, err := fn(ctx, a)
@@ -242,7 +255,7 @@ func Func2[A, B, R any](fn func(context.Context, A, B) (R, error)) Func {
 			if err != nil {
 				return dst, false, err
 			}
-			if err := admit(); err != nil {
+			if err := admitted(admit); err != nil {
 				return dst, false, err
 			}
 			r, err := fn(ctx, a, b)
@@ -262,7 +275,7 @@ func Func3[A, B, C, R any](fn func(context.Context, A, B, C) (R, error)) Func {
 			if err != nil {
 				return dst, false, err
 			}
-			if err := admit(); err != nil {
+			if err := admitted(admit); err != nil {
 				return dst, false, err
 			}
 			r, err := fn(ctx, a, b, c)
@@ -276,7 +289,7 @@ func Func3[A, B, C, R any](fn func(context.Context, A, B, C) (R, error)) Func {
 // Proc0 returns the host function fn, which returns no value.
 func Proc0(fn func(context.Context) error) Func {
 	return Func{invoke: func(ctx context.Context, raw [][]byte, admit func() error, dst []byte) ([]byte, bool, error) {
-		if err := admit(); err != nil {
+		if err := admitted(admit); err != nil {
 			return dst, false, err
 		}
 		return dst, false, fn(ctx)
@@ -292,7 +305,7 @@ func Proc1[A any](fn func(context.Context, A) error) Func {
 		if err != nil {
 			return dst, false, err
 		}
-		if err := admit(); err != nil {
+		if err := admitted(admit); err != nil {
 			return dst, false, err
 		}
 		return dst, false, fn(ctx, a)
@@ -308,7 +321,7 @@ func Proc2[A, B any](fn func(context.Context, A, B) error) Func {
 		if err != nil {
 			return dst, false, err
 		}
-		if err := admit(); err != nil {
+		if err := admitted(admit); err != nil {
 			return dst, false, err
 		}
 		return dst, false, fn(ctx, a, b)
@@ -324,7 +337,7 @@ func Proc3[A, B, C any](fn func(context.Context, A, B, C) error) Func {
 		if err != nil {
 			return dst, false, err
 		}
-		if err := admit(); err != nil {
+		if err := admitted(admit); err != nil {
 			return dst, false, err
 		}
 		return dst, false, fn(ctx, a, b, c)
@@ -336,13 +349,13 @@ func Proc3[A, B, C any](fn func(context.Context, A, B, C) error) Func {
 func plainFunc(fn any) (Func, bool) {
 	switch f := fn.(type) {
 	case func(string) string:
-		return Func1(func(_ context.Context, a string) (string, error) { return f(a), nil }), true
+		return stringFunc(stringCall{plain: f}), true
 	case func(string) (string, error):
-		return Func1(func(_ context.Context, a string) (string, error) { return f(a) }), true
+		return stringFunc(stringCall{withErr: f}), true
 	case func(context.Context, string) (string, error):
-		return Func1(f), true
+		return stringFunc(stringCall{withCtx: f}), true
 	case func(context.Context, string) string:
-		return Func1(func(ctx context.Context, a string) (string, error) { return f(ctx, a), nil }), true
+		return stringFunc(stringCall{ctxOnly: f}), true
 	case func([]byte) []byte:
 		return Func1(func(_ context.Context, a []byte) ([]byte, error) { return f(a), nil }), true
 	case func([]byte) ([]byte, error):
@@ -369,6 +382,52 @@ func plainFunc(fn any) (Func, bool) {
 	return Func{}, false
 }
 
+// stringCall is a host function of a string to a string, in one of the
+// plain shapes: exactly one field is set.
+type stringCall struct {
+	plain   func(string) string
+	withErr func(string) (string, error)
+	withCtx func(context.Context, string) (string, error)
+	ctxOnly func(context.Context, string) string
+}
+
+// stringFunc is Func1 for a string -> string host function, the most
+// common shape, with the argument decoded and the result encoded inline:
+// a call makes no call of a decoder, an encoder or an adapter closure,
+// only of the function itself. Values and errors are Func1's.
+func stringFunc(c stringCall) Func {
+	t := reflect.TypeFor[string]()
+	return Func{params: typesOf(t), hasResult: true, resultT: t,
+		invoke: func(ctx context.Context, raw [][]byte, admit func() error, dst []byte) ([]byte, bool, error) {
+			a, err := abi.DecodeString(raw[0])
+			if err != nil {
+				return dst, false, &argDecodeError{index: 0, err: err}
+			}
+			if err := admitted(admit); err != nil {
+				return dst, false, err
+			}
+			var r string
+			switch {
+			case c.plain != nil:
+				r = c.plain(a)
+			case c.withCtx != nil:
+				r, err = c.withCtx(ctx, a)
+			case c.withErr != nil:
+				r, err = c.withErr(a)
+			default:
+				r = c.ctxOnly(ctx, a)
+			}
+			if err != nil {
+				return dst, false, err
+			}
+			out, err := abi.AppendString(dst, r)
+			if err != nil {
+				return dst, false, &resultEncodeError{err}
+			}
+			return out, true, nil
+		}}
+}
+
 // reflectInvoker is the invoker of any other shape: reflect.Value.Call.
 func reflectInvoker(a *hostAPI) invoker {
 	return func(ctx context.Context, raw [][]byte, admit func() error, dst []byte) ([]byte, bool, error) {
@@ -383,7 +442,7 @@ func reflectInvoker(a *hostAPI) invoker {
 			}
 			in = append(in, v)
 		}
-		if err := admit(); err != nil {
+		if err := admitted(admit); err != nil {
 			return dst, false, err
 		}
 		out := a.fn.Call(in)
