@@ -105,28 +105,42 @@ func pooledGoGreet(p *pool.Pool, eng string) error {
 // WithKeepState, or reset on put back to a snapshot taken after one warm-up
 // greet), and greet on one warm instance (Runtime.Call). The first
 // lease of a pool (compile, instantiate) and the first call of the warm
-// instance are untimed.
+// instance are untimed. Besides the wall time, each reports cpu-ns/op, the
+// process's CPU time per op (user + system; 0 where it cannot be read),
+// which other processes on a loaded machine disturb less.
 func BenchmarkPooledGoGreet(b *testing.B) {
 	forEachEngine(b, func(b *testing.B, eng string) {
 		for _, variant := range []string{"pool", "pool-keep-state", "pool-warmup"} {
 			b.Run(variant, func(b *testing.B) {
 				p := goPool(eng, variant)
 				warm(b, func() error { return pooledGoGreet(p, eng) })
+				cpu := processCPU()
 				for b.Loop() {
 					if err := pooledGoGreet(p, eng); err != nil {
 						b.Fatal(err)
 					}
 				}
+				reportCPU(b, cpu)
 			})
 		}
 		b.Run("warm", func(b *testing.B) {
 			rt := goWarmRuntime(b, eng)
 			warm(b, func() error { return goGreet(rt) })
+			cpu := processCPU()
 			for b.Loop() {
 				if err := goGreet(rt); err != nil {
 					b.Fatal(err)
 				}
 			}
+			reportCPU(b, cpu)
 		})
 	})
+}
+
+// reportCPU reports the process's CPU time per op since cpu (a
+// processCPU reading taken before the loop) as cpu-ns/op.
+func reportCPU(b *testing.B, cpu int64) {
+	if b.N > 0 {
+		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+	}
 }

@@ -32,10 +32,13 @@ const (
 	DirtyBits  = DirtyWords * 64
 )
 
-// DirtyNoPage is the value of the "last page" global that names no page:
-// the value it starts with and must be given back whenever the bitmap is
-// cleared.
-const DirtyNoPage = 0xffffffff
+// DirtyNoPage is the value of the "last page" global that names no page
+// (in either half): the value it starts with and must be given back
+// whenever the bitmap is cleared.
+const DirtyNoPage = 1<<64 - 1
+
+// maxResetGlobals bounds the params of DirtyResult.Reset.
+const maxResetGlobals = 256
 
 // DirtyResult is a module rewritten by [TrackDirtyPages].
 type DirtyResult struct {
@@ -48,9 +51,23 @@ type DirtyResult struct {
 	// Summary is the export name of an i32 global whose bit i is set when
 	// Words[i] may be non-zero.
 	Summary string
-	// Last is the export name of the i32 global holding the last page the
-	// code marked (a store to that page skips marking it again).
+	// Last is the export name of the i64 global holding the last page the
+	// code marked (low half: a store to that page skips marking it again)
+	// and the one marked before it (high half: the helper that marks a page
+	// returns at once for it).
 	Last string
+	// Reset is the export name of an added function that restores the
+	// module's own mutable globals and takes the bitmap, in one call: its
+	// params are the new values of every mutable global of the input
+	// module, in global index order (ResetGlobals of them, each of its
+	// global's type); it sets them, returns the DirtyWords bitmap words (i64
+	// results, in word order) and clears the bitmap (words and Summary 0,
+	// Last DirtyNoPage). "" when the module has a mutable global of a type
+	// other than i32, i64, f32 and f64, or an imported one, or more than
+	// maxResetGlobals: the globals are then the only way.
+	Reset string
+	// ResetGlobals is the number of params of Reset.
+	ResetGlobals int
 	// Stores counts the instructions instrumented: stores, memory.fill,
 	// memory.copy and memory.init.
 	Stores int
@@ -62,6 +79,8 @@ type DirtyResult struct {
 
 // Globals returns the export names of every global the rewrite added:
 // Words, Summary and Last.
+//
+// Reset, if any, is a function, not among them.
 func (r *DirtyResult) Globals() []string {
 	if r.Words == nil {
 		return nil
@@ -136,8 +155,8 @@ func trackDirtyPages(wasm []byte, opt dirtyOptions) (*DirtyResult, error) {
 	if !m.hasMemory {
 		return &DirtyResult{Module: wasm}, nil
 	}
-	if len(m.types)+2 > maxTypes || len(m.funcs)+2 > maxFuncs || len(m.globals)+DirtyWords+4 > maxGlobals ||
-		m.numExports+DirtyWords+4 > maxExports {
+	if len(m.types)+3 > maxTypes || len(m.funcs)+3 > maxFuncs || len(m.globals)+DirtyWords+4 > maxGlobals ||
+		m.numExports+DirtyWords+5 > maxExports {
 		return nil, tooLarge(-1, "too many types, functions, globals or exports to track dirty pages")
 	}
 
@@ -148,16 +167,25 @@ func trackDirtyPages(wasm []byte, opt dirtyOptions) (*DirtyResult, error) {
 	d.sumGlobal = d.wordGlobal + DirtyWords
 	d.lastGlobal = d.sumGlobal + 1
 	d.countGlobal = d.lastGlobal + 1
+	d.resetType, d.resetFunc = uint32(len(m.types))+2, m.numFuncs()+2
+	d.resetGlobals = resetGlobals(m)
+	helpers := 2
+	if d.resetGlobals != nil {
+		helpers = 3
+	}
 	counters := 0
 	if d.count {
 		counters = 2
 	}
 	res := &DirtyResult{Summary: DirtyExportPrefix + "sum", Last: DirtyExportPrefix + "last"}
+	if d.resetGlobals != nil {
+		res.Reset, res.ResetGlobals = DirtyExportPrefix+"reset", len(d.resetGlobals)
+	}
 	for i := range DirtyWords {
 		res.Words = append(res.Words, DirtyExportPrefix+strconv.Itoa(i))
 	}
 
-	code := appendU32(nil, uint32(len(m.code)+2))
+	code := appendU32(nil, uint32(len(m.code)+helpers))
 	for i := range m.code {
 		if code, err = d.function(code, i); err != nil {
 			return nil, err
@@ -187,20 +215,33 @@ func trackDirtyPages(wasm []byte, opt dirtyOptions) (*DirtyResult, error) {
 		}
 		switch id {
 		case secType:
-			b := vec(len(m.types), 2)
-			b = append(b, 0x60, 1, tI32, 0)          // mark(page i32)
-			return append(b, 0x60, 2, tI32, tI32, 0) // markRange(dst, n i32)
+			b := vec(len(m.types), helpers)
+			b = append(b, 0x60, 1, tI32, 0)       // mark(page i32)
+			b = append(b, 0x60, 2, tI32, tI32, 0) // markRange(dst, n i32)
+			if d.resetGlobals != nil {
+				// reset(globals...) -> (words i64 x DirtyWords)
+				b = append(appendU32(append(b, 0x60), uint32(len(d.resetGlobals))), d.resetTypes()...)
+				b = appendU32(b, DirtyWords)
+				for range DirtyWords {
+					b = append(b, tI64)
+				}
+			}
+			return b
 		case secFunction:
-			b := vec(len(m.funcs)-int(m.numImportedFuncs), 2)
+			b := vec(len(m.funcs)-int(m.numImportedFuncs), helpers)
 			b = appendU32(b, d.markType)
-			return appendU32(b, d.rangeType)
+			b = appendU32(b, d.rangeType)
+			if d.resetGlobals != nil {
+				b = appendU32(b, d.resetType)
+			}
+			return b
 		case secGlobal:
 			b := vec(len(m.globals)-int(m.numImportedGlobals), DirtyWords+2+counters)
 			for range DirtyWords {
 				b = append(b, tI64, 1, 0x42, 0, 0x0b)
 			}
 			b = append(b, tI32, 1, 0x41, 0, 0x0b)
-			b = append(b, tI32, 1, 0x41)
+			b = append(b, tI64, 1, 0x42)
 			b = appendS64(b, -1) // DirtyNoPage
 			b = append(b, 0x0b)
 			for range counters {
@@ -212,11 +253,20 @@ func trackDirtyPages(wasm []byte, opt dirtyOptions) (*DirtyResult, error) {
 			if d.count {
 				names = append(names, DirtyExportPrefix+"checks", DirtyExportPrefix+"marks")
 			}
-			b := vec(m.numExports, len(names))
+			n := len(names)
+			if res.Reset != "" {
+				n++
+			}
+			b := vec(m.numExports, n)
 			for i, name := range names {
 				b = appendName(b, name)
 				b = append(b, 0x03)
 				b = appendU32(b, d.wordGlobal+uint32(i))
+			}
+			if res.Reset != "" {
+				b = appendName(b, res.Reset)
+				b = append(b, 0x00)
+				b = appendU32(b, d.resetFunc)
 			}
 			return b
 		case secCode:
@@ -247,6 +297,41 @@ type dirtyPass struct {
 	// of mark): both for measurements in tests.
 	noGroups, count bool
 	countGlobal     uint32 // checks; marks is the next
+
+	// The reset function (DirtyResult.Reset), if resetGlobals is not nil:
+	// the indices of the globals it sets, one per param.
+	resetType, resetFunc uint32
+	resetGlobals         []uint32
+}
+
+// resetGlobals returns the indices of the mutable globals of m, or nil if
+// the reset function cannot set them all (see DirtyResult.Reset).
+func resetGlobals(m *module) []uint32 {
+	gs := []uint32{}
+	for i, g := range m.globals {
+		if !g.mut {
+			continue
+		}
+		if uint32(i) < m.numImportedGlobals || len(gs) == maxResetGlobals {
+			return nil
+		}
+		switch g.t {
+		case tI32, tI64, tF32, tF64:
+		default:
+			return nil
+		}
+		gs = append(gs, uint32(i))
+	}
+	return gs
+}
+
+// resetTypes returns the param types of the reset function.
+func (d *dirtyPass) resetTypes() []byte {
+	b := make([]byte, 0, len(d.resetGlobals))
+	for _, g := range d.resetGlobals {
+		b = append(b, d.m.globals[g].t)
+	}
+	return b
 }
 
 // analysis is the state of analyse, kept to reuse its buffers.
@@ -714,7 +799,7 @@ func (d *dirtyPass) plan(p producer, offset uint32) storePlan {
 func (d *dirtyPass) appendCheck(b []byte, p uint32) []byte {
 	b = append(b, 0x23)
 	b = appendU32(b, d.lastGlobal)
-	b = append(b, 0x47, 0x04, 0x40, 0x20)
+	b = append(b, 0xa7, 0x47, 0x04, 0x40, 0x20)
 	b = appendU32(b, p)
 	b = append(b, 0x10)
 	b = appendU32(b, d.markFunc)
@@ -814,9 +899,17 @@ func (d *dirtyPass) appendHelpers(code []byte) []byte {
 	// mark(p): $last = p; sum |= 1 << ((p>>6)&15); word[(p>>6)&15] |= 1 << (p&63).
 	var f []byte
 	f = append(f, 0) // no locals
+	// $last holds the last page marked (low half) and the one before
+	// (high half): p becomes the last, the last the one before; a p that
+	// was the one before is marked already.
+	f = gget(f, d.lastGlobal)
+	f = append(f, 0x42, 32, 0x88, 0xa7, 0x20, 0, 0x46) // i32.wrap(last >> 32) == p
+	f = append(f, 0x20, 0, 0xad)                       // i64.extend_i32_u(p)
+	f = gget(f, d.lastGlobal)
+	f = append(f, 0x42, 32, 0x86, 0x84) // last << 32, or
+	f = gset(f, d.lastGlobal)
+	f = append(f, 0x04, 0x40, 0x0f, 0x0b) // if: return
 	f = d.appendCount(f, d.countGlobal+1)
-	f = append(f, 0x20, 0)    // local.get p
-	f = gset(f, d.lastGlobal) // global.set $last
 	f = gget(f, d.sumGlobal)
 	f = append(f, 0x41, 1, 0x20, 0, 0x41, 6, 0x76, 0x41, DirtyWords-1, 0x71, 0x74, 0x72) // 1 << ((p>>6)&15), or
 	f = gset(f, d.sumGlobal)
@@ -867,6 +960,30 @@ func (d *dirtyPass) appendHelpers(code []byte) []byte {
 	f = appendU32(f, d.markFunc)
 	f = append(f, 0x20, 2, 0x20, 3, 0x4f, 0x0d, 1) // br_if 1 when first >= last
 	f = append(f, 0x20, 2, 0x41, 1, 0x6a, 0x21, 2, 0x0c, 0, 0x0b, 0x0b)
+	f = append(f, 0x0b)
+	code = appendU32(code, uint32(len(f)))
+	code = append(code, f...)
+	if d.resetGlobals == nil {
+		return code
+	}
+
+	// reset(v...): global i = v_i for each; push every word and clear it;
+	// sum = 0; last = DirtyNoPage.
+	f = f[:0]
+	f = append(f, 0) // no locals
+	for i, g := range d.resetGlobals {
+		f = appendU32(append(f, 0x20), uint32(i))
+		f = gset(f, g)
+	}
+	for i := range DirtyWords {
+		f = gget(f, d.wordGlobal+uint32(i))
+		f = append(f, 0x42, 0)
+		f = gset(f, d.wordGlobal+uint32(i))
+	}
+	f = append(f, 0x41, 0)
+	f = gset(f, d.sumGlobal)
+	f = append(f, 0x42, 0x7f)
+	f = gset(f, d.lastGlobal)
 	f = append(f, 0x0b)
 	code = appendU32(code, uint32(len(f)))
 	return append(code, f...)

@@ -49,7 +49,8 @@ func TestTrackDirtyPages(t *testing.T) {
 	want[0] = 1 << 6
 	require.Equal(t, want, words())
 	require.Equal(t, uint64(1), mod.ExportedGlobal(res.Summary).Get())
-	require.Equal(t, uint64(6), mod.ExportedGlobal(res.Last).Get())
+	// Last: page 6, no page before it.
+	require.Equal(t, uint64(0xffffffff_00000006), mod.ExportedGlobal(res.Last).Get())
 
 	_, err = mod.ExportedFunction("fill").Call(ctx, 63<<12+4095, 7, 4098) // pages 63..65
 	require.NoError(t, err)
@@ -65,6 +66,77 @@ func TestTrackDirtyPages(t *testing.T) {
 	// Pages 0..79, and 80, where the trapping store would have written.
 	want = [DirtyWords]uint64{^uint64(0), 1<<17 - 1}
 	require.Equal(t, want, words())
+}
+
+// TestDirtyReset checks the reset function: it sets every mutable global
+// of the module from its params, returns the bitmap words and clears the
+// bitmap; a store to the page marked before the last one (which the mark
+// helper skips) and one to a page that leaves it are both recorded.
+func TestDirtyReset(t *testing.T) {
+	ctx := context.Background()
+	w := &wmod{}
+	w.memory(5)
+	gI32 := w.global(i32, true, i32c(7))
+	w.global(i32, false, i32c(8)) // immutable: not a param
+	gI64 := w.global(i64, true, cat(op(0x42), u32(9)))
+	gF64 := w.global(f64, true, cat(op(0x44), make([]byte, 8)))
+	st := w.fn(w.typ([]byte{i32, i32}, nil), nil, lget(0), lget(1), op(0x36), memarg(2, 0))
+	w.export("store", 0, st)
+	w.export("g32", 3, gI32)
+	w.export("g64", 3, gI64)
+	w.export("gf64", 3, gF64)
+	res, err := TrackDirtyPages(w.bytes())
+	require.NoError(t, err)
+	require.Equal(t, DirtyExportPrefix+"reset", res.Reset)
+	require.Equal(t, 3, res.ResetGlobals)
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	mod, err := rt.Instantiate(ctx, res.Module)
+	require.NoError(t, err)
+	reset := mod.ExportedFunction(res.Reset)
+	require.NotNil(t, reset)
+	require.Len(t, reset.Definition().ResultTypes(), DirtyWords)
+
+	for _, page := range []uint64{6, 7, 6, 70, 7, 6} {
+		_, err = mod.ExportedFunction("store").Call(ctx, page<<12, 1)
+		require.NoError(t, err)
+	}
+	out, err := reset.Call(ctx, 0xfffffff0, 1<<40, 0x400921fb54442d18)
+	require.NoError(t, err)
+	var want [DirtyWords]uint64
+	want[0] = 1<<6 | 1<<7
+	want[1] = 1 << 6
+	require.Equal(t, want[:], out)
+	require.Equal(t, uint64(0xfffffff0), mod.ExportedGlobal("g32").Get())
+	require.Equal(t, uint64(1<<40), mod.ExportedGlobal("g64").Get())
+	require.Equal(t, uint64(0x400921fb54442d18), mod.ExportedGlobal("gf64").Get())
+	for _, name := range res.Words {
+		require.Zero(t, mod.ExportedGlobal(name).Get())
+	}
+	require.Zero(t, mod.ExportedGlobal(res.Summary).Get())
+	require.Equal(t, uint64(DirtyNoPage), mod.ExportedGlobal(res.Last).Get())
+
+	// Cleared, including the pages remembered: the same stores mark again.
+	for _, page := range []uint64{7, 6} {
+		_, err = mod.ExportedFunction("store").Call(ctx, page<<12, 1)
+		require.NoError(t, err)
+	}
+	out, err = reset.Call(ctx, 1, 2, 3)
+	require.NoError(t, err)
+	want = [DirtyWords]uint64{1<<6 | 1<<7}
+	require.Equal(t, want[:], out)
+	require.Equal(t, uint64(1), mod.ExportedGlobal("g32").Get())
+
+	// A module with a mutable global of another type gets no reset
+	// function.
+	w = &wmod{}
+	w.memory(1)
+	w.global(0x6f, true, cat(op(0xd0), []byte{0x6f})) // externref
+	res, err = TrackDirtyPages(w.bytes())
+	require.NoError(t, err)
+	require.Empty(t, res.Reset)
+	_, err = rt.CompileModule(ctx, res.Module)
+	require.NoError(t, err)
 }
 
 func TestTrackDirtyPagesModules(t *testing.T) {

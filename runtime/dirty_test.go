@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/aspect-rt/aspect-runtime/conformance/fixtures"
 	"github.com/aspect-rt/aspect-runtime/metering"
 	"github.com/aspect-rt/aspect-runtime/wasi"
 )
@@ -184,7 +186,7 @@ func requireRestored(t *testing.T, rt *Runtime, what string) {
 	if d := rt.dirty; d != nil {
 		require.Zero(t, d.host)
 		require.Zero(t, d.sum.Get())
-		require.Equal(t, uint64(metering.DirtyNoPage), d.last.Get()&math.MaxUint32)
+		require.Equal(t, uint64(metering.DirtyNoPage), d.last.Get())
 		for _, w := range d.words {
 			require.Zero(t, w.Get())
 		}
@@ -406,5 +408,61 @@ func TestDirtyTrackingKeepsGas(t *testing.T) {
 		}
 		require.NotZero(t, used[true])
 		require.Equal(t, used[false], used[true], "%s: gas with and without dirty-page tracking", eng)
+	}
+}
+
+// TestDirtyResetFunction checks the one-call reset of a module that tracks
+// dirty pages (metering.DirtyResult.Reset: the module's mutable globals set
+// and the code's bitmap taken by one guest function): Reset uses it, and
+// brings back the post-start globals and memory exactly, metered or not,
+// on every engine.
+func TestDirtyResetFunction(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name, fixture string
+		opts          []Option
+	}{
+		{"as", "as/echo.wasm", nil},
+		{"as-metered", "as/echo.wasm", []Option{WithMetering(metering.Config{})}},
+		{"go", "go/echo.wasm", []Option{WithWASI(wasi.Config{})}},
+	} {
+		for _, eng := range Engines() {
+			t.Run(eng+"/"+c.name, func(t *testing.T) {
+				rt, err := NewWithEngine(ctx, eng, fixtures.MustBytes(c.fixture), nil, withTracking(true, c.opts)...)
+				require.NoError(t, err)
+				defer rt.Close(ctx)
+				require.False(t, reset(t, rt), "the first Reset of the module re-instantiates")
+				require.NotNil(t, rt.dirty)
+				require.NotNil(t, rt.dirty.reset, "the module has a reset function")
+				require.Len(t, rt.module.prep.snapshot.globals, rt.module.prep.snapshot.dirty.ResetGlobals)
+				// The post-start state as the snapshot recorded it, read
+				// before the reset function ever ran (the snapshot calls it
+				// to clear the bitmap).
+				postMem, postGlobals := bytes.Clone(rt.snap.mem), slices.Clone(rt.snap.values)
+				mem, globals := state(t, rt)
+				require.True(t, bytes.Equal(postMem, mem), "memory is the post-start memory")
+				require.Equal(t, postGlobals, globals, "globals are the post-start globals")
+				for round := range 3 {
+					for i := int64(1); i <= 3; i++ {
+						require.Equal(t, i, counter(t, rt))
+					}
+					out, err := CallAs[string](ctx, rt, "greet", strings.Repeat("reset ", 1000))
+					require.NoError(t, err)
+					require.True(t, strings.HasPrefix(out, "hello, reset"))
+					mem, globals = state(t, rt)
+					require.NotEqual(t, postMem, mem, "the calls changed memory")
+					require.NotEqual(t, postGlobals, globals, "the calls changed globals")
+
+					require.True(t, reset(t, rt), "round %d: Reset restored the snapshot", round)
+					mem, globals = state(t, rt)
+					require.True(t, bytes.Equal(postMem, mem), "round %d: memory is the post-start memory", round)
+					require.Equal(t, postGlobals, globals, "round %d: globals are the post-start globals", round)
+					for _, w := range rt.dirty.words {
+						require.Zero(t, w.Get(), "round %d: the bitmap is clear", round)
+					}
+					require.Equal(t, uint64(metering.DirtyNoPage), rt.dirty.last.Get())
+				}
+			})
+		}
 	}
 }

@@ -163,7 +163,9 @@ func (r *Runtime) takeSnapshot() {
 	// the dirty bitmap records.
 	if d := r.dirty; d != nil {
 		d.bind(r.inst)
-		d.clear(true)
+		if _, ok := d.take(s.values); !ok {
+			d.clear(true)
+		}
 	}
 	r.snap = s
 }
@@ -207,12 +209,14 @@ func (r *Runtime) restoreSnapshot(ctx context.Context) bool {
 	if r.fault != nil && !slices.ContainsFunc(intactFaults, func(k error) bool { return errors.Is(r.fault, k) }) {
 		return false
 	}
+	globalsDone := false
 	if r.mem != nil {
 		if r.mem.Size() != uint32(len(s.mem)) {
 			return false
 		}
 		if d := r.dirty; d != nil && d.inst == r.inst && d.words[0] != nil {
-			if !d.restore(r.mem, s.mem) {
+			var ok bool
+			if ok, globalsDone = d.restore(r.mem, s); !ok {
 				return false
 			}
 		} else if !restoreMemory(r.mem, s.mem) {
@@ -221,8 +225,10 @@ func (r *Runtime) restoreSnapshot(ctx context.Context) bool {
 	} else if len(s.mem) != 0 {
 		return false
 	}
-	for i, g := range s.globals {
-		g.Set(s.values[i])
+	if !globalsDone {
+		for i, g := range s.globals {
+			g.Set(s.values[i])
+		}
 	}
 	if s.wasi != nil {
 		r.wasi.host.RestoreDescriptors(s.wasi)
@@ -291,6 +297,12 @@ type dirtyState struct {
 	words [metering.DirtyWords]engine.Global
 	sum   engine.Global
 	last  engine.Global
+	// reset is the code's reset function in inst (metering.DirtyResult.Reset),
+	// nil if it has none: it sets the module's mutable globals and takes
+	// the code's bitmap in one call, where the globals take one engine call
+	// each (a cgo call on wasmtime and wasmer). stack is its value stack.
+	reset engine.Function
+	stack []uint64
 }
 
 // bind looks up the bitmap globals of inst, if it is not the instance
@@ -299,7 +311,7 @@ func (d *dirtyState) bind(inst engine.Instance) {
 	if d.inst == inst && inst != nil {
 		return
 	}
-	d.inst, d.words, d.sum, d.last = inst, [metering.DirtyWords]engine.Global{}, nil, nil
+	d.inst, d.words, d.sum, d.last, d.reset = inst, [metering.DirtyWords]engine.Global{}, nil, nil, nil
 	if inst == nil {
 		return
 	}
@@ -314,6 +326,41 @@ func (d *dirtyState) bind(inst engine.Instance) {
 		return
 	}
 	d.words, d.sum, d.last = words, sum, last
+	if d.plan.Reset == "" {
+		return
+	}
+	f := inst.Function(d.plan.Reset)
+	if f == nil {
+		return
+	}
+	if t := f.Type(); len(t.Params) != d.plan.ResetGlobals || len(t.Results) != metering.DirtyWords {
+		return
+	}
+	d.reset = f
+	if n := max(d.plan.ResetGlobals, metering.DirtyWords); cap(d.stack) < n {
+		d.stack = make([]uint64, n)
+	}
+}
+
+// take restores the module's mutable globals to values (their snapshot,
+// in the order of snapshotPlan.globals) and clears both bitmaps, returning
+// what they held, ORed, with the code's reset function; ok is false if
+// there is none (or values does not fit it), or it failed: then nothing
+// was cleared or restored, or the instance is to be re-instantiated.
+func (d *dirtyState) take(values []uint64) (bm [metering.DirtyWords]uint64, ok bool) {
+	if d.reset == nil || len(values) != d.plan.ResetGlobals {
+		return bm, false
+	}
+	st := d.stack[:max(len(values), metering.DirtyWords)]
+	copy(st, values)
+	if err := d.reset.Call(context.Background(), st); err != nil {
+		return bm, false
+	}
+	bm, d.host = d.host, [metering.DirtyWords]uint64{}
+	for w := range bm {
+		bm[w] |= st[w]
+	}
+	return bm, true
 }
 
 // clear clears both bitmaps and returns what they held, ORed. all clears
@@ -364,26 +411,33 @@ func (d *dirtyState) mark(off uint32, n int) {
 // page may write: 7 bytes, for an 8-byte store at its last byte.
 const straddle = 7
 
-// restore writes snap back into mem, whose size is len(snap), where the
-// bitmaps say the memory may differ, and clears them.
-func (d *dirtyState) restore(mem engine.Memory, snap []byte) bool {
-	bm := d.clear(false)
-	cur, ok := mem.Read(0, uint32(len(snap)))
-	if !ok {
-		return false
+// restore writes the snapshot's memory back into mem, whose size is
+// len(s.mem), where the bitmaps say the memory may differ, and clears
+// them. globals reports whether it restored the module's mutable globals
+// too, with the code's reset function (see take).
+//
+// The pages are written back without comparing them first: nearly every
+// page a call marks differs from the snapshot (19 of the 20 a greet of the
+// Go guest marks after a reset), and comparing the ones that do costs
+// about as much as writing them.
+func (d *dirtyState) restore(mem engine.Memory, s *snapshot) (ok, globals bool) {
+	snap := s.mem
+	bm, globals := d.take(s.values)
+	if !globals {
+		bm = d.clear(false)
 	}
 	for w, word := range bm {
 		for ; word != 0; word &= word - 1 {
 			for q := w*64 + bits.TrailingZeros64(word); q<<metering.DirtyPageShift < len(snap); q += metering.DirtyBits {
 				start := q << metering.DirtyPageShift
 				end := min(start+1<<metering.DirtyPageShift+straddle, len(snap))
-				if !bytes.Equal(cur[start:end], snap[start:end]) && !mem.Write(uint32(start), snap[start:end]) {
-					return false
+				if !mem.Write(uint32(start), snap[start:end]) {
+					return false, globals
 				}
 			}
 		}
 	}
-	return true
+	return true, globals
 }
 
 // trackHostWrites makes every host function of a runtime whose module
