@@ -707,9 +707,18 @@ func (r *Runtime) run(ctx context.Context, method string, e *export, stack []uin
 	if r.withAPIs {
 		ctx = r.callContext(ctx)
 	}
-	normal := false
+	// normal: run returned; calling: the export's call is running, whose
+	// panic is the engine's (what safeCall recovers elsewhere; recovered
+	// here, so that a call makes one deferred call, not two).
+	normal, calling := false, false
 	defer func() {
 		if !normal {
+			if calling {
+				if p := recover(); p != nil {
+					err = r.callFailed(ctx, method, enginePanic(p))
+					return
+				}
+			}
 			// A panic or runtime.Goexit unwound through the engine (from
 			// code that is not the host functions', whose panics are
 			// recovered): the instance cannot be trusted any more. It is
@@ -746,15 +755,22 @@ func (r *Runtime) run(ctx context.Context, method string, e *export, stack []uin
 			stack[i] = uint64(ptr)
 		}
 	}
-	err = safeCall(ctx, e.fn, stack)
+	calling = true
+	err = e.fn.Call(ctx, stack)
 	normal = true
 	if err != nil {
-		if r.depth != nil {
-			r.depth.Set(0)
-		}
-		return r.setFault(r.wrapCallErr(ctx, method, err))
+		return r.callFailed(ctx, method, err)
 	}
 	return nil
+}
+
+// callFailed records the failure err of the call of method as the
+// instance's fault, classified, and returns it. r.mu is held.
+func (r *Runtime) callFailed(ctx context.Context, method string, err error) error {
+	if r.depth != nil {
+		r.depth.Set(0)
+	}
+	return r.setFault(r.wrapCallErr(ctx, method, err))
 }
 
 func (r *Runtime) wrapCallErr(ctx context.Context, method string, err error) error {
@@ -764,11 +780,16 @@ func (r *Runtime) wrapCallErr(ctx context.Context, method string, err error) err
 	return err
 }
 
+// enginePanic is the error of an engine that panicked with p.
+func enginePanic(p any) error {
+	return fmt.Errorf("%w: the engine panicked: %v", ErrEngine, p)
+}
+
 // safeCall calls fn, turning an engine panic into an error.
 func safeCall(ctx context.Context, fn engine.Function, stack []uint64) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: the engine panicked: %v", ErrEngine, p)
+			err = enginePanic(p)
 		}
 	}()
 	return fn.Call(ctx, stack)
