@@ -567,7 +567,7 @@ func (r *Runtime) lookup(method string) (*export, error) {
 		return e, nil
 	}
 	fn := r.inst.Function(method)
-	if fn == nil {
+	if fn == nil || r.dirtyExport(method) {
 		return nil, fmt.Errorf("%w: %q", ErrMissingExport, method)
 	}
 	t := fn.Type()
@@ -591,7 +591,7 @@ func (r *Runtime) lookupRaw(method string) (*export, error) {
 		return e, nil
 	}
 	fn := r.inst.Function(method)
-	if fn == nil {
+	if fn == nil || r.dirtyExport(method) {
 		return nil, fmt.Errorf("%w: %q", ErrMissingExport, method)
 	}
 	e := &export{fn: fn, params: len(fn.Type().Params), raw: true}

@@ -442,6 +442,11 @@ func TestDirtyResetFunction(t *testing.T) {
 				mem, globals := state(t, rt)
 				require.True(t, bytes.Equal(postMem, mem), "memory is the post-start memory")
 				require.Equal(t, postGlobals, globals, "globals are the post-start globals")
+				// Not callable by name: it would clear the bitmap.
+				_, err = rt.CallWasm(ctx, rt.module.prep.snapshot.dirty.Reset, postGlobals...)
+				require.ErrorIs(t, err, ErrMissingExport)
+				_, err = rt.Call(ctx, rt.module.prep.snapshot.dirty.Reset)
+				require.ErrorIs(t, err, ErrMissingExport)
 				for round := range 3 {
 					for i := int64(1); i <= 3; i++ {
 						require.Equal(t, i, counter(t, rt))

@@ -466,6 +466,15 @@ func (r *Runtime) trackHostWrites(host []engine.HostFunc) []engine.HostFunc {
 	return host
 }
 
+// dirtyExport reports whether name is an export the dirty-page tracking
+// added (the bitmap globals, the reset function): not the module's, and
+// not to be called by name (CallWasm), which could clear the bitmap and
+// leave pages the next Reset would not restore.
+func (r *Runtime) dirtyExport(name string) bool {
+	p := r.module.prep
+	return p != nil && p.snapshot != nil && p.snapshot.dirty != nil && strings.HasPrefix(name, metering.DirtyExportPrefix)
+}
+
 // markWrite records that the host writes n bytes at off into the
 // instance's memory (the ABI's arguments and results, see write).
 func (r *Runtime) markWrite(off uint32, n int) {
