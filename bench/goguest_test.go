@@ -3,8 +3,10 @@ package bench
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aspect-rt/aspect-runtime/conformance/fixtures"
 	"github.com/aspect-rt/aspect-runtime/pool"
@@ -143,4 +145,75 @@ func reportCPU(b *testing.B, cpu int64) {
 	if b.N > 0 {
 		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
 	}
+}
+
+// BenchmarkPooledGoGreetParts splits a pooled greet of go/echo.wasm (reset
+// on put back) into its parts, each timed (wall) within one op. "tracked"
+// (code with dirty-page tracking, as the pool compiles it): greet-ns (a
+// greet after a reset), reset-ns (Runtime.Reset after it) and lease-ns (a
+// lease and its put back from a keep-state pool: what the pool adds beyond
+// the reset). "untracked": greet-ns of code without the tracking, after a
+// reset (a whole-memory compare, untimed, which leaves the caches colder
+// than a tracked reset does, so it overstates the greet). "tracked-warm"
+// and "untracked-warm": greet-ns on a warm instance, never reset; their
+// difference is what the tracking adds to a call.
+func BenchmarkPooledGoGreetParts(b *testing.B) {
+	forEachEngine(b, func(b *testing.B, eng string) {
+		for _, variant := range []string{"tracked", "untracked", "tracked-warm", "untracked-warm"} {
+			b.Run(variant, func(b *testing.B) {
+				opts := goGreetOpts()
+				if strings.HasPrefix(variant, "tracked") {
+					opts = append(opts, runtime.WithDirtyPageTracking())
+				}
+				reset := !strings.HasSuffix(variant, "-warm")
+				rt, err := runtime.NewWithEngine(bg, eng, goEchoWasm, nil, opts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer rt.Close(bg)
+				p := goPool(eng, "pool-keep-state")
+				warm(b, func() error { return pooledGoGreet(p, eng) })
+				for range 3 {
+					if err := rt.Reset(bg); err != nil {
+						b.Fatal(err)
+					}
+					warm(b, func() error { return goGreet(rt) })
+				}
+				if err := rt.Reset(bg); err != nil {
+					b.Fatal(err)
+				}
+				var greet, resetting, lease time.Duration
+				for b.Loop() {
+					t0 := time.Now()
+					if err := goGreet(rt); err != nil {
+						b.Fatal(err)
+					}
+					t1 := time.Now()
+					if reset {
+						if err := rt.Reset(bg); err != nil {
+							b.Fatal(err)
+						}
+					}
+					t2 := time.Now()
+					if variant == "tracked" {
+						l, err := p.Runtime(bg, eng, goEchoWasm, nil)
+						if err != nil {
+							b.Fatal(err)
+						}
+						p.PutBack(l)
+					}
+					t3 := time.Now()
+					greet += t1.Sub(t0)
+					resetting += t2.Sub(t1)
+					lease += t3.Sub(t2)
+				}
+				n := float64(b.N)
+				b.ReportMetric(float64(greet)/n, "greet-ns")
+				if variant == "tracked" {
+					b.ReportMetric(float64(resetting)/n, "reset-ns")
+					b.ReportMetric(float64(lease)/n, "lease-ns")
+				}
+			})
+		}
+	})
 }

@@ -37,7 +37,7 @@ const (
 // whenever the bitmap is cleared.
 const DirtyNoPage = 1<<64 - 1
 
-// maxResetGlobals bounds the params of DirtyResult.Reset.
+// maxResetGlobals bounds the globals DirtyResult.Reset sets.
 const maxResetGlobals = 256
 
 // DirtyResult is a module rewritten by [TrackDirtyPages].
@@ -56,17 +56,23 @@ type DirtyResult struct {
 	// and the one marked before it (high half: the helper that marks a page
 	// returns at once for it).
 	Last string
-	// Reset is the export name of an added function that restores the
-	// module's own mutable globals and takes the bitmap, in one call: its
-	// params are the new values of every mutable global of the input
-	// module, in global index order (ResetGlobals of them, each of its
-	// global's type); it sets them, returns the DirtyWords bitmap words (i64
-	// results, in word order) and clears the bitmap (words and Summary 0,
-	// Last DirtyNoPage). "" when the module has a mutable global of a type
-	// other than i32, i64, f32 and f64, or an imported one, or more than
-	// maxResetGlobals: the globals are then the only way.
+	// Reset is the export name of an added function, without params or
+	// results, that restores the module's own mutable globals and takes the
+	// bitmap, in one call: it sets every mutable global of the input module
+	// (ResetGlobals of them, in global index order) from the little-endian
+	// 8-byte slot i of linear memory at 0 (slot i at 8*i, holding global i's
+	// raw value: an i32 or f32 in its low 4 bytes), then writes the DirtyWords
+	// bitmap words into the slots at 0 (word w at 8*w, little-endian) and
+	// clears the bitmap (words and Summary 0, Last DirtyNoPage). The first
+	// ResetScratch bytes of memory are the caller's to write before the call
+	// and to read and restore after it; the call traps if memory is smaller.
+	// Values passed through memory rather than as params and results cost
+	// nothing per value on engines whose calls convert each one (wasmer).
+	// "" when the module has a mutable global of a type other than i32, i64,
+	// f32 and f64, or an imported one, or more than maxResetGlobals: the
+	// globals are then the only way.
 	Reset string
-	// ResetGlobals is the number of params of Reset.
+	// ResetGlobals is the number of globals Reset sets.
 	ResetGlobals int
 	// Stores counts the instructions instrumented: stores, memory.fill,
 	// memory.copy and memory.init.
@@ -76,6 +82,11 @@ type DirtyResult struct {
 	// TrackDirtyPages).
 	Covered int
 }
+
+// ResetScratch is the number of bytes at the start of linear memory that
+// Reset reads and writes: 8 per global it sets or bitmap word, whichever
+// are more.
+func (r *DirtyResult) ResetScratch() int { return 8 * max(r.ResetGlobals, DirtyWords) }
 
 // Globals returns the export names of every global the rewrite added:
 // Words, Summary and Last.
@@ -219,12 +230,7 @@ func trackDirtyPages(wasm []byte, opt dirtyOptions) (*DirtyResult, error) {
 			b = append(b, 0x60, 1, tI32, 0)       // mark(page i32)
 			b = append(b, 0x60, 2, tI32, tI32, 0) // markRange(dst, n i32)
 			if d.resetGlobals != nil {
-				// reset(globals...) -> (words i64 x DirtyWords)
-				b = append(appendU32(append(b, 0x60), uint32(len(d.resetGlobals))), d.resetTypes()...)
-				b = appendU32(b, DirtyWords)
-				for range DirtyWords {
-					b = append(b, tI64)
-				}
+				b = append(b, 0x60, 0, 0) // reset()
 			}
 			return b
 		case secFunction:
@@ -323,15 +329,6 @@ func resetGlobals(m *module) []uint32 {
 		gs = append(gs, uint32(i))
 	}
 	return gs
-}
-
-// resetTypes returns the param types of the reset function.
-func (d *dirtyPass) resetTypes() []byte {
-	b := make([]byte, 0, len(d.resetGlobals))
-	for _, g := range d.resetGlobals {
-		b = append(b, d.m.globals[g].t)
-	}
-	return b
 }
 
 // analysis is the state of analyse, kept to reuse its buffers.
@@ -967,16 +964,29 @@ func (d *dirtyPass) appendHelpers(code []byte) []byte {
 		return code
 	}
 
-	// reset(v...): global i = v_i for each; push every word and clear it;
-	// sum = 0; last = DirtyNoPage.
+	// reset(): global i = load(8*i) for each; store every word at 8*w and
+	// clear it; sum = 0; last = DirtyNoPage.
 	f = f[:0]
 	f = append(f, 0) // no locals
 	for i, g := range d.resetGlobals {
-		f = appendU32(append(f, 0x20), uint32(i))
+		f = append(f, 0x41, 0) // i32.const 0
+		switch d.m.globals[g].t {
+		case tI32:
+			f = append(f, 0x28, 2)
+		case tI64:
+			f = append(f, 0x29, 3)
+		case tF32:
+			f = append(f, 0x2a, 2)
+		default: // tF64
+			f = append(f, 0x2b, 3)
+		}
+		f = appendU32(f, uint32(8*i))
 		f = gset(f, g)
 	}
 	for i := range DirtyWords {
+		f = append(f, 0x41, 0) // i32.const 0
 		f = gget(f, d.wordGlobal+uint32(i))
+		f = appendU32(append(f, 0x37, 3), uint32(8*i)) // i64.store
 		f = append(f, 0x42, 0)
 		f = gset(f, d.wordGlobal+uint32(i))
 	}

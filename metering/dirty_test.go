@@ -69,8 +69,8 @@ func TestTrackDirtyPages(t *testing.T) {
 }
 
 // TestDirtyReset checks the reset function: it sets every mutable global
-// of the module from its params, returns the bitmap words and clears the
-// bitmap; a store to the page marked before the last one (which the mark
+// of the module from its slot at the start of memory, writes the bitmap
+// words there and clears the bitmap; a store to the page marked before the last one (which the mark
 // helper skips) and one to a page that leaves it are both recorded.
 func TestDirtyReset(t *testing.T) {
 	ctx := context.Background()
@@ -85,6 +85,7 @@ func TestDirtyReset(t *testing.T) {
 	w.export("g32", 3, gI32)
 	w.export("g64", 3, gI64)
 	w.export("gf64", 3, gF64)
+	w.export("memory", 2, 0)
 	res, err := TrackDirtyPages(w.bytes())
 	require.NoError(t, err)
 	require.Equal(t, DirtyExportPrefix+"reset", res.Reset)
@@ -95,14 +96,34 @@ func TestDirtyReset(t *testing.T) {
 	require.NoError(t, err)
 	reset := mod.ExportedFunction(res.Reset)
 	require.NotNil(t, reset)
-	require.Len(t, reset.Definition().ResultTypes(), DirtyWords)
+	require.Empty(t, reset.Definition().ParamTypes())
+	require.Empty(t, reset.Definition().ResultTypes())
+	require.Equal(t, 8*DirtyWords, res.ResetScratch())
+	mem := mod.ExportedMemory("memory")
+	require.NotNil(t, mem)
+	// call sets the slots to values, calls reset and returns the words
+	// it wrote.
+	call := func(values ...uint64) []uint64 {
+		t.Helper()
+		for i, v := range values {
+			require.True(t, mem.WriteUint64Le(uint32(8*i), v))
+		}
+		_, err := reset.Call(ctx)
+		require.NoError(t, err)
+		out := make([]uint64, DirtyWords)
+		for w := range out {
+			var ok bool
+			out[w], ok = mem.ReadUint64Le(uint32(8 * w))
+			require.True(t, ok)
+		}
+		return out
+	}
 
 	for _, page := range []uint64{6, 7, 6, 70, 7, 6} {
 		_, err = mod.ExportedFunction("store").Call(ctx, page<<12, 1)
 		require.NoError(t, err)
 	}
-	out, err := reset.Call(ctx, 0xfffffff0, 1<<40, 0x400921fb54442d18)
-	require.NoError(t, err)
+	out := call(0xfffffff0, 1<<40, 0x400921fb54442d18)
 	var want [DirtyWords]uint64
 	want[0] = 1<<6 | 1<<7
 	want[1] = 1 << 6
@@ -121,8 +142,7 @@ func TestDirtyReset(t *testing.T) {
 		_, err = mod.ExportedFunction("store").Call(ctx, page<<12, 1)
 		require.NoError(t, err)
 	}
-	out, err = reset.Call(ctx, 1, 2, 3)
-	require.NoError(t, err)
+	out = call(1, 2, 3)
 	want = [DirtyWords]uint64{1<<6 | 1<<7}
 	require.Equal(t, want[:], out)
 	require.Equal(t, uint64(1), mod.ExportedGlobal("g32").Get())

@@ -29,7 +29,7 @@ import (
 const (
 	dirtyMemPages = 80      // 64 KiB pages
 	dirtyHeap     = 0x20000 // allocate's first address
-	dirtyData     = 0x100   // the active data segment
+	dirtyData     = 0       // the active data segment (see dirtyModule)
 	dirtyMemSize  = dirtyMemPages << 16
 	dirtyLargeOff = 0x10000 + 12 // store32off's offset immediate
 )
@@ -110,7 +110,11 @@ func dirtyModule() []byte {
 	out = append(out, 12, 1, 2) // data count: 2 segments
 	out = section(out, 10, csec...)
 	active := append(appendSLEB([]byte{0, 0x41}, dirtyData), 0x0b)
-	active = name(active, "the post-start memory is not all zeros")
+	// The data covers the first bytes of memory, which the code's reset
+	// function (metering.DirtyResult.Reset) uses to pass its values: a
+	// Reset that does not write them back as they were differs from the
+	// snapshot.
+	active = name(active, strings.Repeat("the post-start memory is not all zeros; ", 64))
 	passive := name([]byte{1}, strings.Repeat("memory.init writes these bytes; ", 300))
 	out = section(out, 11, active, passive)
 	return out
@@ -211,6 +215,9 @@ func TestResetRestoresDirtyPages(t *testing.T) {
 		do   func(t *testing.T, rt *Runtime)
 	}{
 		{"store8 on the first page", func(t *testing.T, rt *Runtime) { wasmCall(t, rt, "store8", 1, 0xff) }},
+		{"a store to the reset function's scratch bytes", func(t *testing.T, rt *Runtime) {
+			wasmCall(t, rt, "store64", 16, math.MaxUint64)
+		}},
 		{"store16 on the last page", func(t *testing.T, rt *Runtime) { wasmCall(t, rt, "store16", dirtyMemSize-2, 0xffff) }},
 		{"stores on pages a bit apart", func(t *testing.T, rt *Runtime) {
 			// Pages 3 and 3+DirtyBits share a bit; 5 is marked, then 5
