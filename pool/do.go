@@ -43,7 +43,12 @@ func (p *Pool) do(ctx context.Context, engine string, ce *codeEntry, mod *runtim
 		return err
 	}
 	cell := new(runtime.HandleCell)
-	h := cell.Open(in.st.rt)
+	h, err := cell.OpenBound(in.st.rt, reg)
+	if err != nil {
+		// Cannot happen: the key includes the shape.
+		p.discardLeased(ctx, in, home)
+		return err
+	}
 	if lc.preRun != "" || lc.preRunFunc != nil {
 		if err := p.preRun(ctx, h, lc); err != nil {
 			cell.Revoke()
@@ -53,7 +58,7 @@ func (p *Pool) do(ctx context.Context, engine string, ce *codeEntry, mod *runtim
 	}
 	defer func() {
 		cell.Revoke()
-		p.putBack(in, home)
+		p.putBack(in, home, cell)
 	}()
 	return fn(h)
 }

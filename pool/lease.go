@@ -17,7 +17,7 @@ import (
 // not rely on it.
 //
 // A lease is the one allocation of a lease by Runtime or RuntimeFor (64
-// bytes, its handle included): what a keep-state pooled call costs the
+// bytes, its handle and the lease's binding included): what a keep-state pooled call costs the
 // garbage collector beyond the call itself.
 type Lease struct {
 	// Runtime is this lease's handle on the instance (see
@@ -26,19 +26,21 @@ type Lease struct {
 	// user. Closing it is PutBack's job.
 	Runtime *runtime.Runtime
 
-	ke *keyEntry
-	// inst is the leased *instance until PutBack takes it (nil after):
-	// swapped (atomic.SwapPointer), so that of two PutBacks at once only
-	// one puts it back; set before the lease is handed out.
-	inst unsafe.Pointer
+	// inst is the leased instance, set before the lease is handed out.
+	// Of two PutBacks at once only the one whose cell.Release wins puts
+	// it back.
+	inst *instance
 	// cell holds the handle Runtime was (the field is the caller's):
-	// the lease and its handle are one allocation, revoked by PutBack.
+	// the lease and its handle are one allocation, released by PutBack.
+	// The handle carries the lease's registry (HandleCell.OpenBound), so
+	// that a lease binds and unbinds nothing in the instance: between the
+	// lease's calls the instance references none of its functions.
 	cell runtime.HandleCell
 }
 
 // Key returns the key of the leased instance: its engine, code, registry
 // shape (and registry, with WithRegistryIdentity).
-func (l *Lease) Key() Key { return l.ke.key }
+func (l *Lease) Key() Key { return l.inst.st.ke.key }
 
 // LeaseOption configures one lease: a call of Pool.Runtime, RuntimeFor, Do
 // or DoFor.
@@ -151,12 +153,16 @@ func (p *Pool) lease(ctx context.Context, engine string, ce *codeEntry, mod *run
 	if len(opts) > 0 {
 		lc = newLeaseConfig(opts) // escapes: not on a lease without options
 	}
-	ke, in, home, err := p.leaseInstance(ctx, engine, ce, mod, last, reg, lc.forceClear)
+	_, in, home, err := p.leaseInstance(ctx, engine, ce, mod, last, reg, lc.forceClear)
 	if err != nil {
 		return nil, err
 	}
-	l := &Lease{ke: ke, inst: unsafe.Pointer(in)}
-	l.Runtime = l.cell.Open(in.st.rt)
+	l := &Lease{inst: in}
+	if l.Runtime, err = l.cell.OpenBound(in.st.rt, reg); err != nil {
+		// Cannot happen: the key includes the shape.
+		p.discardLeased(ctx, in, home)
+		return nil, err
+	}
 	if lc.preRun != "" || lc.preRunFunc != nil {
 		if err := p.preRun(ctx, l.Runtime, lc); err != nil {
 			l.cell.Revoke()
@@ -167,8 +173,10 @@ func (p *Pool) lease(ctx context.Context, engine string, ce *codeEntry, mod *run
 	return l, nil
 }
 
-// leaseInstance takes an idle instance of the key (or creates one) and
-// binds reg to it; the instance is counted live in shard home.
+// leaseInstance takes an idle instance of the key (or creates one, with
+// reg bound for its start code, then unbound); the instance is counted
+// live in shard home. The caller binds reg to the handle it lends
+// (HandleCell.OpenBound).
 func (p *Pool) leaseInstance(ctx context.Context, engine string, ce *codeEntry, mod *runtime.Module, last *atomic.Pointer[keyEntry], reg *runtime.HostAPIRegistry, forceClear bool) (ke *keyEntry, in *instance, home int, err error) {
 	if p.closed.Load() {
 		return nil, nil, 0, ErrClosed
@@ -188,10 +196,9 @@ func (p *Pool) leaseInstance(ctx context.Context, engine string, ce *codeEntry, 
 			p.unlive(ke, home)
 			return nil, nil, 0, err
 		}
-	} else if err := in.st.rt.Bind(reg); err != nil {
-		// Cannot happen: the key includes the shape.
-		p.discardLeased(ctx, in, home)
-		return nil, nil, 0, err
+		// Pooled instances are bound to no registry: their users' handles
+		// carry theirs.
+		_ = in.st.rt.Unbind()
 	}
 	in.shard = int32(home)
 	return ke, in, home, nil
@@ -230,36 +237,36 @@ func (p *Pool) preRun(ctx context.Context, rt *runtime.Runtime, lc leaseConfig) 
 
 // PutBack returns a leased runtime to the pool. An instance that faulted is
 // reset (or discarded if that fails); by default every instance is reset.
-// The reset runs with the lease's registry still bound (start code that
-// calls host functions calls the lease's); then the binding is dropped, so
-// the idle instance keeps no reference to the lease's functions. PutBack is
+// The reset runs with the lease's registry bound (start code that calls
+// host functions calls the lease's), which the instance drops afterwards:
+// an idle instance keeps no reference to the lease's functions. PutBack is
 // idempotent; the lease must not be used afterwards.
 func (p *Pool) PutBack(l *Lease) {
-	if l == nil {
+	if l == nil || !l.cell.Release() {
 		return
 	}
-	in := (*instance)(atomic.SwapPointer(&l.inst, nil))
-	if in == nil {
-		return
-	}
-	l.cell.Revoke()
-	p.putBack(in, int(in.shard))
+	in := l.inst
+	p.putBack(in, int(in.shard), &l.cell)
 }
 
 // putBack returns a leased instance, counted live in shard i and whose
-// handle is revoked, to shard i (see PutBack).
-func (p *Pool) putBack(in *instance, i int) {
+// handle, cell's, is revoked, to shard i (see PutBack).
+func (p *Pool) putBack(in *instance, i int, cell *runtime.HandleCell) {
 	ctx := context.Background()
 	rt, ke := in.st.rt, in.st.ke
 	reset := !p.keepState || rt.Fault() != nil
 	if reset {
-		if err := rt.Reset(ctx); err != nil {
+		// The lease's registry for the start code a reset may run (a
+		// registry of another shape cannot have been bound to the cell).
+		_ = rt.Bind(cell.Registry())
+		err := rt.Reset(ctx)
+		_ = rt.Unbind()
+		if err != nil {
 			p.logger.Warn("pool: discarding an instance that could not be reset", "error", err)
 			p.discardLeased(ctx, in, i)
 			return
 		}
 	}
-	_ = rt.Unbind()
 	in.used = p.clock.Add(1)
 	// The lease counted live keeps ke alive (not retired) until here. The
 	// instance goes back to the shard it was leased from: the shard of the

@@ -59,7 +59,7 @@ type runtimeState struct {
 	hostArgs [][][]byte
 	// allocStack is allocate's stack per host nesting level (see write).
 	allocStack [maxHostNesting + 1][1]uint64
-	unlockFn   func() // r.mu.Unlock, for callRaw's callers
+	unlockFn   func() // r.release, for callRaw's callers
 	// lastCallCtx is the last context made for a call (see callContext).
 	lastCallCtx *callContext
 	host        []engine.HostFunc
@@ -78,22 +78,57 @@ type runtimeState struct {
 	// dirty records the pages of memory written since the snapshot, when
 	// the module tracks them (snapshot.go); nil otherwise.
 	dirty *dirtyState
+
+	// callHandle is the handle the call in progress came through when
+	// that handle carries its own binding (HandleCell.OpenBound): the
+	// call's host functions run the handle's registry, not bound's. Set
+	// by acquire and cleared by release, under mu, so that an instance
+	// between calls keeps no reference to it.
+	callHandle *handle
 }
 
 // handle is what a Runtime made by Handle refers to.
 type handle struct {
-	core    *Runtime
-	revoked atomic.Bool
+	core *Runtime
+	// flags holds revokedFlag once the handle is revoked (Close,
+	// HandleCell.Revoke and Release, the end of a warm-up) and
+	// releasedFlag once HandleCell.Release was called: one word, so that
+	// a Release is one atomic operation.
+	flags atomic.Uint32
 	// rt is the Runtime value Handle returns: allocated with the handle,
 	// so that a lease costs one allocation less.
 	rt Runtime
 	// warm is set on the handles of a warm-up (see WithWarmup, warmup.go),
 	// which run while the instantiation holds the instance's lock.
 	warm *warmState
+	// view is the handle's own binding (a *registryView), on a handle
+	// opened by HandleCell.OpenBound: nil on other handles, unboundView
+	// once unbound. Written when the cell is opened, before the handle
+	// is handed out, and atomically afterwards (Bind, Unbind).
+	view unsafe.Pointer
+}
+
+// unboundView is the view of a handle with its own binding that was
+// unbound (see Runtime.Unbind): its host functions fail with ErrUnbound.
+var unboundView = &registryView{}
+
+// binding returns the handle's own binding: nil if it has none (its
+// calls use the instance's), unboundView once unbound.
+func (hd *handle) binding() *registryView {
+	return (*registryView)(atomic.LoadPointer(&hd.view))
 }
 
 // revoke revokes the handle.
-func (hd *handle) revoke() { hd.revoked.Store(true) }
+func (hd *handle) revoke() { hd.flags.Or(revokedFlag) }
+
+// Flags of handle.flags.
+const (
+	revokedFlag = 1 << iota
+	releasedFlag
+)
+
+// isRevoked reports whether the handle was revoked.
+func (hd *handle) isRevoked() bool { return hd.flags.Load()&revokedFlag != 0 }
 
 // Handle returns a new Runtime value for r's instance and a function that
 // revokes it. Until revoked, the handle calls, resets and reports on r's
@@ -278,7 +313,7 @@ func (r *Runtime) acquire(ctx context.Context, op string) (*Runtime, error) {
 	}
 	c := r.core()
 	if r.lent != nil {
-		if r.lent.revoked.Load() {
+		if r.lent.isRevoked() {
 			return nil, ErrClosed
 		}
 		if r.lent.warm != nil {
@@ -291,9 +326,12 @@ func (r *Runtime) acquire(ctx context.Context, op string) (*Runtime, error) {
 		}
 		c.mu.Lock()
 	}
-	if c.closed || r.lent != nil && r.lent.revoked.Load() {
+	if c.closed || r.lent != nil && r.lent.isRevoked() {
 		c.mu.Unlock()
 		return nil, ErrClosed
+	}
+	if r.lent != nil && r.lent.binding() != nil {
+		c.callHandle = r.lent
 	}
 	return c, nil
 }
@@ -304,6 +342,12 @@ func (r *Runtime) unlock(c *Runtime) {
 		r.lent.warm.mu.Unlock()
 		return
 	}
+	c.release()
+}
+
+// release unlocks c, locked by acquire, dropping the call's handle.
+func (c *Runtime) release() {
+	c.callHandle = nil
 	c.mu.Unlock()
 }
 
@@ -328,7 +372,7 @@ func (r *Runtime) Reset(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer r.mu.Unlock()
+	defer r.release()
 	if r.restoreSnapshot(ctx) {
 		return nil
 	}
@@ -347,7 +391,13 @@ func (r *Runtime) Reset(ctx context.Context) error {
 // imports call: the one it was instantiated with, or the last one bound to
 // it (see Bind); nil if none.
 func (r *Runtime) Registry() *HostAPIRegistry {
-	if v := r.core().bound.Load(); v != nil {
+	v := r.core().bound.Load()
+	if r.lent != nil {
+		if hv := r.lent.binding(); hv != nil {
+			v = hv
+		}
+	}
+	if v != nil && v != unboundView {
 		return v.reg
 	}
 	return nil
@@ -368,7 +418,7 @@ func (r *Runtime) Close(ctx context.Context) error {
 		if r.lent.warm != nil && !r.lent.warm.ended() {
 			return &ReentrantError{Op: "Close", warmup: true}
 		}
-		r.lent.revoked.Store(true)
+		r.lent.revoke()
 		return nil
 	}
 	r, err := r.acquire(ctx, "Close")
@@ -378,7 +428,7 @@ func (r *Runtime) Close(ctx context.Context) error {
 		}
 		return err
 	}
-	defer r.mu.Unlock()
+	defer r.release()
 	r.closed = true
 	if r.inst != nil {
 		err = r.inst.Close(ctx)
@@ -509,7 +559,7 @@ func (r *Runtime) callRaw(ctx context.Context, method string, args []any) (raw [
 		return raw, r.lent.warm.mu.Unlock, nil
 	}
 	if c.unlockFn == nil {
-		c.unlockFn = c.mu.Unlock // made once, so that a call does not allocate it
+		c.unlockFn = c.release // made once, so that a call does not allocate it
 	}
 	return raw, c.unlockFn, nil
 }
@@ -1003,7 +1053,10 @@ func (r *Runtime) hostCall(a *hostAPI, slot int) func(ctx context.Context, calle
 func (h *hostCaller) call(ctx context.Context, caller engine.Caller, stack []uint64) (err error) {
 	r := h.r
 	v := r.bound.Load()
-	if v == nil {
+	if hd := r.callHandle; hd != nil {
+		v = hd.binding()
+	}
+	if v == nil || v == unboundView {
 		return r.fail(&HostError{Module: h.module, Namespace: h.namespace, Method: h.method, Err: ErrUnbound})
 	}
 	if r.hostDepth >= maxHostNesting {

@@ -44,3 +44,75 @@ func TestHandleCell(t *testing.T) {
 		})
 	}
 }
+
+// TestHandleCellOpenBound: a handle opened with its own binding calls its
+// registry's functions whatever the instance is bound to, so that two
+// handles on one instance each see their own; Bind and Unbind on it change
+// its binding only; a registry of another shape is refused; Release
+// revokes the handle and reports the first Release only.
+func TestHandleCellOpenBound(t *testing.T) {
+	ctx := context.Background()
+	greet := fixtures.MustBytes("as/greet.wasm")
+	for _, engine := range runtime.Engines() {
+		t.Run(engine, func(t *testing.T) {
+			a, b, c := helloRegistry(t, "a:"), helloRegistry(t, "b:"), helloRegistry(t, "c:")
+			rt, err := runtime.NewWithEngine(ctx, engine, greet, a)
+			require.NoError(t, err)
+			defer rt.Close(ctx)
+			require.NoError(t, rt.Unbind())
+
+			var cb, cc runtime.HandleCell
+			hb, err := cb.OpenBound(rt, b)
+			require.NoError(t, err)
+			hc, err := cc.OpenBound(rt, c)
+			require.NoError(t, err)
+			for _, want := range []struct {
+				h   *runtime.Runtime
+				out string
+			}{{hb, "b:x"}, {hc, "c:x"}, {hb, "b:x"}} {
+				out, err := runtime.CallAs[string](ctx, want.h, "greet", "x")
+				require.NoError(t, err)
+				assert.Equal(t, want.out, out)
+			}
+			assert.Same(t, b, hb.Registry())
+			assert.Same(t, c, hc.Registry())
+			assert.Same(t, b, cb.Registry())
+			_, err = runtime.CallAs[string](ctx, rt, "greet", "x")
+			require.ErrorIs(t, err, runtime.ErrUnbound, "the instance itself stays unbound")
+			assert.Nil(t, rt.Registry())
+			require.NoError(t, rt.Reset(ctx))
+
+			// Bind and Unbind on a handle with its own binding: its
+			// binding only.
+			require.NoError(t, hb.Bind(a))
+			out, err := runtime.CallAs[string](ctx, hb, "greet", "y")
+			require.NoError(t, err)
+			assert.Equal(t, "a:y", out)
+			assert.Nil(t, rt.Registry())
+			require.NoError(t, hb.Unbind())
+			assert.Nil(t, hb.Registry())
+			_, err = runtime.CallAs[string](ctx, hb, "greet", "y")
+			require.ErrorIs(t, err, runtime.ErrUnbound)
+			require.NoError(t, hc.Reset(ctx))
+			out, err = runtime.CallAs[string](ctx, hc, "greet", "y")
+			require.NoError(t, err)
+			assert.Equal(t, "c:y", out, "another handle's Unbind changes nothing")
+
+			other := runtime.NewHostAPIRegistry()
+			require.NoError(t, other.AddAPI("index", "test", "hello", func(s string) (string, error) { return s, nil }))
+			var co runtime.HandleCell
+			_, err = co.OpenBound(rt, other)
+			require.ErrorIs(t, err, runtime.ErrRegistryShape)
+
+			assert.True(t, cc.Release())
+			assert.False(t, cc.Release(), "a second Release")
+			_, err = runtime.CallAs[string](ctx, hc, "greet", "z")
+			require.ErrorIs(t, err, runtime.ErrClosed)
+			var cd runtime.HandleCell
+			hd, err := cd.OpenBound(rt, b)
+			require.NoError(t, err)
+			require.NoError(t, hd.Close(ctx))
+			assert.True(t, cd.Release(), "closing the handle is no Release")
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"unique"
+	"unsafe"
 
 	"github.com/aspect-rt/aspect-runtime/abi"
 )
@@ -311,15 +312,23 @@ func (e *ShapeError) Unwrap() error { return ErrRegistryShape }
 //
 // Bind does not wait for a call in progress: the host calls it makes after
 // Bind returns run reg's functions. It fails with ErrClosed on a revoked
-// handle (see Handle) and is safe for concurrent use.
+// handle (see Handle) and is safe for concurrent use. On a handle with its
+// own binding (see HandleCell.OpenBound), Bind binds reg to the handle:
+// the calls made through it, not the instance's other users, run reg's
+// functions.
 func (r *Runtime) Bind(reg *HostAPIRegistry) error {
 	v := reg.snapshot()
 	c := r.core()
 	if v.shape != c.shape {
 		return &ShapeError{Want: c.shape, Got: v.shape}
 	}
-	if r.lent != nil && r.lent.revoked.Load() {
+	if r.lent != nil && r.lent.isRevoked() {
 		return ErrClosed
+	}
+	if r.lent != nil && r.lent.binding() != nil {
+		// A handle with its own binding (HandleCell.OpenBound).
+		atomic.StorePointer(&r.lent.view, unsafe.Pointer(v))
+		return nil
 	}
 	c.bound.Store(v)
 	return nil
@@ -329,9 +338,15 @@ func (r *Runtime) Bind(reg *HostAPIRegistry) error {
 // its functions, and until the next Bind a guest calling one of them fails
 // with a HostError matching ErrUnbound (imports outside the registry, such
 // as WASI's, keep working). It fails with ErrClosed on a revoked handle.
+// On a handle with its own binding (see HandleCell.OpenBound), it unbinds
+// the handle only.
 func (r *Runtime) Unbind() error {
-	if r.lent != nil && r.lent.revoked.Load() {
+	if r.lent != nil && r.lent.isRevoked() {
 		return ErrClosed
+	}
+	if r.lent != nil && r.lent.binding() != nil {
+		atomic.StorePointer(&r.lent.view, unsafe.Pointer(unboundView))
+		return nil
 	}
 	r.core().bound.Store(nil)
 	return nil

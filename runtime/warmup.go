@@ -68,7 +68,7 @@ func (r *Runtime) warmUp(ctx context.Context) (err error) {
 	// Close the warm-up's handles, and wait for an operation one of them
 	// may still be running on a goroutine the function started.
 	w.done.Store(true)
-	hd.revoked.Store(true)
+	hd.revoke()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {
