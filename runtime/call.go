@@ -101,11 +101,10 @@ type handle struct {
 	// warm is set on the handles of a warm-up (see WithWarmup, warmup.go),
 	// which run while the instantiation holds the instance's lock.
 	warm *warmState
-	// view is the handle's own binding (a *registryView), on a handle
-	// opened by HandleCell.OpenBound: nil on other handles, unboundView
-	// once unbound. Written when the cell is opened, before the handle
-	// is handed out, and atomically afterwards (Bind, Unbind).
-	view unsafe.Pointer
+	// view is the handle's own binding, on a handle opened by
+	// HandleCell.OpenBound: nil on other handles, unboundView once
+	// unbound.
+	view atomic.Pointer[registryView]
 }
 
 // unboundView is the view of a handle with its own binding that was
@@ -114,9 +113,7 @@ var unboundView = &registryView{}
 
 // binding returns the handle's own binding: nil if it has none (its
 // calls use the instance's), unboundView once unbound.
-func (hd *handle) binding() *registryView {
-	return (*registryView)(atomic.LoadPointer(&hd.view))
-}
+func (hd *handle) binding() *registryView { return hd.view.Load() }
 
 // revoke revokes the handle.
 func (hd *handle) revoke() { hd.flags.Or(revokedFlag) }

@@ -1,7 +1,5 @@
 package runtime
 
-import "unsafe"
-
 // HandleCell is room for a handle (see Runtime.Handle) inside an object of
 // the caller's: a pool embeds one in each of its leases, so that a lease
 // and its handle are one allocation. A cell holds one handle for its whole
@@ -35,7 +33,7 @@ func (c *HandleCell) OpenBound(r *Runtime, reg *HostAPIRegistry) (*Runtime, erro
 		return nil, &ShapeError{Want: core.shape, Got: v.shape}
 	}
 	h := c.Open(r)
-	c.hd.view = unsafe.Pointer(v) // before the handle is handed out
+	c.hd.view.Store(v)
 	return h, nil
 }
 

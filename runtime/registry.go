@@ -10,7 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"unique"
-	"unsafe"
 
 	"github.com/aspect-rt/aspect-runtime/abi"
 )
@@ -327,7 +326,7 @@ func (r *Runtime) Bind(reg *HostAPIRegistry) error {
 	}
 	if r.lent != nil && r.lent.binding() != nil {
 		// A handle with its own binding (HandleCell.OpenBound).
-		atomic.StorePointer(&r.lent.view, unsafe.Pointer(v))
+		r.lent.view.Store(v)
 		return nil
 	}
 	c.bound.Store(v)
@@ -345,7 +344,7 @@ func (r *Runtime) Unbind() error {
 		return ErrClosed
 	}
 	if r.lent != nil && r.lent.binding() != nil {
-		atomic.StorePointer(&r.lent.view, unsafe.Pointer(unboundView))
+		r.lent.view.Store(unboundView)
 		return nil
 	}
 	r.core().bound.Store(nil)
