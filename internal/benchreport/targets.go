@@ -131,6 +131,10 @@ func issue14(all []string) []Target {
 	warmCall := func(e string) Ref {
 		return Ref{Pkg: "bench", Name: "BenchmarkHostCallback/" + e + "/runtime", Engine: e, Label: "warm call"}
 	}
+	// goGreet is a variant of the Go guest's pooled greet benchmark.
+	goGreet := func(e, variant, label string) Ref {
+		return Ref{Pkg: "bench", Name: "BenchmarkPooledGoGreet/" + e + "/" + variant, Engine: e, Label: label}
+	}
 	ts = append(ts, perEngine(all, func(e string) Target {
 		return Target{
 			Issue: 14, Engine: e, Text: "pooled call (keep state) within 2x of a call on a warm instance",
@@ -150,16 +154,16 @@ func issue14(all []string) []Target {
 	ts = append(ts, perEngine(all, func(e string) Target {
 		return Target{
 			Issue: 14, Engine: e, Text: "pooled `greet` of the 3 MB Go guest (reset on put back) within 3x of a call on a warm instance",
-			Num: Ref{Pkg: "bench", Name: "BenchmarkPooledGoGreet/" + e + "/pool", Engine: e, Label: "pool"},
-			Den: Ref{Pkg: "bench", Name: "BenchmarkPooledGoGreet/" + e + "/warm", Engine: e, Label: "warm call"},
+			Num: goGreet(e, "pool", "pool"),
+			Den: goGreet(e, "warm", "warm call"),
 			Op:  AtMost, Limit: 3, RatioName: "pooled / warm call",
 		}
 	})...)
 	ts = append(ts, perEngine(all, func(e string) Target {
 		return Target{
 			Issue: 14, Engine: e, Text: "pooled `greet` of the Go guest with reset on put back, snapshot after one warm-up call (`WithWarmup`), within 3x of a warm call",
-			Num: Ref{Pkg: "bench", Name: "BenchmarkPooledGoGreet/" + e + "/pool-warmup", Engine: e, Label: "pool, warm-up"},
-			Den: Ref{Pkg: "bench", Name: "BenchmarkPooledGoGreet/" + e + "/warm", Engine: e, Label: "warm call"},
+			Num: goGreet(e, "pool-warmup", "pool, warm-up"),
+			Den: goGreet(e, "warm", "warm call"),
 			Op:  AtMost, Limit: 3, RatioName: "pooled / warm call",
 		}
 	})...)
