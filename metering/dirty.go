@@ -305,7 +305,7 @@ type dirtyPass struct {
 	countGlobal     uint32 // checks; marks is the next
 
 	// The reset function (DirtyResult.Reset), if resetGlobals is not nil:
-	// the indices of the globals it sets, one per param.
+	// the indices of the globals it sets, each from its 8-byte slot of memory.
 	resetType, resetFunc uint32
 	resetGlobals         []uint32
 }
