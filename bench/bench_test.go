@@ -10,11 +10,12 @@ import (
 	"os/exec"
 	goruntime "runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -698,84 +699,360 @@ func BenchmarkMetered(b *testing.B) {
 	})
 }
 
-func BenchmarkThroughputG1(b *testing.B) { benchThroughput(b, 1) }
-func BenchmarkThroughputG2(b *testing.B) { benchThroughput(b, 2) }
-
-// benchThroughput: pooled greet calls from g goroutines sharing one pool,
-// next to g goroutines each calling greet by hand on an instance of its own.
-// ns/op is wall time per call; calls/s is reported too. The b.N loop (not
-// b.Loop) reruns the function while the iteration count ramps up, so the
-// pool and the instances are set up once, in the engine's benchmark.
-func benchThroughput(b *testing.B, g int) {
+// BenchmarkThroughput: how pooled throughput scales from 1 goroutine to 2,
+// next to the hand-written baseline's own scaling, measured so that load on
+// a shared machine hits every side alike. Each b.Loop iteration is one round
+// of four sides, each a fixed number of greet calls (calibrated once per
+// engine to take about scalingRoundTime from one goroutine): pooled greet
+// from 1 and from 2 goroutines sharing one pool, and greet by hand from 1
+// and from 2 goroutines on an instance each. The order alternates between
+// rounds (pool 1, pool 2, baseline 1, baseline 2, then the reverse), so the
+// two halves of a scaling are always adjacent in time. A side's figure for a
+// round is the wall time per call; see scalingSide.round for how a round
+// runs. It reports, over the rounds of one run:
+//
+//   - pool-1g-ns/call, pool-2g-ns/call, baseline-1g-ns/call,
+//     baseline-2g-ns/call: the median wall time per call of each side;
+//   - pool-scaling, baseline-scaling: the median over the rounds of the
+//     round's 1-goroutine over 2-goroutine time per call (2x is perfect);
+//   - 1g-waited-%, 2g-waited-%: the median over the 1-goroutine and the
+//     2-goroutine rounds (pool and baseline) of the share of the goroutines'
+//     thread time spent waiting for a CPU, from /proc/thread-self/schedstat
+//     (Linux only): about 0 when the process had its cores to itself; when
+//     other work on the machine took them, the scalings are understated;
+//   - ideal-scaling: min(2, GOMAXPROCS, CPUs), the most two goroutines can
+//     scale here: a scaling above it is noise, not a measurement;
+//   - rounds: the number of rounds (at least scalingMinRounds).
+//
+// ns/op is the time of one round of the four sides, with a GC before each;
+// it is not a figure of the library. The hand-written instances are
+// re-created (untimed) before their guest heap, which AssemblyScript's stub
+// runtime never frees, would pass guestHeap.
+func BenchmarkThroughput(b *testing.B) {
 	forEachEngine(b, func(b *testing.B, eng string) {
-		reg := helloRegistry(b)
-		var p *pool.Pool
-		defer func() {
-			if p != nil {
-				_ = p.Close(bg)
+		var s *scalingBench
+		owner := b // set up once for the -count runs (the same work in each), closed after the last
+		b.Run("interleaved", func(b *testing.B) {
+			if s == nil {
+				s = newScalingBench(b, owner, eng)
 			}
-		}()
-		b.Run("pool", func(b *testing.B) {
-			if p == nil {
-				p = pool.New(2 * g)
-				// Compile and create g idle instances, untimed.
-				var leases []*pool.Lease
-				for range g {
-					l, err := p.Runtime(bg, eng, greetWasm, reg)
-					require.NoError(b, err)
-					leases = append(leases, l)
-				}
-				for _, l := range leases {
-					p.PutBack(l)
-				}
-			}
-			calls := make([]func() error, g)
-			for i := range calls {
-				calls[i] = func() error { return pooledGreet(p, eng, reg) }
-			}
-			parallel(b, calls)
-		})
-		var ins []handInstance
-		owner := b
-		b.Run("baseline", func(b *testing.B) {
-			if _, ok := hands[eng]; !ok {
-				b.Skipf("no hand-written baseline for engine %q in this build", eng)
-			}
-			for len(ins) < g {
-				hm := hands[eng](b, greetWasm) // a store (wasmer: a module) per goroutine
-				in, err := hm.instantiate()
-				require.NoError(b, err)
-				owner.Cleanup(func() { in.close(); hm.close() })
-				ins = append(ins, in)
-			}
-			calls := make([]func() error, g)
-			for i, in := range ins {
-				calls[i] = func() error { _, err := handGreet(in); return err }
-			}
-			parallel(b, calls)
+			s.run(b)
 		})
 	})
 }
 
-// parallel runs b.N calls spread over one goroutine per element of calls
-// and reports calls/s.
-func parallel(b *testing.B, calls []func() error) {
+// scalingRoundTime is about how long one round of a side takes from one
+// goroutine.
+const scalingRoundTime = 2 * time.Millisecond
+
+// scalingMinRounds is the fewest rounds a run of BenchmarkThroughput makes,
+// however short its -benchtime.
+const scalingMinRounds = 9
+
+// scalingChunk is how many calls a goroutine takes from the round's counter
+// at a time.
+const scalingChunk = 8
+
+// scalingBench is the setup of BenchmarkThroughput for one engine: a pool
+// with two idle instances, two hand-written instances (when this build has
+// a baseline for the engine) and the calls per round of each.
+type scalingBench struct {
+	pool, base scalingSide
+	hasBase    bool
+}
+
+// scalingSide is what one side of a scaling calls: call(i) from goroutine i,
+// n calls per round, prepare before each round (outside the clock).
+type scalingSide struct {
+	call    func(i int) error
+	prepare func(n int) error
+	n       int
+}
+
+// newScalingBench sets up BenchmarkThroughput for eng in b; what it creates is
+// closed when owner ends.
+func newScalingBench(b, owner *testing.B, eng string) *scalingBench {
+	s := &scalingBench{}
+	reg := helloRegistry(owner)
+	p := pool.New(4)
+	owner.Cleanup(func() { _ = p.Close(bg) })
+	// Compile and create two idle instances, untimed.
+	var leases []*pool.Lease
+	for range 2 {
+		l, err := p.Runtime(bg, eng, greetWasm, reg)
+		require.NoError(b, err)
+		leases = append(leases, l)
+	}
+	for _, l := range leases {
+		p.PutBack(l)
+	}
+	s.pool = scalingSide{call: func(int) error { return pooledGreet(p, eng, reg) }}
+	if open, ok := hands[eng]; ok {
+		s.hasBase = true
+		every := resetEvery(512)
+		var (
+			hms  [2]handModule
+			ins  [2]handInstance
+			used [2]int // calls since the instance was created
+		)
+		for i := range ins {
+			hms[i] = open(owner, greetWasm) // a store (wasmer: a module) per goroutine
+			in, err := hms[i].instantiate()
+			require.NoError(b, err)
+			ins[i] = in
+			owner.Cleanup(func() { ins[i].close(); hms[i].close() })
+		}
+		// prepare re-creates an instance when the next round could fill its
+		// guest heap.
+		s.base.prepare = func(n int) error {
+			for i := range ins {
+				if used[i]+n <= every {
+					continue
+				}
+				ins[i].close()
+				in, err := hms[i].instantiate()
+				if err != nil {
+					return err
+				}
+				ins[i], used[i] = in, 0
+			}
+			return nil
+		}
+		s.base.call = func(i int) error {
+			used[i]++
+			_, err := handGreet(ins[i])
+			return err
+		}
+	}
+	for _, side := range s.sides() {
+		require.NoError(b, side.calibrate())
+	}
+	return s
+}
+
+func (s *scalingBench) sides() []*scalingSide {
+	if s.hasBase {
+		return []*scalingSide{&s.pool, &s.base}
+	}
+	return []*scalingSide{&s.pool}
+}
+
+// calibrate warms the side up from both goroutines and sets its calls per
+// round to take about scalingRoundTime from one goroutine.
+func (side *scalingSide) calibrate() error {
+	if _, err := side.round(2, 64); err != nil {
+		return err
+	}
+	n := 64
+	for {
+		r, err := side.round(1, n)
+		if err != nil {
+			return err
+		}
+		if d := time.Duration(r.perCall * float64(n)); d >= scalingRoundTime/4 || n >= 1<<20 {
+			side.n = max(4*scalingChunk, int(float64(scalingRoundTime)/r.perCall)/scalingChunk*scalingChunk)
+			return nil
+		}
+		n *= 4
+	}
+}
+
+// roundResult is the outcome of one round of a side.
+type roundResult struct {
+	// perCall is the wall time per call, ns.
+	perCall float64
+	// waited is the share of the round's thread time (goroutines × wall
+	// time) the goroutines' threads spent waiting for a CPU, or -1 where
+	// unknown (not Linux, or a goroutine changed threads).
+	waited float64
+}
+
+// threadWaitSince returns how long the calling thread waited for a CPU
+// since threadWait returned tid and wait0, or -1 when it is another thread
+// or unknown.
+func threadWaitSince(tid int, wait0 int64, ok bool) int64 {
+	tid1, wait1, ok1 := threadWait()
+	if !ok || !ok1 || tid1 != tid {
+		return -1
+	}
+	return wait1 - wait0
+}
+
+// round prepares the side, runs a GC, then makes n calls from g goroutines
+// (1 or 2). The calling goroutine makes calls itself; with g = 2 a second
+// goroutine does too, and the clock starts only once both are running at
+// the same time (so on two Ps): how soon the Go scheduler moves a new
+// goroutine to an idle P is not what is measured (with goroutines making
+// back-to-back cgo calls it can leave both on one P for milliseconds, which
+// made 2 ms rounds on wasmer show no scaling at all). The goroutines take
+// calls from a shared counter in chunks of scalingChunk, so whichever is
+// running does the work, and the clock stops when all n are done. Each
+// goroutine reads its thread's run-queue delay before and after its calls,
+// outside the clock but for the first goroutine's second read when g = 2
+// (it must come before that goroutine yields and maybe changes threads).
+func (side *scalingSide) round(g, n int) (roundResult, error) {
+	if side.prepare != nil {
+		if err := side.prepare(n); err != nil {
+			return roundResult{}, err
+		}
+	}
+	goruntime.GC()
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	for _, call := range calls {
-		wg.Go(func() {
-			for next.Add(1) <= int64(b.N) {
-				if err := call(); err != nil {
-					b.Error(err)
-					return
+	work := func(i int) error {
+		for {
+			hi := next.Add(scalingChunk)
+			for c := hi - scalingChunk; c < min(hi, int64(n)); c++ {
+				if err := side.call(i); err != nil {
+					next.Store(int64(n)) // the other goroutine stops too
+					return err
 				}
 			}
-		})
+			if hi >= int64(n) {
+				return nil
+			}
+		}
 	}
-	wg.Wait()
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+	var (
+		done, reported atomic.Bool
+		err1           error
+		wait1          int64
+	)
+	if g == 2 {
+		// The handshake: the second goroutine sets state to spinning and
+		// spins without yielding for a while, then takes spinning back and
+		// yields (so that it cannot keep a P the first goroutine needs); the
+		// first goroutine starts the clock only by taking state from
+		// spinning to running, that is while the second one runs.
+		const (
+			idle int32 = iota
+			spinning
+			running
+		)
+		var state atomic.Int32
+		go func() {
+			var (
+				tid   int
+				wait0 int64
+				ok    bool
+			)
+			for {
+				tid, wait0, ok = threadWait()
+				state.Store(spinning)
+				for t := time.Now(); state.Load() == spinning && time.Since(t) < 50*time.Microsecond; {
+				}
+				if !state.CompareAndSwap(spinning, idle) { // running
+					break
+				}
+				goruntime.Gosched()
+			}
+			err1 = work(1)
+			done.Store(true)
+			wait1 = threadWaitSince(tid, wait0, ok)
+			reported.Store(true)
+		}()
+		for !state.CompareAndSwap(spinning, running) {
+			goruntime.Gosched()
+		}
+	}
+	tid, wait0, ok := threadWait()
+	t0 := time.Now()
+	err0 := work(0)
+	var wait int64
+	if g == 2 { // before yielding, which may move this goroutine to another thread
+		wait = threadWaitSince(tid, wait0, ok)
+		for !done.Load() {
+			goruntime.Gosched()
+		}
+	}
+	wall := time.Since(t0)
+	r := roundResult{perCall: float64(wall.Nanoseconds()) / float64(n), waited: -1}
+	if g == 1 {
+		wait = threadWaitSince(tid, wait0, ok)
+	}
+	for g == 2 && !reported.Load() {
+		goruntime.Gosched()
+	}
+	if g == 2 && wait1 < 0 {
+		wait = -1
+	}
+	if wait >= 0 && wall > 0 {
+		r.waited = float64(wait+max(wait1, 0)) / float64(g) / float64(wall.Nanoseconds())
+	}
+	return r, errors.Join(err0, err1)
+}
+
+// run is one -count run: rounds of the four sides until b.Loop ends, then
+// the medians.
+func (s *scalingBench) run(b *testing.B) {
+	sides := s.sides()
+	per := make([][2][]roundResult, len(sides)) // per side and goroutine count - 1, the rounds
+	type step struct{ side, g int }
+	var order []step
+	for i := range sides {
+		order = append(order, step{i, 1}, step{i, 2})
+	}
+	roundOf := func(r int) {
+		for k := range order {
+			st := order[k]
+			if r%2 == 1 { // the reverse order every other round
+				st = order[len(order)-1-k]
+			}
+			res, err := sides[st.side].round(st.g, sides[st.side].n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			per[st.side][st.g-1] = append(per[st.side][st.g-1], res)
+		}
+	}
+	r := 0
+	for ; b.Loop(); r++ {
+		roundOf(r)
+	}
+	for ; r < scalingMinRounds; r++ { // a loaded machine or a short -benchtime
+		roundOf(r)
+	}
+	names := []string{"pool", "baseline"}
+	var waited [2][]float64 // per goroutine count - 1, over both sides
+	for i := range sides {
+		g1, g2 := per[i][0], per[i][1]
+		var t1, t2, scaling []float64
+		for r := range g1 {
+			t1 = append(t1, g1[r].perCall)
+			t2 = append(t2, g2[r].perCall)
+			scaling = append(scaling, g1[r].perCall/g2[r].perCall)
+		}
+		for g, rounds := range per[i] {
+			for _, r := range rounds {
+				if r.waited >= 0 {
+					waited[g] = append(waited[g], r.waited)
+				}
+			}
+		}
+		b.ReportMetric(median(t1), names[i]+"-1g-ns/call")
+		b.ReportMetric(median(t2), names[i]+"-2g-ns/call")
+		b.ReportMetric(median(scaling), names[i]+"-scaling")
+	}
+	for g, w := range waited {
+		if len(w) > 0 {
+			b.ReportMetric(100*median(w), fmt.Sprintf("%dg-waited-%%", g+1))
+		}
+	}
+	b.ReportMetric(float64(min(2, goruntime.GOMAXPROCS(0), goruntime.NumCPU())), "ideal-scaling")
+	b.ReportMetric(float64(len(per[0][0])), "rounds")
+}
+
+// median returns the median of v (the mean of the middle two for an even
+// count), or 0 for none.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // idleN is the number of idle instances IdleMemory measures.

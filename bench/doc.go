@@ -30,6 +30,9 @@
 //     through the runtime (MeteredSum, MeteredMix: runtime.WithMetering and
 //     a Meter per call); metered-deadline: the same with a context deadline
 //     (yield checkpoints on wazero and wasmer, epochs on wasmtime);
+//   - interleaved: several variants measured in alternating rounds of one
+//     benchmark, reported as custom metrics (Throughput: pool and baseline,
+//     from 1 and 2 goroutines);
 //   - baseline: the same work written by hand against the engine's own Go
 //     API (wasmtime-go v44's Linker, Func.Call and Memory.UnsafeData;
 //     wazero's api.Function.CallWithStack and api.Memory; wasmer-go's
@@ -62,8 +65,16 @@
 //	MeteredMix     mix_abi(20000) of wat/compute.wasm: a xorshift64* loop,
 //	               a more typical compute kernel, through
 //	               the SPI (sum_to takes an i64, which an ABI call cannot pass)
-//	ThroughputG1   pooled greet from 1 and 2 goroutines sharing one pool
-//	ThroughputG2   (ns/op is wall time per call; calls/s is reported too)
+//	Throughput     how throughput scales from 1 goroutine to 2: pooled greet
+//	               (goroutines sharing one pool) and greet by hand (an
+//	               instance per goroutine), all four in interleaved rounds of
+//	               fixed work in one benchmark (variant interleaved), so that
+//	               load on the machine hits them alike; it reports each
+//	               side's median wall time per call, each scaling (the median
+//	               of the rounds' 1-goroutine over 2-goroutine time per call),
+//	               the ideal scaling min(2, GOMAXPROCS, CPUs), and how long
+//	               the goroutines' threads waited for a CPU; ns/op is
+//	               meaningless there (see BenchmarkThroughput)
 //	IdleMemory     resident memory per idle pooled instance, reported as
 //	               B/instance (RSS delta) and heapB/instance (Go heap delta)
 //	               over 100 idle instances; ns/op is meaningless there

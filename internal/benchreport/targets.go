@@ -3,6 +3,7 @@ package benchreport
 import (
 	"fmt"
 	"math"
+	"strings"
 )
 
 // Ref is one side of a target's ratio: the median of a benchmark figure, or
@@ -20,10 +21,25 @@ type Ref struct {
 	// Meta names a figure of the run itself instead of a benchmark:
 	// "elapsed" (the seconds make bench took).
 	Meta string
-	// Over, when set, makes the figure a ratio: the median above divided by
-	// Over's (e.g. a scaling factor, 1-goroutine time over 2-goroutine
-	// time), shown as a ratio.
-	Over *Ref
+	// Ceiling, when set, is the most the figure can physically be (e.g. a
+	// 1 → 2 goroutine scaling: 2x, or less with fewer CPUs). A median above
+	// it by more than CeilingTolerance is noise, and the target is not
+	// judged (Implausible); one above it by less counts as the ceiling.
+	Ceiling *Ref
+}
+
+// CeilingTolerance is how far above its Ref.Ceiling a median may be and
+// still count (as the ceiling) rather than make a target Implausible: the
+// run-to-run noise of a ratio of two medians on a shared machine.
+const CeilingTolerance = 0.05
+
+// Caveat is a condition of the run that makes a target's figures less
+// telling, noted beside its outcome when Ref's median is above Above.
+type Caveat struct {
+	Ref   Ref
+	Above float64
+	// Text is the note, a format with one %s verb for the figure.
+	Text string
 }
 
 // Op is a target's comparison.
@@ -50,6 +66,8 @@ type Target struct {
 	Limit    float64
 	// RatioName says what the ratio is, e.g. "adapter / C API".
 	RatioName string
+	// Caveats are noted beside the outcome when they apply.
+	Caveats []Caveat
 }
 
 // Status is the outcome of a target.
@@ -60,6 +78,9 @@ const (
 	Pass        Status = "PASS"
 	Fail        Status = "FAIL"
 	NotMeasured Status = "not measured yet"
+	// Implausible: a figure is beyond what the machine can physically do
+	// (see Ref.Ceiling), so the run's noise, not the code, decided it.
+	Implausible Status = "implausible"
 )
 
 // Outcome is an evaluated target.
@@ -71,8 +92,11 @@ type Outcome struct {
 	Ratio              float64
 	// Miss says by how much a failed target is missed.
 	Miss string
-	// Why says why a target is not measured.
+	// Why says why a target is not measured, or implausible.
 	Why string
+	// Notes are the caveats that apply, and figures counted as their
+	// ceiling.
+	Notes []string
 }
 
 func bench(engine, name string) Ref {
@@ -167,12 +191,23 @@ func issue14(all []string) []Target {
 			Op:  AtMost, Limit: 3, RatioName: "pooled / warm call",
 		}
 	})...)
-	// Scaling: wall time per call from 1 goroutine over that from 2.
+	// Scaling: throughput from 2 goroutines over that from 1, the median of
+	// the rounds of BenchmarkThroughput (1- and 2-goroutine rounds
+	// interleaved, pool and hand-written alike), at most ideal-scaling.
+	interleaved := func(e, unit, label string) Ref {
+		return Ref{Pkg: "bench", Name: "BenchmarkThroughput/" + e + "/interleaved", Unit: unit, Engine: e, Label: label}
+	}
 	scaling := func(e, variant, label string) Ref {
-		return Ref{
-			Pkg: "bench", Name: "BenchmarkThroughputG1/" + e + "/" + variant, Engine: e, Label: label,
-			Over: &Ref{Pkg: "bench", Name: "BenchmarkThroughputG2/" + e + "/" + variant, Engine: e},
-		}
+		r := interleaved(e, variant+"-scaling", label)
+		ceiling := interleaved(e, "ideal-scaling", "")
+		r.Ceiling = &ceiling
+		return r
+	}
+	busy := func(e string) []Caveat {
+		return []Caveat{{
+			Ref: interleaved(e, "2g-waited-%", ""), Above: 10,
+			Text: "in the 2-goroutine rounds the goroutines' threads waited for a CPU %s of the time (median): other work shared the cores, so the scalings are understated",
+		}}
 	}
 	ts = append(ts, perEngine(all, func(e string) Target {
 		return Target{
@@ -180,6 +215,7 @@ func issue14(all []string) []Target {
 			Num: scaling(e, "pool", "pool scaling"),
 			Den: Ref{Const: 1, Label: "1x"},
 			Op:  AtLeast, Limit: 1.6, RatioName: "2-goroutine / 1-goroutine throughput",
+			Caveats: busy(e),
 		}
 	})...)
 	ts = append(ts, perEngine(all, func(e string) Target {
@@ -188,6 +224,7 @@ func issue14(all []string) []Target {
 			Num: scaling(e, "pool", "pool scaling"),
 			Den: scaling(e, "baseline", "hand-written scaling"),
 			Op:  AtLeast, Limit: 1, RatioName: "pool scaling / hand-written scaling",
+			Caveats: busy(e),
 		}
 	})...)
 	return ts
@@ -356,7 +393,36 @@ func (rep *Report) Evaluate(t Target) Outcome {
 		o.Status, o.Why = NotMeasured, "the reference figure is zero"
 		return o
 	}
+	for _, c := range t.Caveats {
+		if v, why := rep.refValue(c.Ref); why == "" && v > c.Above {
+			o.Notes = append(o.Notes, fmt.Sprintf(c.Text, FormatValue(v, c.Ref.unit())))
+		}
+	}
+	var implausible []string
+	for _, side := range []struct {
+		r Ref
+		v *float64
+	}{{t.Num, &num}, {t.Den, &den}} {
+		if side.r.Ceiling == nil {
+			continue
+		}
+		ceil, why := rep.refValue(*side.r.Ceiling)
+		if why != "" || ceil <= 0 || *side.v <= ceil {
+			continue
+		}
+		measured, limit := FormatValue(*side.v, side.r.unit()), FormatValue(ceil, side.r.Ceiling.unit())
+		if *side.v > ceil*(1+CeilingTolerance) {
+			implausible = append(implausible, fmt.Sprintf("%s %s is above the %s the run's CPUs allow (by more than %.0f%%): noise, not a measurement", side.r.Label, measured, limit, CeilingTolerance*100))
+			continue
+		}
+		o.Notes = append(o.Notes, fmt.Sprintf("%s measured %s, above the %s the run's CPUs allow by less than %.0f%%: counted as %s", side.r.Label, measured, limit, CeilingTolerance*100, limit))
+		*side.v = ceil
+	}
 	o.NumValue, o.DenValue, o.Ratio = num, den, num/den
+	if len(implausible) > 0 {
+		o.Status, o.Why = Implausible, strings.Join(implausible, "; ")
+		return o
+	}
 	pass := o.Ratio <= t.Limit
 	if t.Op == AtLeast {
 		pass = o.Ratio >= t.Limit
@@ -390,25 +456,16 @@ func missBy(ratio float64, op Op, limit float64) string {
 	return fmt.Sprintf("%.0f%% over the limit", math.Round(pct))
 }
 
-// refValue returns the median of r (the ratio of medians when r.Over is
-// set), or why there is none.
-func (rep *Report) refValue(r Ref) (float64, string) {
-	if r.Over != nil {
-		base := r
-		base.Over = nil
-		num, why := rep.refValue(base)
-		if why != "" {
-			return 0, why
-		}
-		den, why := rep.refValue(*r.Over)
-		switch {
-		case why != "":
-			return 0, why
-		case den == 0:
-			return 0, r.Over.Name + " is zero"
-		}
-		return num / den, ""
+// unit returns the unit of r's figure: ns/op unless it says otherwise.
+func (r Ref) unit() string {
+	if r.Unit == "" {
+		return "ns/op"
 	}
+	return r.Unit
+}
+
+// refValue returns the median of r, or why there is none.
+func (rep *Report) refValue(r Ref) (float64, string) {
 	switch {
 	case r.Meta == "elapsed":
 		if rep.Meta.Elapsed <= 0 {
@@ -418,17 +475,13 @@ func (rep *Report) refValue(r Ref) (float64, string) {
 	case r.Name == "":
 		return r.Const, ""
 	}
-	unit := r.Unit
-	if unit == "" {
-		unit = "ns/op"
-	}
 	res, why := rep.Find(r.Pkg, r.Name, r.Engine)
 	if res == nil {
 		return 0, why
 	}
-	st, ok := res.Stats(unit)
+	st, ok := res.Stats(r.unit())
 	if !ok {
-		return 0, fmt.Sprintf("%s reported no %s", r.Name, unit)
+		return 0, fmt.Sprintf("%s reported no %s", r.Name, r.unit())
 	}
 	return st.Median, ""
 }
