@@ -71,6 +71,7 @@ func benchKeepState(b *testing.B, call func(ctx context.Context, p *pool.Pool, e
 			b.Fatal(err)
 		}
 		b.ReportAllocs()
+		cpu := processCPU()
 		var i int64
 		for b.Loop() {
 			i++
@@ -78,7 +79,49 @@ func benchKeepState(b *testing.B, call func(ctx context.Context, p *pool.Pool, e
 				b.Fatal(err)
 			}
 		}
+		reportCPU(b, cpu)
 	})
+}
+
+// BenchmarkWarmGreet: greet on one warm instance, without a pool: what
+// BenchmarkPooledGreetKeepState adds the pool's cost to.
+func BenchmarkWarmGreet(b *testing.B) {
+	benchEngines(b, func(b *testing.B, engine string) {
+		ctx := context.Background()
+		rt, err := runtime.NewWithEngine(ctx, engine, greetWasm, greetRegistry(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer rt.Close(ctx)
+		if _, err := rt.Call(ctx, "greet", "world"); err != nil { // untimed
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		cpu := processCPU()
+		var i int64
+		for b.Loop() {
+			i++
+			if _, err := rt.Call(ctx, "greet", "world"); err != nil {
+				b.Fatal(err)
+			}
+			if i%keepStateResetEvery == 0 {
+				if err := rt.Reset(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		reportCPU(b, cpu)
+	})
+}
+
+// reportCPU reports cpu-ns/op, the process's CPU time (user + system) per
+// op since cpu, which other processes on a loaded machine disturb less
+// than the wall time (the garbage collector's work on other threads is
+// counted too).
+func reportCPU(b *testing.B, cpu int64) {
+	if b.N > 0 && cpu > 0 {
+		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+	}
 }
 
 // BenchmarkFreshRuntimePerCall: compile + instantiate + greet + close, the
@@ -313,6 +356,7 @@ func BenchmarkLease(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
+			cpu := processCPU()
 			for b.Loop() {
 				l, err := p.Runtime(ctx, engine, greetWasm, reg)
 				if err != nil {
@@ -320,6 +364,7 @@ func BenchmarkLease(b *testing.B) {
 				}
 				p.PutBack(l)
 			}
+			reportCPU(b, cpu)
 		})
 		b.Run("do", func(b *testing.B) {
 			p := pool.New(4, pool.WithKeepState())
@@ -329,11 +374,13 @@ func BenchmarkLease(b *testing.B) {
 			}
 			b.ReportAllocs()
 			nop := func(*runtime.Runtime) error { return nil }
+			cpu := processCPU()
 			for b.Loop() {
 				if err := p.Do(ctx, engine, greetWasm, reg, nop); err != nil {
 					b.Fatal(err)
 				}
 			}
+			reportCPU(b, cpu)
 		})
 		b.Run("module", func(b *testing.B) {
 			m, err := runtime.CompileWithEngine(ctx, engine, greetWasm)
@@ -344,6 +391,7 @@ func BenchmarkLease(b *testing.B) {
 			p := pool.New(4, pool.WithKeepState())
 			defer p.Close(ctx)
 			b.ReportAllocs()
+			cpu := processCPU()
 			for b.Loop() {
 				l, err := p.RuntimeFor(ctx, m, reg)
 				if err != nil {
@@ -351,6 +399,7 @@ func BenchmarkLease(b *testing.B) {
 				}
 				p.PutBack(l)
 			}
+			reportCPU(b, cpu)
 		})
 	})
 }

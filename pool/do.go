@@ -38,7 +38,7 @@ func (p *Pool) do(ctx context.Context, engine string, ce *codeEntry, mod *runtim
 	if len(opts) > 0 {
 		lc = newLeaseConfig(opts)
 	}
-	_, in, home, err := p.leaseInstance(ctx, engine, ce, mod, last, reg, lc.forceClear)
+	in, err := p.leaseInstance(ctx, engine, ce, mod, last, reg, lc.forceClear)
 	if err != nil {
 		return err
 	}
@@ -46,19 +46,19 @@ func (p *Pool) do(ctx context.Context, engine string, ce *codeEntry, mod *runtim
 	h, err := cell.OpenBound(in.st.rt, reg)
 	if err != nil {
 		// Cannot happen: the key includes the shape.
-		p.discardLeased(ctx, in, home)
+		p.discardLeased(ctx, in)
 		return err
 	}
 	if lc.preRun != "" || lc.preRunFunc != nil {
 		if err := p.preRun(ctx, h, lc); err != nil {
 			cell.Revoke()
-			p.discardLeased(ctx, in, home)
+			p.discardLeased(ctx, in)
 			return err
 		}
 	}
 	defer func() {
 		cell.Revoke()
-		p.putBack(in, home, cell)
+		p.putBack(in, int(in.shard), cell)
 	}()
 	return fn(h)
 }

@@ -13,10 +13,10 @@ import (
 // once when the instance was created (not per lease) closes it.
 type instance struct {
 	st      *instState
-	used    uint64 // Pool.clock at its last put back
+	used    uint64 // Pool.clock at its last put back (see Pool.clock)
 	cleanup goruntime.Cleanup
-	// shard is the shard a leased instance was counted live in, which it
-	// goes back to: set when it is leased, by the lease's taker.
+	// shard is the shard a leased instance goes back to, its lease's
+	// home: set when it is leased, by the lease's taker.
 	shard int32
 }
 
@@ -47,6 +47,7 @@ func (p *Pool) instantiate(ctx context.Context, ke *keyEntry, code []byte, reg *
 		return nil, err
 	}
 	st.rt = rt
+	p.clock.Add(1) // see Pool.clock
 	if p.total.Add(1) > int64(p.capacity) {
 		p.resyncIdle(ctx)
 	}
@@ -55,27 +56,33 @@ func (p *Pool) instantiate(ctx context.Context, ke *keyEntry, code []byte, reg *
 	return in, nil
 }
 
-// discardLeased closes a leased instance, counted live in shard i, that
-// will not come back.
-func (p *Pool) discardLeased(ctx context.Context, in *instance, i int) {
+// discardLeased closes a leased instance that will not come back.
+func (p *Pool) discardLeased(ctx context.Context, in *instance) {
 	p.discards.Add(1)
-	p.unlive(in.st.ke, i)
 	p.closeInstance(ctx, in)
 }
 
 // closeInstance closes an instance the pool holds (idle, or leased and
 // given back), which its cleanup then need not.
 func (p *Pool) closeInstance(ctx context.Context, in *instance) {
-	in.cleanup.Stop()
-	p.closeState(ctx, in.st)
-}
-
-func (p *Pool) closeState(ctx context.Context, st *instState) {
-	if err := st.rt.Close(ctx); err != nil {
+	if err := p.closeInstanceErr(ctx, in); err != nil {
 		p.logger.Warn("pool: closing an instance", "error", err)
 	}
+}
+
+// closeInstanceErr is closeInstance, returning the error of the close.
+func (p *Pool) closeInstanceErr(ctx context.Context, in *instance) error {
+	in.cleanup.Stop()
+	return p.closeState(ctx, in.st)
+}
+
+// closeState closes the instance of st and uncounts it.
+func (p *Pool) closeState(ctx context.Context, st *instState) error {
+	err := st.rt.Close(ctx)
 	p.total.Add(-1)
 	p.release(ctx, st.mod)
+	p.uncount(st.ke)
+	return err
 }
 
 // leakedInstance runs when a leased instance became unreachable: its lease
@@ -83,6 +90,7 @@ func (p *Pool) closeState(ctx context.Context, st *instState) {
 func (p *Pool) leakedInstance(st *instState) {
 	p.logger.Warn("pool: a lease was garbage collected without PutBack; closing its instance")
 	p.leaked.Add(1)
-	p.unlive(st.ke, 0) // the lease's shard is unknown: any will do
-	p.closeState(context.Background(), st)
+	if err := p.closeState(context.Background(), st); err != nil {
+		p.logger.Warn("pool: closing an instance", "error", err)
+	}
 }

@@ -153,20 +153,20 @@ func (p *Pool) lease(ctx context.Context, engine string, ce *codeEntry, mod *run
 	if len(opts) > 0 {
 		lc = newLeaseConfig(opts) // escapes: not on a lease without options
 	}
-	_, in, home, err := p.leaseInstance(ctx, engine, ce, mod, last, reg, lc.forceClear)
+	in, err := p.leaseInstance(ctx, engine, ce, mod, last, reg, lc.forceClear)
 	if err != nil {
 		return nil, err
 	}
 	l := &Lease{inst: in}
 	if l.Runtime, err = l.cell.OpenBound(in.st.rt, reg); err != nil {
 		// Cannot happen: the key includes the shape.
-		p.discardLeased(ctx, in, home)
+		p.discardLeased(ctx, in)
 		return nil, err
 	}
 	if lc.preRun != "" || lc.preRunFunc != nil {
 		if err := p.preRun(ctx, l.Runtime, lc); err != nil {
 			l.cell.Revoke()
-			p.discardLeased(ctx, in, home)
+			p.discardLeased(ctx, in)
 			return nil, err
 		}
 	}
@@ -174,14 +174,14 @@ func (p *Pool) lease(ctx context.Context, engine string, ce *codeEntry, mod *run
 }
 
 // leaseInstance takes an idle instance of the key (or creates one, with
-// reg bound for its start code, then unbound); the instance is counted
-// live in shard home. The caller binds reg to the handle it lends
+// reg bound for its start code, then unbound), which goes back to the
+// shard of the calling goroutine (in.shard). The caller binds reg to the handle it lends
 // (HandleCell.OpenBound).
-func (p *Pool) leaseInstance(ctx context.Context, engine string, ce *codeEntry, mod *runtime.Module, last *atomic.Pointer[keyEntry], reg *runtime.HostAPIRegistry, forceClear bool) (ke *keyEntry, in *instance, home int, err error) {
+func (p *Pool) leaseInstance(ctx context.Context, engine string, ce *codeEntry, mod *runtime.Module, last *atomic.Pointer[keyEntry], reg *runtime.HostAPIRegistry, forceClear bool) (in *instance, err error) {
 	if p.closed.Load() {
-		return nil, nil, 0, ErrClosed
+		return nil, ErrClosed
 	}
-	home = p.shard()
+	home := p.shard()
 	ke, in, cleared := p.take(p.entryFor(engine, ce, mod, last, reg), last, home, forceClear)
 	for _, c := range cleared {
 		p.discards.Add(1)
@@ -193,15 +193,15 @@ func (p *Pool) leaseInstance(ctx context.Context, engine string, ce *codeEntry, 
 			code = ce.code
 		}
 		if in, err = p.instantiate(ctx, ke, code, reg); err != nil {
-			p.unlive(ke, home)
-			return nil, nil, 0, err
+			p.uncount(ke)
+			return nil, err
 		}
 		// Pooled instances are bound to no registry: their users' handles
 		// carry theirs.
 		_ = in.st.rt.Unbind()
 	}
 	in.shard = int32(home)
-	return ke, in, home, nil
+	return in, nil
 }
 
 // newLeaseConfig applies opts. Not inlined: its lc escapes (the options
@@ -249,8 +249,8 @@ func (p *Pool) PutBack(l *Lease) {
 	p.putBack(in, int(in.shard), &l.cell)
 }
 
-// putBack returns a leased instance, counted live in shard i and whose
-// handle, cell's, is revoked, to shard i (see PutBack).
+// putBack returns a leased instance, whose handle, cell's, is revoked, to
+// shard i (see PutBack).
 func (p *Pool) putBack(in *instance, i int, cell *runtime.HandleCell) {
 	ctx := context.Background()
 	rt, ke := in.st.rt, in.st.ke
@@ -263,28 +263,57 @@ func (p *Pool) putBack(in *instance, i int, cell *runtime.HandleCell) {
 		_ = rt.Unbind()
 		if err != nil {
 			p.logger.Warn("pool: discarding an instance that could not be reset", "error", err)
-			p.discardLeased(ctx, in, i)
+			p.discardLeased(ctx, in)
 			return
 		}
 	}
-	in.used = p.clock.Add(1)
-	// The lease counted live keeps ke alive (not retired) until here. The
-	// instance goes back to the shard it was leased from: the shard of the
-	// P the lease was taken on, which is the P the caller runs on unless it
-	// moved (a shard is only a preference).
-	s := &ke.shards[i]
-	s.mu.Lock()
-	s.live--
-	if reset {
-		s.resets++
+	if p.total.Load() > int64(p.capacity) {
+		in.used = p.clock.Add(1)
+	} else {
+		in.used = p.clock.Load()
 	}
+	// The instance, counted in ke, keeps ke alive (not retired) while it
+	// is idle too. It goes back to the shard it was leased from: the
+	// shard of the P the lease was taken on, which is the P the caller
+	// runs on unless it moved (a shard is only a preference).
+	s := &ke.shards[i]
+	if reset {
+		s.resets.Add(1)
+	}
+	if s.slot.Load() == nil && s.slot.CompareAndSwap(nil, in) {
+		// The fast path: into the empty slot, without a lock. Close,
+		// which sets closed before it drains the slots, and this put
+		// back, which stored into the slot before it reads closed, cannot
+		// both miss the instance; whichever takes it out closes it.
+		if p.closed.Load() {
+			if x := s.slot.Swap(nil); x != nil {
+				p.closeInstance(ctx, x)
+			}
+			return
+		}
+		// Likewise with an instantiation that took the instances over the
+		// capacity (resyncIdle) and counts the idle ones.
+		if p.total.Load() > int64(p.capacity) {
+			s.mu.Lock()
+			p.noteIdle(s)
+			s.mu.Unlock()
+			if p.idleOver() {
+				p.evict(ctx)
+			}
+		}
+		return
+	}
+	s.mu.Lock()
 	if p.closed.Load() {
 		s.mu.Unlock()
-		p.retire(ke)
 		p.closeInstance(ctx, in)
 		return
 	}
-	s.idle = append(s.idle, in)
+	// The slot is taken: in, the most recently put back, goes into it,
+	// and the slot's instance onto idle.
+	if old := s.slot.Swap(in); old != nil {
+		s.idle = append(s.idle, old)
+	}
 	p.noteIdle(s)
 	s.mu.Unlock()
 	// Idle instances can outnumber the capacity only when instances do:

@@ -141,23 +141,32 @@ type Pool struct {
 	keys sync.Map
 	// shards is the number of shards of every key entry (GOMAXPROCS when
 	// the pool was made); tokens hands each P the index of its shard.
+	// Until spread is set, every lease uses shard 0 and no token (a
+	// token costs a sync.Pool Get and Put): it is set by the first lease
+	// that finds another lease's instance in the way (see take), so a
+	// pool used by one goroutine at a time never pays for the shards.
 	shards int
 	tokens sync.Pool
 	nextTk atomic.Uint32
+	spread atomic.Bool
 	// total counts the instances alive, idle or leased: it changes when
 	// one is created or closed, not when it is leased or put back. While
 	// it is within the capacity, idle instances are too and put backs
 	// need not count them (see evict).
 	total   atomic.Int64
 	evictMu sync.Mutex
-	// clock numbers the put backs (instance.used), which orders them for
-	// the LRU: a counter rather than the time, which costs a clock read
-	// per put back. idleSum is the sum of the shards' counts of idle
-	// instances (keyShard.n), written only while instances outnumber the
-	// capacity (see noteIdle). They are the fields put backs write: on
-	// cache lines of their own, so that the fields every lease reads
-	// (shards, tokens, closed, total...) do not move between cores with
-	// them.
+	// clock orders the put backs for the LRU (instance.used): a counter
+	// rather than the time, which costs a clock read per put back. It
+	// advances at every instantiation and at every put back while
+	// instances outnumber the capacity, the only time one can be evicted;
+	// a put back within the capacity stamps its instance with the clock
+	// without advancing it (no write shared by all cores per put back):
+	// instances put back since the last instantiation are then equally
+	// recent, and more recent than the others. idleSum is the sum of the
+	// shards' counts of idle instances (keyShard.n), written only while
+	// instances outnumber the capacity (see noteIdle). They are on cache
+	// lines of their own, so that the fields every lease reads (shards,
+	// tokens, closed, total...) do not move between cores with them.
 	_       [64]byte
 	clock   atomic.Uint64
 	idleSum atomic.Int64
@@ -231,14 +240,20 @@ func (p *Pool) Stats() Stats {
 		ke := v.(*keyEntry)
 		ke.lockAll()
 		if !ke.dead {
+			insts, idle := 0, 0
 			for i := range ke.shards {
 				ks := &ke.shards[i]
-				s.Hits += ks.hits
+				s.Hits += ks.hits.Load()
 				s.Misses += ks.misses
-				s.Resets += ks.resets
-				s.Live += ks.live
-				s.Idle += len(ks.idle)
+				s.Resets += ks.resets.Load()
+				insts += ks.insts
+				idle += ks.idleCount()
 			}
+			// The slots change without the locks: a lease or put back
+			// running now may be seen in one count and not the other.
+			idle = min(idle, insts)
+			s.Idle += idle
+			s.Live += insts - idle
 		}
 		ke.unlockAll()
 		return true
@@ -259,15 +274,11 @@ func (p *Pool) Close(ctx context.Context) error {
 	p.keys.Range(func(_, v any) bool {
 		ke := v.(*keyEntry)
 		idle = append(idle, p.drain(ke)...)
-		p.retire(ke)
 		return true
 	})
 	var errs []error
 	for _, in := range idle {
-		in.cleanup.Stop()
-		errs = append(errs, in.st.rt.Close(ctx))
-		p.total.Add(-1)
-		p.release(ctx, in.st.mod)
+		errs = append(errs, p.closeInstanceErr(ctx, in))
 	}
 	p.modMu.Lock()
 	for k, me := range p.modules {

@@ -26,18 +26,51 @@ type keyShard struct {
 	mu sync.Mutex
 	// idle is a stack: least recently put back first.
 	idle []*instance
-	// Counters, guarded by mu. A lease may be counted live in one shard
-	// and put back in another: only their sum over the shards is
-	// meaningful.
-	hits, misses, resets uint64
-	live                 int
-	// n is len(idle) for readers without mu, kept while instances
-	// outnumber the capacity (see Pool.noteIdle).
+	// slot holds the shard's most recently put back idle instance, if
+	// any, outside idle: a lease takes it with one Swap and a put back
+	// stores into the empty slot with one CompareAndSwap, without mu (the
+	// fast path of a pool whose instances are within its capacity). An
+	// instance in the slot is newer than every one in idle: a put back
+	// that finds the slot taken swaps itself in under mu and pushes the
+	// older one onto idle. Whoever reads an instance's fields other than
+	// through the slot takes it out first (flushSlot).
+	slot atomic.Pointer[instance]
+	// hits and resets count the leases served by an idle instance and the
+	// resets on put back, without mu.
+	hits, resets atomic.Uint64
+	// misses and insts are guarded by mu: insts counts the key's
+	// instances alive or being created (a miss counts one before it
+	// instantiates, a failed instantiation and a close uncount it), in any
+	// shard: only the sum over the shards is meaningful. A key whose sum
+	// is 0 has no instance, idle or leased, and no slot holds one.
+	misses uint64
+	insts  int
+	// n is the count of idle instances (idle and slot) for readers
+	// without mu, kept while instances outnumber the capacity (see
+	// Pool.noteIdle).
 	n atomic.Int32
 	_ [64]byte
 }
 
-// noteIdle records len(s.idle) in s.n after a change, s.mu held, when
+// idleCount returns the idle instances of s: in idle and in the slot.
+func (s *keyShard) idleCount() int {
+	if s.slot.Load() != nil {
+		return len(s.idle) + 1
+	}
+	return len(s.idle)
+}
+
+// flushSlot moves the instance in s's slot, if any, onto the top of idle,
+// where it belongs (it is the most recently put back). s.mu is held.
+func (s *keyShard) flushSlot() {
+	if s.slot.Load() != nil {
+		if in := s.slot.Swap(nil); in != nil {
+			s.idle = append(s.idle, in)
+		}
+	}
+}
+
+// noteIdle records s.idleCount() in s.n after a change, s.mu held, when
 // instances outnumber the capacity: only then can idle ones, and put
 // backs count them from Pool.idleSum, the sum of the shards' counts (see
 // idleOver). While instances are within the capacity the counts are left
@@ -45,7 +78,7 @@ type keyShard struct {
 // any put back relies on them.
 func (p *Pool) noteIdle(s *keyShard) {
 	if p.total.Load() > int64(p.capacity) {
-		p.setIdle(s, len(s.idle))
+		p.setIdle(s, s.idleCount())
 	}
 }
 
@@ -75,7 +108,7 @@ func (p *Pool) resyncIdle(ctx context.Context) {
 		for i := range ke.shards {
 			s := &ke.shards[i]
 			s.mu.Lock()
-			p.setIdle(s, len(s.idle))
+			p.setIdle(s, s.idleCount())
 			s.mu.Unlock()
 		}
 		return true
@@ -105,8 +138,9 @@ type shardToken struct{ i int }
 // shard returns the index of the calling goroutine's shard: sync.Pool
 // keeps a token per P, so goroutines running on the same P get the same
 // index (after a GC drops the tokens, new ones are dealt round robin).
+// It is 0 until leases of one key overlapped (Pool.spread).
 func (p *Pool) shard() int {
-	if p.shards == 1 {
+	if p.shards == 1 || !p.spread.Load() {
 		return 0
 	}
 	t := p.tokens.Get().(*shardToken)
@@ -139,27 +173,26 @@ func (p *Pool) lockShard(ke *keyEntry, last *atomic.Pointer[keyEntry], i int) (*
 	}
 }
 
-// retire drops ke from the pool's keys if it has nothing left: no idle
-// instance and none leased. No shard of ke may be locked by the caller.
+// retire drops ke from the pool's keys if it has nothing left: no
+// instance, idle or leased. No shard of ke may be locked by the caller.
 func (p *Pool) retire(ke *keyEntry) {
 	ke.lockAll()
 	defer ke.unlockAll()
 	if ke.dead {
 		return
 	}
-	var live int
+	var insts int
 	var hits, misses, resets uint64
 	for i := range ke.shards {
 		s := &ke.shards[i]
-		if len(s.idle) > 0 {
-			return
-		}
-		live += s.live
-		hits, misses, resets = hits+s.hits, misses+s.misses, resets+s.resets
+		insts += s.insts
+		hits, misses, resets = hits+s.hits.Load(), misses+s.misses, resets+s.resets.Load()
 	}
-	if live > 0 {
+	if insts > 0 {
 		return
 	}
+	// No instance: no slot holds one, and no lease or put back can reach
+	// the slots or counters of ke any more.
 	ke.dead = true
 	for i := range ke.shards {
 		p.setIdle(&ke.shards[i], 0) // no idle instance, but the count may be stale
@@ -177,6 +210,7 @@ func (p *Pool) drain(ke *keyEntry) []*instance {
 	var out []*instance
 	for i := range ke.shards {
 		s := &ke.shards[i]
+		s.flushSlot()
 		out = append(out, s.idle...)
 		clear(s.idle)
 		s.idle = s.idle[:0]
@@ -185,11 +219,15 @@ func (p *Pool) drain(ke *keyEntry) []*instance {
 	return out
 }
 
-// pop takes the most recently put back idle instance of s, counting the
-// lease in s (a lease may be counted live in one shard and uncounted in
-// another: only the sum over the shards is meaningful); nil if s has none.
-// s.mu is held.
+// pop takes the most recently put back idle instance of s (the slot's,
+// else the top of idle), counting a hit; nil if s has none. s.mu is held.
 func (s *keyShard) pop() *instance {
+	if s.slot.Load() != nil {
+		if in := s.slot.Swap(nil); in != nil {
+			s.hits.Add(1)
+			return in
+		}
+	}
 	n := len(s.idle)
 	if n == 0 {
 		return nil
@@ -197,21 +235,36 @@ func (s *keyShard) pop() *instance {
 	in := s.idle[n-1]
 	s.idle[n-1] = nil // the pool keeps no reference to a leased instance
 	s.idle = s.idle[:n-1]
-	s.hits++
-	s.live++
+	s.hits.Add(1)
 	return in
 }
 
-// take leases an idle instance of ke's key: from shard home (the calling
-// goroutine's) first, then from the others. Without one, it counts a miss
-// and returns nil; the lease is counted live either way.
+// take leases an idle instance of ke's key: from the slot of shard home
+// (the calling goroutine's) without a lock first, then from the rest of
+// the shard, then from the others. Without one, it counts a miss, and an
+// instance of the key in shard home, and returns nil.
 func (p *Pool) take(ke *keyEntry, last *atomic.Pointer[keyEntry], home int, forceClear bool) (*keyEntry, *instance, []*instance) {
-	ke, s := p.lockShard(ke, last, home)
 	var cleared []*instance
 	if forceClear {
-		s.mu.Unlock()
 		cleared = p.drain(ke)
-		ke, s = p.lockShard(ke, last, home)
+	} else if s := &ke.shards[home]; s.slot.Load() != nil {
+		// An entry with an instance in a slot is not dead (see retire).
+		if in := s.slot.Swap(nil); in != nil {
+			s.hits.Add(1)
+			if p.total.Load() > int64(p.capacity) {
+				s.mu.Lock()
+				p.noteIdle(s)
+				s.mu.Unlock()
+			}
+			return ke, in, nil
+		}
+	}
+	ke, s := p.lockShard(ke, last, home)
+	if s.insts > 0 && !forceClear {
+		// The slot was empty though the key has instances: leases of it
+		// overlap (or another goroutine put one back elsewhere). From
+		// now on, each P leases from its own shard first.
+		p.spreadShards()
 	}
 	if in := s.pop(); in != nil {
 		p.noteIdle(s)
@@ -237,6 +290,9 @@ func (p *Pool) take(ke *keyEntry, last *atomic.Pointer[keyEntry], home int, forc
 	// miss, which instantiates. Without the locks, an instance put back
 	// into a shard already looked at was missed, and a pool whose
 	// instances were all idle or being put back instantiated one more.
+	// (A put back into an empty slot takes no lock: one that lands in a
+	// slot already looked at is missed still, but its instance was leased
+	// when that slot was looked at.)
 	for {
 		ke.lockAll()
 		if !ke.dead {
@@ -254,19 +310,33 @@ func (p *Pool) take(ke *keyEntry, last *atomic.Pointer[keyEntry], home int, forc
 			return ke, in, cleared
 		}
 	}
+	insts := 0
+	for j := range ke.shards {
+		insts += ke.shards[j].insts
+	}
+	if insts > 0 && !forceClear {
+		p.spreadShards() // as above
+	}
 	s = &ke.shards[home]
 	s.misses++
-	s.live++
+	s.insts++
 	ke.unlockAll()
 	return ke, nil, cleared
 }
 
-// unlive uncounts a lease of ke, counted live in shard i, that will not
-// come back, and retires ke if it has nothing left.
-func (p *Pool) unlive(ke *keyEntry, i int) {
-	s := &ke.shards[i]
+// spreadShards makes leases use the shard of their P (see Pool.spread).
+func (p *Pool) spreadShards() {
+	if p.shards > 1 && !p.spread.Load() {
+		p.spread.Store(true)
+	}
+}
+
+// uncount uncounts an instance of ke (closed, or whose instantiation
+// failed), counted in any shard, and retires ke if it has nothing left.
+func (p *Pool) uncount(ke *keyEntry) {
+	s := &ke.shards[0]
 	s.mu.Lock()
-	s.live--
+	s.insts--
 	s.mu.Unlock()
 	p.retire(ke)
 }
@@ -284,7 +354,6 @@ func (p *Pool) evict(ctx context.Context) {
 		// be leased and put back (its used written) at any time.
 		var oldest *instance
 		var oldestUsed uint64
-		var oldestKey *keyEntry
 		var oldestShard *keyShard
 		idle := 0
 		p.keys.Range(func(_, v any) bool {
@@ -292,9 +361,10 @@ func (p *Pool) evict(ctx context.Context) {
 			for i := range ke.shards {
 				s := &ke.shards[i]
 				s.mu.Lock()
+				s.flushSlot() // its instance's used is read below
 				idle += len(s.idle)
 				if len(s.idle) > 0 && (oldest == nil || s.idle[0].used < oldestUsed) {
-					oldest, oldestUsed, oldestKey, oldestShard = s.idle[0], s.idle[0].used, ke, s
+					oldest, oldestUsed, oldestShard = s.idle[0], s.idle[0].used, s
 				}
 				s.mu.Unlock()
 			}
@@ -314,7 +384,6 @@ func (p *Pool) evict(ctx context.Context) {
 		s.idle = s.idle[1:]
 		p.noteIdle(s)
 		s.mu.Unlock()
-		p.retire(oldestKey)
 		p.evictions.Add(1)
 		p.closeInstance(ctx, victim)
 	}
