@@ -937,7 +937,9 @@ func (side *scalingSide) round(g, n int) (roundResult, error) {
 			)
 			for {
 				tid, wait0, ok = threadWait()
-				state.Store(spinning)
+				if !state.CompareAndSwap(idle, spinning) { // running already: GOMAXPROCS 1
+					break
+				}
 				for t := time.Now(); state.Load() == spinning && time.Since(t) < 50*time.Microsecond; {
 				}
 				if !state.CompareAndSwap(spinning, idle) { // running
@@ -950,7 +952,10 @@ func (side *scalingSide) round(g, n int) (roundResult, error) {
 			wait1 = threadWaitSince(tid, wait0, ok)
 			reported.Store(true)
 		}()
-		for !state.CompareAndSwap(spinning, running) {
+		if goruntime.GOMAXPROCS(0) < 2 {
+			state.Store(running) // the two can never run at the same time: no handshake
+		}
+		for state.Load() != running && !state.CompareAndSwap(spinning, running) {
 			goruntime.Gosched()
 		}
 	}
