@@ -720,6 +720,12 @@ func BenchmarkMetered(b *testing.B) {
 //     thread time spent waiting for a CPU, from /proc/thread-self/schedstat
 //     (Linux only): about 0 when the process had its cores to itself; when
 //     other work on the machine took them, the scalings are understated;
+//   - pool-quiet-scaling, baseline-quiet-scaling: the same median over the
+//     quiet rounds only, those whose 1- and 2-goroutine rounds both waited
+//     for a CPU under quietWait of their thread time (when there are at
+//     least scalingMinQuiet), and pool-quiet-rounds, baseline-quiet-rounds,
+//     how many there were: what the code does when the machine lets it,
+//     beside the figure of every round;
 //   - ideal-scaling: min(2, GOMAXPROCS, CPUs), the most two goroutines can
 //     scale here: a scaling above it is noise, not a measurement;
 //   - rounds: the number of rounds (at least scalingMinRounds).
@@ -1020,11 +1026,14 @@ func (s *scalingBench) run(b *testing.B) {
 	var waited [2][]float64 // per goroutine count - 1, over both sides
 	for i := range sides {
 		g1, g2 := per[i][0], per[i][1]
-		var t1, t2, scaling []float64
+		var t1, t2, scaling, quiet []float64
 		for r := range g1 {
 			t1 = append(t1, g1[r].perCall)
 			t2 = append(t2, g2[r].perCall)
 			scaling = append(scaling, g1[r].perCall/g2[r].perCall)
+			if isQuiet(g1[r]) && isQuiet(g2[r]) {
+				quiet = append(quiet, scaling[r])
+			}
 		}
 		for g, rounds := range per[i] {
 			for _, r := range rounds {
@@ -1036,6 +1045,12 @@ func (s *scalingBench) run(b *testing.B) {
 		b.ReportMetric(median(t1), names[i]+"-1g-ns/call")
 		b.ReportMetric(median(t2), names[i]+"-2g-ns/call")
 		b.ReportMetric(median(scaling), names[i]+"-scaling")
+		if len(quiet) >= scalingMinQuiet {
+			b.ReportMetric(median(quiet), names[i]+"-quiet-scaling")
+		}
+		if waited[0] != nil || waited[1] != nil {
+			b.ReportMetric(float64(len(quiet)), names[i]+"-quiet-rounds")
+		}
 	}
 	for g, w := range waited {
 		if len(w) > 0 {
@@ -1045,6 +1060,18 @@ func (s *scalingBench) run(b *testing.B) {
 	b.ReportMetric(float64(min(2, goruntime.GOMAXPROCS(0), goruntime.NumCPU())), "ideal-scaling")
 	b.ReportMetric(float64(len(per[0][0])), "rounds")
 }
+
+// quietWait is the most a round's goroutines may have waited for a CPU, as
+// a share of their thread time, for the round to count as quiet.
+const quietWait = 0.02
+
+// scalingMinQuiet is the fewest quiet rounds a quiet scaling is reported
+// from.
+const scalingMinQuiet = 3
+
+// isQuiet reports whether the round's goroutines had the CPUs to themselves
+// (as far as Linux's run-queue delay tells).
+func isQuiet(r roundResult) bool { return r.waited >= 0 && r.waited < quietWait }
 
 // median returns the median of v (the mean of the middle two for an even
 // count), or 0 for none.

@@ -72,8 +72,9 @@
 //	               load on the machine hits them alike; it reports each
 //	               side's median wall time per call, each scaling (the median
 //	               of the rounds' 1-goroutine over 2-goroutine time per call),
-//	               the ideal scaling min(2, GOMAXPROCS, CPUs), and how long
-//	               the goroutines' threads waited for a CPU; ns/op is
+//	               the ideal scaling min(2, GOMAXPROCS, CPUs), how long the
+//	               goroutines' threads waited for a CPU, and the scalings
+//	               over the rounds where they hardly did; ns/op is
 //	               meaningless there (see BenchmarkThroughput)
 //	IdleMemory     resident memory per idle pooled instance, reported as
 //	               B/instance (RSS delta) and heapB/instance (Go heap delta)

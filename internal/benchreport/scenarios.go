@@ -289,7 +289,7 @@ var Scenarios = []Scenario{
 		"`mix_abi(20000)` of `wat/compute.wasm` (a xorshift64* loop: shifts, xors, a multiplication and a rotation per round) through `Runtime.Call`, as is, metered, and metered with a context deadline."),
 	{
 		Bench: "BenchmarkThroughput", Title: "Throughput through the pool, 1 and 2 goroutines", Short: "pooled greet, 1 goroutine",
-		What: "How pooled throughput scales from one goroutine to two, beside the hand-written baseline's own scaling. One benchmark measures all four sides in interleaved rounds of fixed work (the same number of `greet` calls each, about 2 ms from one goroutine), so that load on a shared machine hits them alike: pooled greet from 1 and from 2 goroutines sharing one pool, and greet by hand from 1 and from 2 goroutines on an instance each, in alternating order (pool 1, pool 2, baseline 1, baseline 2, then the reverse), with a GC before every round and the 2-goroutine clock started only once both goroutines run. Each run (one per `-count`) reports the median over its rounds (at least 9) of the wall time per call of each side, and of each round's scaling: 1-goroutine over 2-goroutine time per call, so 2x is perfect scaling and nothing can honestly exceed the ideal row, min(2, GOMAXPROCS, CPUs): a scaling target whose figure does is reported as implausible (noise), not judged. The waiting rows say how much of the goroutines' thread time went to waiting for a CPU (`/proc/thread-self/schedstat`, Linux): near 0 when the run had its cores to itself; when other work took them, the scalings understate what the code does.",
+		What: "How pooled throughput scales from one goroutine to two, beside the hand-written baseline's own scaling. One benchmark measures all four sides in interleaved rounds of fixed work (the same number of `greet` calls each, about 2 ms from one goroutine), so that load on a shared machine hits them alike: pooled greet from 1 and from 2 goroutines sharing one pool, and greet by hand from 1 and from 2 goroutines on an instance each, in alternating order (pool 1, pool 2, baseline 1, baseline 2, then the reverse), with a GC before every round and the 2-goroutine clock started only once both goroutines run. Each run (one per `-count`) reports the median over its rounds (at least 9) of the wall time per call of each side, and of each round's scaling: 1-goroutine over 2-goroutine time per call, so 2x is perfect scaling and nothing can honestly exceed the ideal row, min(2, GOMAXPROCS, CPUs): a scaling target whose figure does is reported as implausible (noise), not judged. The waiting rows say how much of the goroutines' thread time went to waiting for a CPU (`/proc/thread-self/schedstat`, Linux): near 0 when the run had its cores to itself; when other work took them, the scalings understate what the code does. The quiet rows take only the rounds whose 1- and 2-goroutine halves both waited under 2% of their thread time (reported when a run has at least 3): what the code does when the machine lets it, beside the figure of every round, which the targets use.",
 		Rows: []Row{
 			{Label: "library: pool, 1 goroutine (wall time per call)", Variant: "pool", Name: throughputBench, Unit: "pool-1g-ns/call", Library: true},
 			{Label: "library: pool, 2 goroutines (wall time per call)", Variant: "pool-2g", Name: throughputBench, Unit: "pool-2g-ns/call"},
@@ -297,15 +297,20 @@ var Scenarios = []Scenario{
 			{Label: baselineLabel + ", an instance each, 2 goroutines", Variant: "baseline-2g", Name: throughputBench, Unit: "baseline-2g-ns/call"},
 			{Label: "**pool scaling, 1 → 2 goroutines**", Variant: "pool-scaling", Name: throughputBench, Unit: "pool-scaling", Ceiling: "ideal-scaling"},
 			{Label: "**hand-written scaling, 1 → 2 goroutines**", Variant: "baseline-scaling", Name: throughputBench, Unit: "baseline-scaling", Ceiling: "ideal-scaling"},
+			{Label: "pool scaling, quiet rounds only", Variant: "pool-quiet-scaling", Name: throughputBench, Unit: "pool-quiet-scaling", Ceiling: "ideal-scaling"},
+			{Label: "hand-written scaling, quiet rounds only", Variant: "baseline-quiet-scaling", Name: throughputBench, Unit: "baseline-quiet-scaling", Ceiling: "ideal-scaling"},
 			{Label: "ideal scaling: min(2, GOMAXPROCS, CPUs)", Variant: "ideal-scaling", Name: throughputBench, Unit: "ideal-scaling"},
 			{Label: "threads waiting for a CPU, 1-goroutine rounds", Variant: "1g-waited", Name: throughputBench, Unit: "1g-waited-%"},
 			{Label: "threads waiting for a CPU, 2-goroutine rounds", Variant: "2g-waited", Name: throughputBench, Unit: "2g-waited-%"},
 			{Label: "rounds per run", Variant: "rounds", Name: throughputBench, Unit: "rounds"},
+			{Label: "quiet rounds per run, pool", Variant: "pool-quiet-rounds", Name: throughputBench, Unit: "pool-quiet-rounds"},
+			{Label: "quiet rounds per run, hand-written", Variant: "baseline-quiet-rounds", Name: throughputBench, Unit: "baseline-quiet-rounds"},
 		},
 		Ratios: []Ratio{
 			{Label: "pool / baseline, 1 goroutine", Num: "pool", Den: "baseline"},
 			{Label: "pool / baseline, 2 goroutines", Num: "pool-2g", Den: "baseline-2g"},
 			{Label: "pool scaling / hand-written scaling", Num: "pool-scaling", Den: "baseline-scaling"},
+			{Label: "same, quiet rounds only", Num: "pool-quiet-scaling", Den: "baseline-quiet-scaling"},
 		},
 	},
 	{

@@ -206,7 +206,7 @@ func issue14(all []string) []Target {
 	busy := func(e string) []Caveat {
 		return []Caveat{{
 			Ref: interleaved(e, "2g-waited-%", ""), Above: 10,
-			Text: "in the 2-goroutine rounds the goroutines' threads waited for a CPU %s of the time (median): other work shared the cores, so the scalings are understated",
+			Text: "in the 2-goroutine rounds the goroutines' threads waited for a CPU %s of the time (median): other work shared the cores, so the scalings are understated (the throughput table's quiet rows leave such rounds out)",
 		}}
 	}
 	ts = append(ts, perEngine(all, func(e string) Target {
