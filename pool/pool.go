@@ -35,8 +35,9 @@
 // A lease costs the same whatever the size of the code and its memory: the
 // code passed to Runtime is found by the slice's identity (RuntimeFor takes
 // a compiled Module and needs no lookup of the code at all), idle instances
-// are kept per key, without a lock shared by all keys, and a lease neither
-// hashes nor compares the code.
+// are kept per key, without a lock shared by all keys (the most recently
+// put back one of each key and P is leased and put back without a lock at
+// all), and a lease neither hashes nor compares the code.
 //
 // Capacity bounds the idle instances across all keys; the least recently
 // used is closed when it is exceeded. A Pool is safe for concurrent use.

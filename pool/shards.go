@@ -12,7 +12,9 @@ import (
 // keep reusing the instance whose memory their core has in cache instead
 // of trading instances (and the cache misses of their state) at every
 // lease. A goroutine whose shard is empty takes an idle instance from
-// another shard before creating one.
+// another shard before creating one. (Until leases overlap, every lease
+// uses shard 0: see Pool.spread.) A shard's most recently put back
+// instance is leased and put back without a lock (keyShard.slot).
 type keyEntry struct {
 	key    Key
 	shards []keyShard
