@@ -753,7 +753,7 @@ const scalingRoundTime = 2 * time.Millisecond
 
 // scalingMinRounds is the fewest rounds a run of BenchmarkThroughput makes,
 // however short its -benchtime.
-const scalingMinRounds = 9
+const scalingMinRounds = 21
 
 // scalingChunk is how many calls a goroutine takes from the round's counter
 // at a time.
