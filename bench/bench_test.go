@@ -539,6 +539,15 @@ func pooledGreet(p *pool.Pool, eng string, reg *runtime.HostAPIRegistry) error {
 	return err
 }
 
+// pooledGreetCall is one pooled call through Pool.Call.
+func pooledGreetCall(p *pool.Pool, eng string, reg *runtime.HostAPIRegistry) error {
+	out, err := p.Call(bg, eng, greetWasm, reg, "greet", "world")
+	if err == nil && out != "greet to world" {
+		err = fmt.Errorf("greet returned %v", out)
+	}
+	return err
+}
+
 // resetPooled resets the instance a lease of p gets (the one pooledGreet
 // gets next, from one goroutine).
 func resetPooled(p *pool.Pool, eng string, reg *runtime.HostAPIRegistry) error {
@@ -555,19 +564,25 @@ func BenchmarkPooledGreet(b *testing.B) {
 		for _, v := range []struct {
 			name string
 			opts []pool.Option
-		}{{"pool", nil}, {"pool-keep-state", []pool.Option{pool.WithKeepState()}}} {
+			call func(*pool.Pool, string, *runtime.HostAPIRegistry) error
+		}{
+			{"pool", nil, pooledGreet},
+			{"pool-keep-state", []pool.Option{pool.WithKeepState()}, pooledGreet},
+			// Pool.Call: lease, call and put back in one, no handle.
+			{"pool-keep-state-call", []pool.Option{pool.WithKeepState()}, pooledGreetCall},
+		} {
 			b.Run(v.name, func(b *testing.B) {
 				p := pool.New(4, v.opts...)
 				defer p.Close(bg)
 				reg := helloRegistry(b)
-				require.NoError(b, pooledGreet(p, eng, reg)) // compile and warm up, untimed
+				require.NoError(b, v.call(p, eng, reg)) // compile and warm up, untimed
 				// With keep state the guest's heap, never freed, fills up
 				// (its growth was timed, and it traps after about 600,000
 				// calls): start over, untimed, as the warm call does.
 				r := resetting{b: b, every: resetEvery(512), reset: func() error { return resetPooled(p, eng, reg) }}
 				for b.Loop() {
 					r.tick()
-					if err := pooledGreet(p, eng, reg); err != nil {
+					if err := v.call(p, eng, reg); err != nil {
 						b.Fatal(err)
 					}
 				}

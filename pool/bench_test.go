@@ -59,6 +59,22 @@ func BenchmarkPooledGreetDo(b *testing.B) {
 	})
 }
 
+// BenchmarkPooledGreetCall: BenchmarkPooledGreetKeepState through Call.
+func BenchmarkPooledGreetCall(b *testing.B) {
+	benchKeepState(b, func(ctx context.Context, p *pool.Pool, engine string, reg *runtime.HostAPIRegistry, i int64) error {
+		if i%keepStateResetEvery == 0 {
+			if err := p.Do(ctx, engine, greetWasm, reg, func(rt *runtime.Runtime) error { return rt.Reset(ctx) }); err != nil {
+				return err
+			}
+		}
+		out, err := p.Call(ctx, engine, greetWasm, reg, "greet", "world")
+		if err == nil && out != "greet to world" {
+			err = fmt.Errorf("greet returned %v", out)
+		}
+		return err
+	})
+}
+
 // benchKeepState times call(ctx, p, engine, reg, i), the i-th pooled greet
 // (from 1), on a keep-state pool whose module is compiled untimed first.
 func benchKeepState(b *testing.B, call func(ctx context.Context, p *pool.Pool, engine string, reg *runtime.HostAPIRegistry, i int64) error) {

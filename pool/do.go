@@ -58,7 +58,7 @@ func (p *Pool) do(ctx context.Context, engine string, ce *codeEntry, mod *runtim
 	}
 	defer func() {
 		cell.Revoke()
-		p.putBack(in, int(in.shard), cell)
+		p.putBack(in, int(in.shard), cell, nil)
 	}()
 	return fn(h)
 }

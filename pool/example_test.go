@@ -110,3 +110,28 @@ func ExamplePool_Do() {
 	// hello bob; count 2
 	// true
 }
+
+// Call is a pooled call in one: lease, call, put back. Each call here
+// brings a registry of its own, and keeps the instance's state (count).
+func ExamplePool_Call() {
+	ctx := context.Background()
+	p := pool.New(4, pool.WithKeepState())
+	defer p.Close(ctx)
+	for _, user := range []string{"ann", "bob"} {
+		reg := runtime.NewHostAPIRegistry()
+		if err := reg.AddAPI("index", "test", "hello", func(name string) string { return "hello " + name + " (request " + user + ")" }); err != nil {
+			fmt.Println(err)
+			return
+		}
+		greeting, err := p.Call(ctx, "", guest, reg, "greet", user)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		count, err := p.Call(ctx, "", guest, reg, "count")
+		fmt.Println(greeting, count, err)
+	}
+	// Output:
+	// hello ann (request ann) 1 <nil>
+	// hello bob (request bob) 2 <nil>
+}

@@ -14,8 +14,8 @@ import (
 	"github.com/aspect-rt/aspect-runtime/runtime"
 )
 
-// TestLeasesNeverShareAnInstance: 8 goroutines lease, through Runtime and
-// Do, instances of two keys from keep-state pools whose capacity is below
+// TestLeasesNeverShareAnInstance: 8 goroutines lease, through Runtime, Do
+// and Call, instances of two keys from keep-state pools whose capacity is below
 // (2) and at (8) the number of goroutines, so that leases take the
 // lock-free path (the shard's slot) and the locked one, instances
 // outnumber the capacity and are evicted, and some leases hold two
@@ -110,12 +110,16 @@ func TestLeasesNeverShareAnInstance(t *testing.T) {
 									if err != nil {
 										return err
 									}
-								case 2: // counter and greet through Do
+								case 2: // counter and greet through Do, greet through Call
 									if err := p.Do(ctx, engine, echo, nil, func(rt *runtime.Runtime) error { return counted(rt, id) }); err != nil {
 										return err
 									}
 									if err := p.Do(ctx, engine, greet, reg, func(rt *runtime.Runtime) error { return greeted(rt, id) }); err != nil {
 										return err
+									}
+									got, err := p.Call(ctx, engine, greet, reg, "greet", "y")
+									if want := id + " greets y"; err != nil || got != want {
+										return fmt.Errorf("call %s: greet returned %q (%v), want %q", id, got, err, want)
 									}
 								case 3: // two leases of one key at once
 									var ls []*Lease
@@ -155,7 +159,7 @@ func TestLeasesNeverShareAnInstance(t *testing.T) {
 				s := p.Stats()
 				assert.Equal(t, 0, s.Live, "every lease was put back")
 				assert.LessOrEqual(t, s.Idle, capacity)
-				assert.Equal(t, uint64(workers*leases/4*6), s.Hits+s.Misses) // cases 2 and 3 lease twice
+				assert.Equal(t, uint64(workers*leases/4*7), s.Hits+s.Misses) // case 2 leases three times, case 3 twice
 				assert.Equal(t, uint64(0), s.Discards)
 			})
 		}

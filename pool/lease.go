@@ -246,19 +246,24 @@ func (p *Pool) PutBack(l *Lease) {
 		return
 	}
 	in := l.inst
-	p.putBack(in, int(in.shard), &l.cell)
+	p.putBack(in, int(in.shard), &l.cell, nil)
 }
 
 // putBack returns a leased instance, whose handle, cell's, is revoked, to
-// shard i (see PutBack).
-func (p *Pool) putBack(in *instance, i int, cell *runtime.HandleCell) {
+// shard i (see PutBack). A reset runs its start code with the lease's
+// registry: the one the cell's handle is bound to last, or reg if the
+// lease had no handle (cell nil, see Call).
+func (p *Pool) putBack(in *instance, i int, cell *runtime.HandleCell, reg *runtime.HostAPIRegistry) {
 	ctx := context.Background()
 	rt, ke := in.st.rt, in.st.ke
 	reset := !p.keepState || rt.Fault() != nil
 	if reset {
 		// The lease's registry for the start code a reset may run (a
 		// registry of another shape cannot have been bound to the cell).
-		_ = rt.Bind(cell.Registry())
+		if cell != nil {
+			reg = cell.Registry()
+		}
+		_ = rt.Bind(reg)
 		err := rt.Reset(ctx)
 		_ = rt.Unbind()
 		if err != nil {

@@ -1,0 +1,46 @@
+package pool
+
+import (
+	"context"
+
+	"github.com/aspect-rt/aspect-runtime/runtime"
+)
+
+// Call leases a runtime of code on engine with reg's host functions, as
+// Runtime does, calls the guest's method with args, as runtime.Runtime.Call
+// does, and puts the runtime back, as PutBack does, also when the call
+// panics (the panic goes on). It returns the call's result and error, or
+// the lease's error.
+//
+// It is the cheapest pooled call: no handle reaches the caller, so the
+// pool allocates nothing (no Lease, no handle: the call's own allocations
+// are a warm call's) and binds reg to the instance for the time of the call
+// (runtime.Runtime.Bind), which it unbinds before it puts the instance
+// back. For lease options or several calls per lease, use Do or Runtime.
+func (p *Pool) Call(ctx context.Context, engine string, code []byte, reg *runtime.HostAPIRegistry, method string, args ...any) (any, error) {
+	if engine == "" {
+		engine = runtime.DefaultEngine()
+	}
+	ce := p.codeFor(code)
+	in, err := p.leaseInstance(ctx, engine, ce, nil, &ce.last, reg, false)
+	if err != nil {
+		return nil, err
+	}
+	rt := in.st.rt
+	if err := rt.Bind(reg); err != nil {
+		// Cannot happen: the key includes the shape.
+		p.discardLeased(ctx, in)
+		return nil, err
+	}
+	// The instance's own runtime never reaches the caller, nor reg's
+	// functions (runtime gives a host function no handle on its caller):
+	// once the call returns, nothing can call the instance but the pool.
+	defer p.putBackBound(in, reg)
+	return rt.Call(ctx, method, args...)
+}
+
+// putBackBound unbinds the registry a Call bound to in and puts in back.
+func (p *Pool) putBackBound(in *instance, reg *runtime.HostAPIRegistry) {
+	_ = in.st.rt.Unbind()
+	p.putBack(in, int(in.shard), nil, reg)
+}
