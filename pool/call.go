@@ -2,6 +2,8 @@ package pool
 
 import (
 	"context"
+	"fmt"
+	"sync/atomic"
 
 	"github.com/aspect-rt/aspect-runtime/runtime"
 )
@@ -22,7 +24,20 @@ func (p *Pool) Call(ctx context.Context, engine string, code []byte, reg *runtim
 		engine = runtime.DefaultEngine()
 	}
 	ce := p.codeFor(code)
-	in, err := p.leaseInstance(ctx, engine, ce, nil, &ce.last, reg, false)
+	return p.call(ctx, engine, ce, nil, &ce.last, reg, method, args)
+}
+
+// CallFor is Call for a module the caller compiled, as RuntimeFor is
+// Runtime.
+func (p *Pool) CallFor(ctx context.Context, mod *runtime.Module, reg *runtime.HostAPIRegistry, method string, args ...any) (any, error) {
+	if mod == nil {
+		return nil, fmt.Errorf("%w: CallFor needs a module", runtime.ErrInvalidArgument)
+	}
+	return p.call(ctx, mod.Engine(), nil, mod, &p.moduleFor(mod).last, reg, method, args)
+}
+
+func (p *Pool) call(ctx context.Context, engine string, ce *codeEntry, mod *runtime.Module, last *atomic.Pointer[keyEntry], reg *runtime.HostAPIRegistry, method string, args []any) (any, error) {
+	in, err := p.leaseInstance(ctx, engine, ce, mod, last, reg, false)
 	if err != nil {
 		return nil, err
 	}

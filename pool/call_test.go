@@ -17,7 +17,8 @@ import (
 // TestCall: Call leases, calls and puts back, reusing the instance (its
 // state kept with WithKeepState); a lease's registry is the call's; a
 // faulted instance is reset before the next call; a failing call still
-// puts the instance back; a closed pool refuses.
+// puts the instance back; CallFor does the same for a compiled module; a
+// closed pool refuses.
 func TestCall(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine string) {
 		ctx := context.Background()
@@ -51,6 +52,17 @@ func TestCall(t *testing.T) {
 		s = p.Stats()
 		assert.Equal(t, 0, s.Live, "every call put its instance back")
 		assert.Equal(t, uint64(2), s.Misses, "one instance of each code: registries of one shape share instances")
+
+		m, err := runtime.CompileWithEngine(ctx, engine, echoWasm)
+		require.NoError(t, err)
+		defer m.Close(ctx)
+		for want := int64(1); want <= 2; want++ {
+			out, err := p.CallFor(ctx, m, nil, "counter")
+			require.NoError(t, err)
+			assert.Equal(t, want, out, "CallFor reuses its instance")
+		}
+		_, err = p.CallFor(ctx, nil, nil, "counter")
+		require.ErrorIs(t, err, runtime.ErrInvalidArgument)
 
 		require.NoError(t, p.Close(ctx))
 		_, err = p.Call(ctx, engine, echoWasm, nil, "counter")
