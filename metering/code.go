@@ -305,6 +305,10 @@ type codePass struct {
 	// for one more local.
 	countdown bool
 	nloops    int
+	// elided gives, with countdown checkpoints, the weight of each defined
+	// function that has no entry checkpoint, 0 for the others (see
+	// planElision); nil when none is elided.
+	elided []uint64
 	// loopHot tells, for each loop of the current function in the order
 	// they open, whether it is hot (see hot); loopParent is the loop around
 	// it, -1 if none. hint is loopHot from a first pass over the function,
@@ -843,6 +847,10 @@ func (p *codePass) function(i int) error {
 			p.patches = append(p.patches, patch{off: off, kind: pStore})
 			if f >= m.numImportedFuncs {
 				p.patches = append(p.patches, patch{off: fs, skip: r.pos - fs, kind: pFunc, val: uint64(f)})
+				if p.elided != nil {
+					// A callee without entry checkpoint counts here.
+					p.patches[p.ctrls[len(p.ctrls)-1].cp].val += p.elided[f-m.numImportedFuncs]
+				}
 			}
 			p.patches = append(p.patches, patch{off: r.pos, kind: pLoad})
 		case 0x11: // call_indirect

@@ -137,20 +137,30 @@ type Config struct {
 	//
 	// With LimitsOnly there is no gas: the checkpoints count instructions.
 	// The injected global [YieldCountdownExport] (initially YieldInterval)
-	// is the countdown. Every function entry and every loop header (each
-	// iteration) is a checkpoint, and each checkpoint owns the instructions
-	// of its function or loop body outside nested loops (the loop header
-	// the instructions of its loop, up to and with its end, the function
-	// entry those outside any loop): on reaching a checkpoint owning w
-	// instructions the guest subtracts w from the countdown, and if the
-	// result is 0 or less, it sets the countdown back to YieldInterval and
-	// calls [YieldImport] before running what the checkpoint owns. So a
-	// loop whose body has w instructions outside nested loops yields every
+	// is the countdown. Every loop header (each iteration) is a
+	// checkpoint, and so is every function entry but those of the small
+	// functions below, and each checkpoint owns the instructions of its
+	// function or loop body outside nested loops (the loop header the
+	// instructions of its loop, up to and with its end, the function entry
+	// those outside any loop), plus, for each direct call among them of a
+	// function without entry checkpoint, that function's instructions: on
+	// reaching a checkpoint owning w instructions the guest subtracts w
+	// from the countdown, and if the result is 0 or less, it sets the
+	// countdown back to YieldInterval and calls [YieldImport] before
+	// running what the checkpoint owns. A function has no entry checkpoint
+	// when it has no loop, only direct calls of the module's own code can
+	// reach it (it is not exported, not the start function, not in an
+	// element segment, not named by ref.func) and its instructions, with
+	// those of the functions without entry checkpoint it calls, number at
+	// most 1024 (a recursion keeps one checkpoint on its cycle). So a loop
+	// whose body has w instructions outside nested loops (calls of
+	// functions without checkpoint included) yields every
 	// ceil(YieldInterval/w) iterations, and between two yields the guest
-	// runs at most YieldInterval plus one loop body's or function body's
-	// instructions (besides host calls and bulk memory and table
-	// operations). README.md, "Yield checkpoints without gas", has the
-	// details.
+	// runs at most YieldInterval plus what one checkpoint owns: one loop
+	// body's or function body's instructions with those of the functions
+	// without checkpoint it calls (besides host calls and bulk memory and
+	// table operations). README.md, "Yield checkpoints without gas", has
+	// the details.
 	YieldInterval int64
 }
 

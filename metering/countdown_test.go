@@ -41,22 +41,36 @@ func countdownModel(n int64, yields int, weights func(k int) int64, progress fun
 // spinModule exports spin(), a loop incrementing the exported global iters
 // forever: the function entry owns 2 instructions (loop and the final end),
 // the loop header 6 (global.get, i64.const, i64.add, global.set, br, end).
-// With callInc, the loop calls a function inc that increments iters (its
-// entry owns 5: global.get, i64.const, i64.add, global.set, end), and the
-// loop header owns 3 (call, br, end).
-func spinModule(callInc bool) []byte {
+// With inc != spinOnly, the loop calls a function inc that increments
+// iters (5 instructions: global.get, i64.const, i64.add, global.set, end)
+// and the loop header owns 3 (call, br, end); exported (spinIncExported),
+// inc has its entry checkpoint, owning its 5; else the loop header owns
+// them too (8 in all: see planElision).
+func spinModule(inc spinInc) []byte {
 	w := &wmod{}
 	v := w.typ(nil, nil)
 	g := w.global(i64, true, i64c(0))
 	w.export("iters", 3, g)
-	if !callInc {
+	if inc == spinOnly {
 		w.export("spin", 0, w.fn(v, nil, loop(empty), gget(g), i64c(1), op(0x7c), gset(g), br(0), end))
 		return w.bytes()
 	}
-	inc := w.fn(v, nil, gget(g), i64c(1), op(0x7c), gset(g))
-	w.export("spin", 0, w.fn(v, nil, loop(empty), call(inc), br(0), end))
+	f := w.fn(v, nil, gget(g), i64c(1), op(0x7c), gset(g))
+	if inc == spinIncExported {
+		w.export("inc", 0, f)
+	}
+	w.export("spin", 0, w.fn(v, nil, loop(empty), call(f), br(0), end))
 	return w.bytes()
 }
+
+// spinInc selects what the loop of spinModule does.
+type spinInc int
+
+const (
+	spinOnly        spinInc = iota // increments iters itself
+	spinIncExported                // calls inc, exported
+	spinIncInternal                // calls inc, not exported
+)
 
 func TestCountdownResult(t *testing.T) {
 	const n = 1000
@@ -116,7 +130,7 @@ func TestCountdownResult(t *testing.T) {
 func TestCountdownLoop(t *testing.T) {
 	e := newEnv(t)
 	for _, n := range []int64{1, 2, 5, 6, 7, 12, 60, 1000, 65536} {
-		res := instrument(t, spinModule(false), Config{LimitsOnly: true, YieldInterval: n})
+		res := instrument(t, spinModule(spinOnly), Config{LimitsOnly: true, YieldInterval: n})
 		l := e.limited(t, res)
 		const yields = 50
 		y := &yieldCounter{stopAt: yields, record: "iters"}
@@ -144,40 +158,147 @@ func TestCountdownLoop(t *testing.T) {
 }
 
 // TestCountdownEntries checks that function entries count: a loop calling
-// a function without loops yields at the callee's entry too.
+// an exported function without loops yields at the callee's entry too; a
+// loop calling such a function that only the module calls counts the
+// callee's instructions at its own header instead, and yields there.
 func TestCountdownEntries(t *testing.T) {
 	e := newEnv(t)
-	for _, n := range []int64{1, 3, 5, 8, 13, 100, 4096} {
-		res := instrument(t, spinModule(true), Config{LimitsOnly: true, YieldInterval: n})
-		l := e.limited(t, res)
-		const yields = 40
-		y := &yieldCounter{stopAt: yields, record: "iters"}
-		_, err := l.countdownCall(y, "spin")
-		require.ErrorIs(t, err, errStopped)
-		// Checkpoint 0: spin's entry (2); then, per iteration i = 1, 2,
-		// ...: the loop header (3) at 2i-1 and inc's entry (5) at 2i, both
-		// before iters goes from i-1 to i.
-		want := countdownModel(n, yields,
-			func(k int) int64 {
-				switch {
-				case k == 0:
-					return 2
-				case k%2 == 1:
-					return 3
-				}
-				return 5
-			},
-			func(k int) uint64 { return uint64(max((k+1)/2-1, 0)) })
-		assert.Equal(t, want, y.seen, "interval %d", n)
+	for _, inc := range []spinInc{spinIncExported, spinIncInternal} {
+		for _, n := range []int64{1, 3, 5, 8, 13, 100, 4096} {
+			res := instrument(t, spinModule(inc), Config{LimitsOnly: true, YieldInterval: n})
+			l := e.limited(t, res)
+			const yields = 40
+			y := &yieldCounter{stopAt: yields, record: "iters"}
+			_, err := l.countdownCall(y, "spin")
+			require.ErrorIs(t, err, errStopped)
+			var want []uint64
+			if inc == spinIncExported {
+				// Checkpoint 0: spin's entry (2); then, per iteration i =
+				// 1, 2, ...: the loop header (3) at 2i-1 and inc's entry
+				// (5) at 2i, both before iters goes from i-1 to i.
+				want = countdownModel(n, yields,
+					func(k int) int64 {
+						switch {
+						case k == 0:
+							return 2
+						case k%2 == 1:
+							return 3
+						}
+						return 5
+					},
+					func(k int) uint64 { return uint64(max((k+1)/2-1, 0)) })
+			} else {
+				// spin's entry (2), then the loop header (3 + inc's 5)
+				// before each iteration.
+				want = countdownModel(n, yields,
+					func(k int) int64 {
+						if k == 0 {
+							return 2
+						}
+						return 8
+					},
+					func(k int) uint64 { return uint64(max(k-1, 0)) })
+			}
+			assert.Equal(t, want, y.seen, "inc %d, interval %d", inc, n)
+		}
 	}
 }
+
+// TestCountdownElided checks which functions lose their entry checkpoint
+// (see planElision): with interval 1 every checkpoint reached yields, so a
+// call yields once per checkpoint it passes; and the weight of a function
+// without checkpoint counts at its call site, once per call.
+func TestCountdownElided(t *testing.T) {
+	e := newEnv(t)
+	v := w0typ
+	cases := []struct {
+		name string
+		mod  func(w *wmod) // adds functions; run() is exported
+		arg  uint64
+		want int64 // checkpoints passed by run(arg)
+	}{
+		{"chain", func(w *wmod) {
+			b := w.fn(v(w), nil, op(0x01))
+			a := w.fn(v(w), nil, call(b), call(b))
+			w.export("run", 0, w.fn(w.typ([]byte{i32}, nil), nil, call(a), call(a)))
+		}, 0, 1},
+		{"exported", func(w *wmod) {
+			a := w.fn(v(w), nil, op(0x01))
+			w.export("a", 0, a)
+			w.export("run", 0, w.fn(w.typ([]byte{i32}, nil), nil, call(a), call(a)))
+		}, 0, 3},
+		{"in a table", func(w *wmod) {
+			a := w.fn(v(w), nil, op(0x01))
+			w.tables = append(w.tables, []byte{0x70, 0x00, 0x01})
+			w.elems = append(w.elems, cat([]byte{0}, i32c(0), end, vecOf(u32(a))))
+			w.export("run", 0, w.fn(w.typ([]byte{i32}, nil), nil, call(a), i32c(0), callInd(v(w))))
+		}, 0, 3},
+		{"named by ref.func", func(w *wmod) {
+			a := w.fn(v(w), nil, op(0x01))
+			w.elems = append(w.elems, cat([]byte{3, 0}, vecOf(u32(a)))) // declarative
+			w.export("run", 0, w.fn(w.typ([]byte{i32}, nil), nil, call(a), refFunc(a), drop))
+		}, 0, 2},
+		{"with a loop", func(w *wmod) {
+			a := w.fn(v(w), nil, loop(empty), end)
+			w.export("run", 0, w.fn(w.typ([]byte{i32}, nil), nil, call(a)))
+		}, 0, 3},
+		{"too heavy", func(w *wmod) {
+			body := [][]byte{}
+			for range maxElidedWeight / 2 {
+				body = append(body, i32c(0), drop)
+			}
+			a := w.fn(v(w), nil, body...)
+			b := w.fn(v(w), nil, append(body[:len(body)-2:len(body)-2], op(0x01))...) // maxElidedWeight, with its end
+			w.export("run", 0, w.fn(w.typ([]byte{i32}, nil), nil, call(a), call(b)))
+		}, 0, 2},
+		{"recursion", func(w *wmod) {
+			// a(n): if n { a(n-1) }, an internal recursive function.
+			a := w.fn(w.typ([]byte{i32}, nil), nil, lget(0), ifb(empty), lget(0), i32c(1), op(0x6b), call(0), end)
+			w.export("run", 0, w.fn(w.typ([]byte{i32}, nil), nil, lget(0), call(a)))
+		}, 5, 1 + 6},
+		{"mutual recursion", func(w *wmod) {
+			// a(n): b(n); b(n): if n { a(n-1) }.
+			t := w.typ([]byte{i32}, nil)
+			a := w.fn(t, nil, lget(0), call(1))
+			w.fn(t, nil, lget(0), ifb(empty), lget(0), i32c(1), op(0x6b), call(a), end)
+			w.export("run", 0, w.fn(t, nil, lget(0), call(a)))
+		}, 5, 1 + 6},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := &wmod{}
+			c.mod(w)
+			res := instrument(t, w.bytes(), Config{LimitsOnly: true, YieldInterval: 1})
+			l := e.limited(t, res)
+			y := &yieldCounter{}
+			_, err := l.countdownCall(y, "run", c.arg)
+			require.NoError(t, err)
+			assert.Equal(t, c.want, y.calls.Load())
+		})
+	}
+
+	// The weights: run (call a, call a, end: 3) and twice a (call b,
+	// call b, end, and twice b: nop, end), counted at run's entry.
+	w := &wmod{}
+	b := w.fn(w0typ(w), nil, op(0x01))
+	a := w.fn(w0typ(w), nil, call(b), call(b))
+	w.export("run", 0, w.fn(w0typ(w), nil, call(a), call(a)))
+	res := instrument(t, w.bytes(), Config{LimitsOnly: true, YieldInterval: 1000})
+	l := e.limited(t, res)
+	_, err := l.countdownCall(&yieldCounter{}, "run")
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1000-(3+2*(3+2*2))), l.mod.ExportedGlobal(YieldCountdownExport).Get())
+}
+
+// w0typ adds the type () -> () to w.
+func w0typ(w *wmod) uint32 { return w.typ(nil, nil) }
 
 // TestCountdownHost checks what the host may do with the countdown: set it
 // to 0, and the guest yields at its next checkpoint; set it high, and it
 // runs that much longer.
 func TestCountdownHost(t *testing.T) {
 	e := newEnv(t)
-	res := instrument(t, spinModule(false), Config{LimitsOnly: true, YieldInterval: 1 << 40})
+	res := instrument(t, spinModule(spinOnly), Config{LimitsOnly: true, YieldInterval: 1 << 40})
 	l := e.limited(t, res)
 	cd := l.mod.ExportedGlobal(YieldCountdownExport).(api.MutableGlobal)
 	cd.Set(0)

@@ -221,6 +221,11 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 	}
 	p.out = appendU32(p.out, guess)
 	countLen := len(p.out)
+	if p.countdown {
+		if err := p.planElision(); err != nil {
+			return nil, err
+		}
+	}
 	for i := range m.code {
 		p.hint = p.hint[:0]
 		if err := p.function(i); err != nil {
@@ -889,7 +894,9 @@ func (p *codePass) emit(i int) error {
 		case pYield:
 			body = p.appendCountdownCheck(body, int64(pt.val), &p.cdLoops[pt.depth])
 		case pYEntry:
-			body = p.appendCountdownEntry(body, int64(pt.val))
+			if p.elided == nil || p.elided[i] == 0 {
+				body = p.appendCountdownEntry(body, int64(pt.val))
+			}
 		case pLoopOpen:
 			body = p.appendLoopOpen(body, &p.wraps[pt.val])
 		case pLoopEnd:

@@ -353,9 +353,10 @@ func mixModule(pad int) []byte {
 // spinModule exports spin(), a loop that increments the exported global
 // iters forever: spin's entry owns 2 instructions (loop and the final
 // end), its loop header 6 (global.get, i64.const, i64.add, global.set, br,
-// end). With callInc the loop calls inc, which increments iters (its entry
-// owns 5: global.get, i64.const, i64.add, global.set, end), and the loop
-// header owns 3 (call, br, end).
+// end). With callInc the loop calls inc, which increments iters (5
+// instructions: global.get, i64.const, i64.add, global.set, end), and the
+// loop header owns 3 (call, br, end) plus inc's 5: inc, without loops and
+// not exported, has no entry checkpoint of its own.
 func spinModule(callInc bool) []byte {
 	m := &module{}
 	v := m.typ(nil, nil)
