@@ -18,6 +18,11 @@
 //		return err
 //	})
 //
+// and Call makes one call for less still: no handle at all, so the pool
+// allocates nothing:
+//
+//	out, err := p.Call(ctx, "wasmtime", code, reg, "greet", "world")
+//
 // Instances are keyed by the registry's shape (runtime.RegistryShape), not
 // its identity: a registry built per request, whose functions close over
 // the request's state, reuses the warm instances of the registries of the
