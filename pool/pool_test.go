@@ -1,6 +1,7 @@
 package pool_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -282,6 +283,36 @@ func TestForceClearCacheAndPreRun(t *testing.T) {
 		_, err = p.Runtime(ctx, engine, echoWasm, nil, pool.PreRun("nope"))
 		require.ErrorIs(t, err, runtime.ErrMissingExport)
 		assert.Equal(t, 0, p.Stats().Live)
+	})
+}
+
+// TestForceClearCacheAfterTheKeyWasRetired: ForceClearCache builds a fresh
+// instance also when the code's last key entry was retired (its instances
+// evicted) and the same code, passed as another slice, left an idle
+// instance under a new entry since.
+func TestForceClearCacheAfterTheKeyWasRetired(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		ctx := context.Background()
+		p := pool.New(1, pool.WithKeepState())
+		defer p.Close(ctx)
+		same := bytes.Clone(echoWasm) // the same code, another slice
+		l, err := p.Runtime(ctx, engine, echoWasm, nil)
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), counter(t, l))
+		p.PutBack(l)
+		l, err = p.Runtime(ctx, engine, greetWasm, greetRegistry(t)) // evicts echo's instance
+		require.NoError(t, err)
+		p.PutBack(l)
+		l, err = p.Runtime(ctx, engine, same, nil) // evicts greet's
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), counter(t, l))
+		assert.Equal(t, int64(2), counter(t, l))
+		p.PutBack(l)
+		require.Equal(t, 1, p.Stats().Idle)
+		l, err = p.Runtime(ctx, engine, echoWasm, nil, pool.ForceClearCache())
+		require.NoError(t, err)
+		defer p.PutBack(l)
+		assert.Equal(t, int64(1), counter(t, l), "ForceClearCache gave an instance used before")
 	})
 }
 

@@ -248,6 +248,10 @@ func (s *keyShard) pop() *instance {
 func (p *Pool) take(ke *keyEntry, last *atomic.Pointer[keyEntry], home int, forceClear bool) (*keyEntry, *instance, []*instance) {
 	var cleared []*instance
 	if forceClear {
+		// The key's live entry (ke may be dead), drained.
+		var s *keyShard
+		ke, s = p.lockShard(ke, last, home)
+		s.mu.Unlock()
 		cleared = p.drain(ke)
 	} else if s := &ke.shards[home]; s.slot.Load() != nil {
 		// An entry with an instance in a slot is not dead (see retire).
