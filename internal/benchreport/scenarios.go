@@ -230,10 +230,11 @@ var Scenarios = []Scenario{
 	},
 	{
 		Bench: "BenchmarkPooledGreet", Title: "Pooled greet with a host callback", Short: "pooled greet",
-		What: "Lease + `greet(\"world\")` (one host callback) + put back through `pool.Pool` (default policy: reset on put back; or `WithKeepState`), a fresh runtime per call (compile + instantiate + call + close), and the hand-written greet on one warm instance. The warm call row is the library's `Runtime.Call` of the host callback table. Peers: wapc-go's `wapc.Pool` (`Get` + `Invoke` + `Return`; it never resets an instance, like `WithKeepState`), and Extism, which has no pool: one plugin kept and called again.",
+		What: "Lease + `greet(\"world\")` (one host callback) + put back through `pool.Pool` (default policy: reset on put back; or `WithKeepState`; `Runtime` + `Call` + `PutBack`, or the same in one `Pool.Call`, which hands out no lease), a fresh runtime per call (compile + instantiate + call + close), and the hand-written greet on one warm instance. The warm call row is the library's `Runtime.Call` of the host callback table. Peers: wapc-go's `wapc.Pool` (`Get` + `Invoke` + `Return`; it never resets an instance, like `WithKeepState`), and Extism, which has no pool: one plugin kept and called again.",
 		Rows: []Row{
 			{Label: "library: pool (reset on put back)", Variant: "pool", Library: true},
 			{Label: "library: pool, WithKeepState", Variant: "pool-keep-state"},
+			{Label: "library: pool, WithKeepState, in one `Pool.Call`", Variant: "pool-keep-state-call"},
 			{Label: "library: fresh runtime per call", Variant: "fresh-runtime"},
 			{Label: baselineLabel + ", warm instance", Variant: "baseline", Baseline: true},
 			{Label: "library: warm call (`Runtime.Call`, host callback table)", Variant: "warm", Name: "BenchmarkHostCallback/{engine}/runtime"},
@@ -246,6 +247,7 @@ var Scenarios = []Scenario{
 			{Label: "pool / warm call", Num: "pool", Den: "warm"},
 			{Label: "pool, WithKeepState / warm call", Num: "pool-keep-state", Den: "warm"},
 			{Label: "pool, WithKeepState / wapc-go pool", Num: "pool-keep-state", Den: "wapc-pool"},
+			{Label: "`Pool.Call`, WithKeepState / wapc-go pool", Num: "pool-keep-state-call", Den: "wapc-pool"},
 			{Label: "pool, WithKeepState / Extism", Num: "pool-keep-state", Den: "extism"},
 		},
 	},
