@@ -290,6 +290,25 @@ func TestCountdownElided(t *testing.T) {
 	assert.Equal(t, uint64(1000-(3+2*(3+2*2))), l.mod.ExportedGlobal(YieldCountdownExport).Get())
 }
 
+// TestCountdownElidedInvalid checks that a module with several invalid
+// functions fails with the same error with yield checkpoints as without:
+// the first in function order, though the look for functions without
+// checkpoint validates the internal ones first.
+func TestCountdownElidedInvalid(t *testing.T) {
+	w := &wmod{}
+	f := w.fn(w0typ(w), nil, i32c(0)) // leaves a value
+	w.export("f", 0, f)
+	w.fn(w0typ(w), nil, drop) // internal: drops nothing
+	_, plain := Instrument(w.bytes(), Config{LimitsOnly: true})
+	require.Error(t, plain)
+	_, yield := Instrument(w.bytes(), Config{LimitsOnly: true, YieldInterval: 1000})
+	require.Error(t, yield)
+	assert.Equal(t, plain.Error(), yield.Error())
+	var me *ModuleError
+	require.ErrorAs(t, yield, &me)
+	assert.Equal(t, 0, me.Func)
+}
+
 // w0typ adds the type () -> () to w.
 func w0typ(w *wmod) uint32 { return w.typ(nil, nil) }
 

@@ -28,9 +28,10 @@ const maxElidedWeight = 1024
 const maxElidedBytes = 4 * maxElidedWeight
 
 // planElision decides, before the code pass, which functions have no entry
-// checkpoint: it validates every body once to learn its loops, weight and
-// direct calls, and sets p.elided (nil when none is elided).
-func (p *codePass) planElision() error {
+// checkpoint: it validates the body of each candidate once to learn its
+// loops, weight and direct calls, and sets p.elided (nil when none is
+// elided).
+func (p *codePass) planElision() {
 	m := p.m
 	n := len(m.code)
 	candidate := make([]bool, n)
@@ -45,7 +46,7 @@ func (p *codePass) planElision() error {
 		some = some || candidate[i]
 	}
 	if !some {
-		return nil
+		return
 	}
 	// own[i] is the entry checkpoint's weight of a candidate without
 	// loops, 0 for the others; its direct calls of defined functions are
@@ -58,8 +59,10 @@ func (p *codePass) planElision() error {
 		if !candidate[i] {
 			continue
 		}
-		if err := p.function(i); err != nil {
-			return err
+		if p.function(i) != nil {
+			// The code pass reports it, with the first error in function
+			// order, as without elision.
+			return
 		}
 		if p.nloops > 0 {
 			continue
@@ -131,5 +134,4 @@ func (p *codePass) planElision() error {
 	if elided {
 		p.elided = w
 	}
-	return nil
 }

@@ -222,9 +222,7 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 	p.out = appendU32(p.out, guess)
 	countLen := len(p.out)
 	if p.countdown {
-		if err := p.planElision(); err != nil {
-			return nil, err
-		}
+		p.planElision()
 	}
 	for i := range m.code {
 		p.hint = p.hint[:0]
