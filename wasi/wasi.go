@@ -160,6 +160,11 @@ type Host struct {
 
 	fds     []*fdEntry // by descriptor; nil entries are free
 	scratch []byte
+	// restored is the saved table fds is a copy of, if no WASI function
+	// ran since it was saved or restored (nil if unknown): restoring it
+	// again has nothing to do. A Go guest makes no WASI call in most of
+	// its calls, and a pool restores its instances after each.
+	restored *Descriptors
 }
 
 type mount struct {
@@ -270,12 +275,18 @@ func (h *Host) SaveDescriptors() (*Descriptors, bool) {
 		c := *e
 		d.fds[i] = &c
 	}
+	h.restored = d
 	return d, true
 }
 
 // RestoreDescriptors closes every file the guest opened and makes the
-// descriptor table a copy of d, which SaveDescriptors returned for h.
+// descriptor table a copy of d, which SaveDescriptors returned for h. It
+// does nothing when the table is a copy of d already: no WASI function,
+// Reset or Close ran since d was saved or last restored.
 func (h *Host) RestoreDescriptors(d *Descriptors) {
+	if d == h.restored && d != nil {
+		return
+	}
 	h.Close()
 	h.fds = h.fds[:0]
 	for _, e := range d.fds {
@@ -286,11 +297,13 @@ func (h *Host) RestoreDescriptors(d *Descriptors) {
 		c := *e
 		h.fds = append(h.fds, &c)
 	}
+	h.restored = d
 }
 
 // Close closes every file the guest opened. The Host remains usable: the
 // guest sees the descriptors closed.
 func (h *Host) Close() error {
+	h.restored = nil
 	var errs []error
 	for i, e := range h.fds {
 		if e != nil && e.file != nil {
@@ -317,6 +330,7 @@ func (h *Host) HostFunc(name string) (engine.HostFunc, bool) {
 		Name:   name,
 		Type:   f.typ,
 		Call: func(ctx context.Context, caller engine.Caller, stack []uint64) error {
+			h.restored = nil // any function may change the table
 			errno, err := impl(h, ctx, caller.Memory(), stack)
 			if err != nil {
 				return err
