@@ -104,11 +104,7 @@ func benchKeepState(b *testing.B, call func(ctx context.Context, p *pool.Pool, e
 func BenchmarkWarmGreet(b *testing.B) {
 	benchEngines(b, func(b *testing.B, engine string) {
 		ctx := context.Background()
-		rt, err := runtime.NewWithEngine(ctx, engine, greetWasm, greetRegistry(b))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer rt.Close(ctx)
+		rt := greetRuntime(b, engine)
 		if _, err := rt.Call(ctx, "greet", "world"); err != nil { // untimed
 			b.Fatal(err)
 		}
@@ -128,6 +124,18 @@ func BenchmarkWarmGreet(b *testing.B) {
 		}
 		reportCPU(b, cpu)
 	})
+}
+
+// greetRuntime is a runtime of the greet fixture on engine, outside any
+// pool, closed when b ends.
+func greetRuntime(b *testing.B, engine string) *runtime.Runtime {
+	ctx := context.Background()
+	rt, err := runtime.NewWithEngine(ctx, engine, greetWasm, greetRegistry(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = rt.Close(ctx) })
+	return rt
 }
 
 // reportCPU reports cpu-ns/op, the process's CPU time (user + system) per
@@ -163,11 +171,7 @@ func BenchmarkFreshRuntimePerCall(b *testing.B) {
 func BenchmarkReset(b *testing.B) {
 	benchEngines(b, func(b *testing.B, engine string) {
 		ctx := context.Background()
-		rt, err := runtime.NewWithEngine(ctx, engine, greetWasm, greetRegistry(b))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer rt.Close(ctx)
+		rt := greetRuntime(b, engine)
 		for b.Loop() {
 			if err := rt.Reset(ctx); err != nil {
 				b.Fatal(err)
