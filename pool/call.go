@@ -16,9 +16,10 @@ import (
 //
 // It is the cheapest pooled call: no handle reaches the caller, so the
 // pool allocates nothing (no Lease, no handle: the call's own allocations
-// are a warm call's) and binds reg to the instance for the time of the call
-// (runtime.Runtime.Bind), which it unbinds before it puts the instance
-// back. For lease options or several calls per lease, use Do or Runtime.
+// are a warm call's) and gives reg's functions to the call only
+// (runtime.Runtime.CallWith): the instance, unbound while idle, is never
+// bound to reg. For lease options or several calls per lease, use Do or
+// Runtime.
 func (p *Pool) Call(ctx context.Context, engine string, code []byte, reg *runtime.HostAPIRegistry, method string, args ...any) (any, error) {
 	if engine == "" {
 		engine = runtime.DefaultEngine()
@@ -41,21 +42,16 @@ func (p *Pool) call(ctx context.Context, engine string, ce *codeEntry, mod *runt
 	if err != nil {
 		return nil, err
 	}
-	rt := in.st.rt
-	if err := rt.Bind(reg); err != nil {
-		// Cannot happen: the key includes the shape.
-		p.discardLeased(ctx, in)
-		return nil, err
-	}
 	// The instance's own runtime never reaches the caller, nor reg's
 	// functions (runtime gives a host function no handle on its caller):
 	// once the call returns, nothing can call the instance but the pool.
-	defer p.putBackBound(in, reg)
-	return rt.Call(ctx, method, args...)
+	// reg is the call's binding only (runtime.Runtime.CallWith): the
+	// instance, unbound while idle, stays unbound.
+	defer p.putBackCalled(in, reg)
+	return in.st.rt.CallWith(ctx, reg, method, args...)
 }
 
-// putBackBound unbinds the registry a Call bound to in and puts in back.
-func (p *Pool) putBackBound(in *instance, reg *runtime.HostAPIRegistry) {
-	_ = in.st.rt.Unbind()
+// putBackCalled puts back in, which a Call used with reg's functions.
+func (p *Pool) putBackCalled(in *instance, reg *runtime.HostAPIRegistry) {
 	p.putBack(in, int(in.shard), nil, reg)
 }

@@ -85,6 +85,11 @@ type runtimeState struct {
 	// by acquire and cleared by release, under mu, so that an instance
 	// between calls keeps no reference to it.
 	callHandle *handle
+	// callView is the registry view of the call in progress when it was
+	// made by CallWith: its host functions run callView's, not bound's
+	// nor the handle's. Set by callHeld and cleared by release (or unlock),
+	// under mu, like callHandle.
+	callView *registryView
 }
 
 // handle is what a Runtime made by Handle refers to.
@@ -336,6 +341,7 @@ func (r *Runtime) acquire(ctx context.Context, op string) (*Runtime, error) {
 // unlock undoes r's acquire, which returned c.
 func (r *Runtime) unlock(c *Runtime) {
 	if r.lent != nil && r.lent.warm != nil {
+		c.callView = nil
 		r.lent.warm.mu.Unlock()
 		return
 	}
@@ -344,7 +350,7 @@ func (r *Runtime) unlock(c *Runtime) {
 
 // release unlocks c, locked by acquire, dropping the call's handle.
 func (c *Runtime) release() {
-	c.callHandle = nil
+	c.callHandle, c.callView = nil, nil
 	c.mu.Unlock()
 }
 
@@ -439,7 +445,7 @@ func (r *Runtime) Close(ctx context.Context) error {
 // codec, and returns the decoded result in its generic form (see
 // abi.Decode), or nil if the guest returned no result.
 func (r *Runtime) Call(ctx context.Context, method string, args ...any) (any, error) {
-	c, raw, err := r.callHeld(ctx, method, args)
+	c, raw, err := r.callHeld(ctx, nil, method, args)
 	if err != nil || raw == nil {
 		return nil, err
 	}
@@ -548,7 +554,7 @@ func (r *Runtime) CallWasm(ctx context.Context, method string, params ...uint64)
 // memory, with the runtime locked until release is called. raw is nil (and
 // the lock released) on error or when there is no result.
 func (r *Runtime) callRaw(ctx context.Context, method string, args []any) (raw []byte, release func(), err error) {
-	c, raw, err := r.callHeld(ctx, method, args)
+	c, raw, err := r.callHeld(ctx, nil, method, args)
 	if err != nil || raw == nil {
 		return nil, nil, err
 	}
@@ -564,11 +570,15 @@ func (r *Runtime) callRaw(ctx context.Context, method string, args []any) (raw [
 // callHeld is callRaw for callers that unlock themselves: it returns the
 // Runtime r.acquire locked, which r.unlock releases, and the result, still
 // in guest memory. raw is nil (and the lock released) on error or when
-// there is no result.
-func (r *Runtime) callHeld(ctx context.Context, method string, args []any) (*Runtime, []byte, error) {
+// there is no result. A non-nil view is the call's own binding (CallWith),
+// until the unlock.
+func (r *Runtime) callHeld(ctx context.Context, view *registryView, method string, args []any) (*Runtime, []byte, error) {
 	c, err := r.acquire(ctx, "Call")
 	if err != nil {
 		return nil, nil, err
+	}
+	if view != nil {
+		c.callView = view
 	}
 	locked := true
 	defer func() {
@@ -1049,9 +1059,12 @@ func (r *Runtime) hostCall(a *hostAPI, slot int) func(ctx context.Context, calle
 
 func (h *hostCaller) call(ctx context.Context, caller engine.Caller, stack []uint64) (err error) {
 	r := h.r
-	v := r.bound.Load()
-	if hd := r.callHandle; hd != nil {
-		v = hd.binding()
+	v := r.callView
+	if v == nil {
+		v = r.bound.Load()
+		if hd := r.callHandle; hd != nil {
+			v = hd.binding()
+		}
 	}
 	if v == nil || v == unboundView {
 		return r.fail(&HostError{Module: h.module, Namespace: h.namespace, Method: h.method, Err: ErrUnbound})
