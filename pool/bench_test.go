@@ -2,10 +2,13 @@ package pool_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aspect-rt/aspect-runtime/conformance/fixtures"
 	"github.com/aspect-rt/aspect-runtime/pool"
@@ -124,6 +127,81 @@ func BenchmarkWarmGreet(b *testing.B) {
 		}
 		reportCPU(b, cpu)
 	})
+}
+
+// BenchmarkPooledCallOverhead: what Pool.Call (keep state) adds to a call
+// on a warm instance, measured in one run so that a shared machine's noise
+// hits both alike: each op is a block of overheadBlock greets on a warm
+// runtime then as many through Pool.Call, timed apart. It reports the
+// medians over the blocks of warm-ns and call-ns per greet and of
+// overhead-ns, their difference block by block (ns/op is the block pair).
+func BenchmarkPooledCallOverhead(b *testing.B) {
+	benchEngines(b, func(b *testing.B, engine string) {
+		ctx := context.Background()
+		rt := greetRuntime(b, engine)
+		p := pool.New(4, pool.WithKeepState())
+		defer p.Close(ctx)
+		reg := greetRegistry(b)
+		warmCall := func() error {
+			out, err := rt.Call(ctx, "greet", "world")
+			if err == nil && out != "greet to world" {
+				err = fmt.Errorf("greet returned %v", out)
+			}
+			return err
+		}
+		poolCall := func() error {
+			out, err := p.Call(ctx, engine, greetWasm, reg, "greet", "world")
+			if err == nil && out != "greet to world" {
+				err = fmt.Errorf("greet returned %v", out)
+			}
+			return err
+		}
+		// Compile, instantiate and warm up both, untimed.
+		for range overheadBlock {
+			if err := errors.Join(warmCall(), poolCall()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		block := func(call func() error) float64 {
+			start := time.Now()
+			for range overheadBlock {
+				if err := call(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			return float64(time.Since(start).Nanoseconds()) / overheadBlock
+		}
+		var warm, pooled, over []float64
+		n := 0
+		for b.Loop() {
+			// Start the guests' heaps over now and then (see
+			// keepStateResetEvery), outside the timed blocks.
+			if n += overheadBlock; n >= keepStateResetEvery {
+				n = 0
+				err := p.Do(ctx, engine, greetWasm, reg, func(rt *runtime.Runtime) error { return rt.Reset(ctx) })
+				if err = errors.Join(err, rt.Reset(ctx)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			w, c := block(warmCall), block(poolCall)
+			warm, pooled, over = append(warm, w), append(pooled, c), append(over, c-w)
+		}
+		b.ReportMetric(median(warm), "warm-ns")
+		b.ReportMetric(median(pooled), "call-ns")
+		b.ReportMetric(median(over), "overhead-ns")
+	})
+}
+
+// overheadBlock is the greets per block of BenchmarkPooledCallOverhead.
+const overheadBlock = 256
+
+// median returns the median of v, which it sorts.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
 }
 
 // greetRuntime is a runtime of the greet fixture on engine, outside any
