@@ -26,9 +26,10 @@
 // Instances are keyed by the registry's shape (runtime.RegistryShape), not
 // its identity: a registry built per request, whose functions close over
 // the request's state, reuses the warm instances of the registries of the
-// same shape before it. Each lease binds its own registry's functions to
-// its instance (runtime.Runtime.Bind) and the binding is dropped when it is
-// put back, so two leases never see each other's functions.
+// same shape before it. Each lease's handle carries its own registry's
+// functions (runtime.HandleCell.OpenBound), and each Call gives its own to
+// that call only (runtime.Runtime.CallWith): an idle instance is bound to
+// no registry, so two leases never see each other's functions.
 // WithRegistryIdentity keys instances by the registry's identity instead.
 //
 // An instance is never handed out in a bad state: one whose last call

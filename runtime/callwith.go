@@ -8,8 +8,9 @@ import (
 
 // CallWith is Call with reg's host functions for this call only: the
 // imports of the call run reg's functions, whatever registry the runtime
-// (or the handle, see HandleCell.OpenBound) is bound to, and once it
-// returns the runtime keeps no reference to reg. reg must have the
+// (or the handle, see HandleCell.OpenBound) is bound to, also after a
+// Bind during the call, and once it returns the runtime keeps no reference
+// to reg. reg must have the
 // runtime's shape (see HostAPIRegistry.Shape); otherwise CallWith returns
 // a *ShapeError and calls nothing. It is the cheap way to serve one
 // request with its own host functions: Bind, Call and Unbind give the same

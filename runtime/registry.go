@@ -306,7 +306,8 @@ func (e *ShapeError) Unwrap() error { return ErrRegistryShape }
 // which its imports were resolved against; otherwise Bind returns a
 // *ShapeError and changes nothing. Binding costs one pointer store, so a
 // runtime can serve requests whose host functions close over each
-// request's state: bind the request's registry, call, Unbind. reg's view is
+// request's state: bind the request's registry, call, Unbind (or, for one
+// call, CallWith, which changes no binding). reg's view is
 // taken now: functions added to reg later are not seen.
 //
 // Bind does not wait for a call in progress: the host calls it makes after
