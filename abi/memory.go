@@ -24,10 +24,9 @@ func ReadValue(mem Memory, ptr uint32) ([]byte, error) {
 	if n < 0 {
 		return nil, &DecodeError{Offset: 0, Err: ErrInvalidLength, Detail: fmt.Sprintf("negative length %d at guest address %#x", n, ptr)}
 	}
+	// total < 2^32 (n < 2^31); Read checks the bounds, so that a value
+	// costs two calls of the memory, not three.
 	total := uint64(HeaderSize) + uint64(n)
-	if uint64(ptr)+total > uint64(mem.Size()) {
-		return nil, &MemoryError{Ptr: ptr, Length: total, Size: mem.Size()}
-	}
 	b, ok := mem.Read(ptr, uint32(total))
 	if !ok || uint64(len(b)) != total {
 		return nil, &MemoryError{Ptr: ptr, Length: total, Size: mem.Size()}

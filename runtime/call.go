@@ -616,7 +616,7 @@ func (r *Runtime) lost() error {
 
 // lookup returns the cached export method, checking its ABI shape.
 func (r *Runtime) lookup(method string) (*export, error) {
-	if e := r.lastExport; e != nil && r.lastName == method {
+	if e := r.lastExport; e != nil && sameString(r.lastName, method) {
 		return e, nil
 	}
 	if e, ok := r.exports[method]; ok && !e.raw {
@@ -640,6 +640,12 @@ func (r *Runtime) lookup(method string) (*export, error) {
 	r.exports[method] = e
 	r.lastName, r.lastExport = method, e
 	return e, nil
+}
+
+// sameString is a == b, without a call to compare the bytes when both are
+// the same bytes (a caller passing the same method name again).
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
 }
 
 // lookupRaw returns the export method for CallWasm.
@@ -764,14 +770,23 @@ func (r *Runtime) run(ctx context.Context, method string, e *export, stack []uin
 	if r.withAPIs {
 		ctx = r.callContext(ctx)
 	}
-	// normal: run returned; calling: the export's call is running, whose
-	// panic is the engine's (what safeCall recovers elsewhere; recovered
-	// here, so that a call makes one deferred call, not two).
-	normal, calling := false, false
+	// normal: run returned; calling: the export's call is running;
+	// allocating: the guest's allocate is running, writing an argument.
+	// A panic out of either is the engine's, recovered here, so that a
+	// call makes one deferred call, not one per engine call.
+	normal, calling, allocating := false, false, false
 	defer func() {
 		if !normal {
-			if calling {
+			if calling || allocating {
 				if p := recover(); p != nil {
+					if allocating {
+						// What write returns for an allocate that fails.
+						if r.depth != nil {
+							r.depth.Set(0)
+						}
+						err = r.setFault(r.allocFailed(ctx, enginePanic(p)))
+						return
+					}
 					err = r.callFailed(ctx, method, enginePanic(p))
 					return
 				}
@@ -791,7 +806,7 @@ func (r *Runtime) run(ctx context.Context, method string, e *export, stack []uin
 	if r.pending != nil {
 		r.pending = nil
 	}
-	if r.curFunc != method {
+	if !sameString(r.curFunc, method) {
 		r.curFunc = method
 	}
 	if !e.raw {
@@ -801,7 +816,7 @@ func (r *Runtime) run(ctx context.Context, method string, e *export, stack []uin
 			if i+1 < nargs {
 				end = r.offs[i+1]
 			}
-			ptr, err := r.write(ctx, r.inst, nil, r.buf[r.offs[i]:end])
+			ptr, err := r.write(ctx, r.inst, nil, r.buf[r.offs[i]:end], &allocating)
 			if err != nil {
 				normal = true
 				if r.depth != nil {
@@ -840,16 +855,6 @@ func (r *Runtime) wrapCallErr(ctx context.Context, method string, err error) err
 // enginePanic is the error of an engine that panicked with p.
 func enginePanic(p any) error {
 	return fmt.Errorf("%w: the engine panicked: %v", ErrEngine, p)
-}
-
-// safeCall calls fn, turning an engine panic into an error.
-func safeCall(ctx context.Context, fn engine.Function, stack []uint64) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = enginePanic(p)
-		}
-	}()
-	return fn.Call(ctx, stack)
 }
 
 // guestError classifies an error returned by the engine for a call of fn.
@@ -907,7 +912,13 @@ type engineFuncs = engine.Caller
 // write allocates len(data) bytes in the guest and copies data there. mem
 // is inst's memory if the caller has it already (a host call that read
 // its arguments), else nil.
-func (r *Runtime) write(ctx context.Context, inst engineFuncs, mem engine.Memory, data []byte) (uint32, error) {
+//
+// write does not recover a panic of the engine in allocate: *allocating
+// is true while allocate runs, and the caller's own deferred recover
+// (Runtime.run's, hostCaller.done's) reports such a panic as write would
+// report allocate's failure, with allocFailed (one deferred call less per
+// guest allocation).
+func (r *Runtime) write(ctx context.Context, inst engineFuncs, mem engine.Memory, data []byte, allocating *bool) (uint32, error) {
 	alloc := r.alloc
 	if !r.allocOK {
 		var err error
@@ -922,27 +933,38 @@ func (r *Runtime) write(ctx context.Context, inst engineFuncs, mem engine.Memory
 	}
 	st := r.allocStack[min(r.hostDepth, maxHostNesting)][:]
 	st[0] = uint64(uint32(len(data)))
-	if err := safeCall(ctx, alloc, st); err != nil {
-		if ge := r.guestError(ctx, AllocateFunction, err); ge != nil {
-			err = ge
-		}
-		var ae *allocError
-		if errors.As(err, &ae) {
-			// A nested allocation failed (allocate called a host function
-			// that allocated): report the innermost failure once.
-			return 0, ae
-		}
-		return 0, &allocError{err: err}
+	*allocating = true
+	err := alloc.Call(ctx, st)
+	*allocating = false
+	if err != nil {
+		return 0, r.allocFailed(ctx, err)
 	}
 	ptr := uint32(st[0])
 	if ptr == 0 || uint64(ptr)+uint64(len(data)) > uint64(mem.Size()) {
 		return 0, &ABIError{Func: AllocateFunction, Detail: fmt.Sprintf("allocate(%d) returned %#x, outside the %d-byte memory", len(data), ptr, mem.Size()), Err: ErrAllocate}
 	}
-	r.markWrite(ptr, len(data))
+	if r.dirty != nil {
+		r.dirty.mark(ptr, len(data)) // markWrite, which is not inlined
+	}
 	if !mem.Write(ptr, data) {
 		return 0, &ABIError{Func: AllocateFunction, Detail: "write failed", Err: ErrAllocate}
 	}
 	return ptr, nil
+}
+
+// allocFailed classifies err, the failure of the guest's allocate (an
+// engine panic as enginePanic's error), as write reports it.
+func (r *Runtime) allocFailed(ctx context.Context, err error) error {
+	if ge := r.guestError(ctx, AllocateFunction, err); ge != nil {
+		err = ge
+	}
+	var ae *allocError
+	if errors.As(err, &ae) {
+		// A nested allocation failed (allocate called a host function
+		// that allocated): report the innermost failure once.
+		return ae
+	}
+	return &allocError{err: err}
 }
 
 // allocError is a failure inside the guest's allocate: it matches ErrABI,
@@ -1054,41 +1076,44 @@ func (h *hostCaller) admit() error {
 func (r *Runtime) hostCall(a *hostAPI, slot int) func(ctx context.Context, caller engine.Caller, stack []uint64) error {
 	h := &hostCaller{r: r, slot: slot, module: a.module, namespace: a.namespace, method: a.method, name: a.namespace + "." + a.method}
 	h.admitFn = h.admit
-	return h.call
-}
-
-func (h *hostCaller) call(ctx context.Context, caller engine.Caller, stack []uint64) (err error) {
-	r := h.r
-	v := r.callView
-	if v == nil {
-		v = r.bound.Load()
-		if hd := r.callHandle; hd != nil {
-			v = hd.binding()
+	// The closure is the host call itself, not a method value of it: a
+	// method value would add a frame (its wrapper) to every host call.
+	return func(ctx context.Context, caller engine.Caller, stack []uint64) (err error) {
+		r := h.r
+		v := r.callView
+		if v == nil {
+			v = r.bound.Load()
+			if hd := r.callHandle; hd != nil {
+				v = hd.binding()
+			}
 		}
+		if v == nil || v == unboundView {
+			return r.fail(&HostError{Module: h.module, Namespace: h.namespace, Method: h.method, Err: ErrUnbound})
+		}
+		if r.hostDepth >= maxHostNesting {
+			return r.fail(&GasError{Func: h.name, Err: ErrCallDepth, unmetered: r.gas == nil,
+				detail: fmt.Sprintf("more than %d nested host calls", maxHostNesting)})
+		}
+		a, prev := v.apis[h.slot], h.a
+		h.a = a
+		depth := r.hostDepth
+		r.hostDepth++
+		// One deferred call, and one return after it, so that the compiler
+		// open-codes it: with several defers and many returns it would
+		// not, and each host call would pay for defer records.
+		allocating := false
+		defer h.done(ctx, a, prev, depth, &err, &allocating)
+		return h.run(ctx, caller, stack, a, depth, &allocating)
 	}
-	if v == nil || v == unboundView {
-		return r.fail(&HostError{Module: h.module, Namespace: h.namespace, Method: h.method, Err: ErrUnbound})
-	}
-	if r.hostDepth >= maxHostNesting {
-		return r.fail(&GasError{Func: h.name, Err: ErrCallDepth, unmetered: r.gas == nil,
-			detail: fmt.Sprintf("more than %d nested host calls", maxHostNesting)})
-	}
-	a, prev := v.apis[h.slot], h.a
-	h.a = a
-	depth := r.hostDepth
-	r.hostDepth++
-	// One deferred call, and one return after it, so that the compiler
-	// open-codes it: with several defers and many returns it would not,
-	// and each host call would pay for defer records.
-	defer h.done(ctx, a, prev, depth, &err)
-	return h.run(ctx, caller, stack, a, depth)
 }
 
-// done ends a host call of a begun by call: it drops the references to
-// guest memory the call's arguments held, restores the nesting depth and
-// the slot's outer function, and turns a panic of the Go function (or of
-// its types' MarshalABI or UnmarshalABI) into a HostError.
-func (h *hostCaller) done(ctx context.Context, a, prev *hostAPI, depth int, err *error) {
+// done ends a host call of a begun by hostCall's function: it drops the
+// references to guest memory the call's arguments held, restores the
+// nesting depth and the slot's outer function, and turns a panic of the
+// Go function (or of its types' MarshalABI or UnmarshalABI) into a
+// HostError; a panic of the engine while allocating the result
+// (*allocating) into the error write would return for it.
+func (h *hostCaller) done(ctx context.Context, a, prev *hostAPI, depth int, err *error, allocating *bool) {
 	r := h.r
 	if depth < len(r.hostArgs) {
 		// No reference to guest memory outlives the call. A loop: clear
@@ -1100,6 +1125,11 @@ func (h *hostCaller) done(ctx context.Context, a, prev *hostAPI, depth int, err 
 	}
 	r.hostDepth--
 	if p := recover(); p != nil {
+		if *allocating {
+			*err = r.fail(r.allocFailed(ctx, enginePanic(p)))
+			h.a = prev
+			return
+		}
 		r.cfg.logger.WarnContext(ctx, "aspect host function panicked", "module", a.module, "function", h.name, "panic", fmt.Sprint(p))
 		*err = r.fail(&HostError{Module: a.module, Namespace: a.namespace, Method: a.method, Err: &PanicError{Value: p, Stack: debug.Stack()}})
 	}
@@ -1108,7 +1138,7 @@ func (h *hostCaller) done(ctx context.Context, a, prev *hostAPI, depth int, err 
 
 // run reads the arguments of a host call of a at nesting depth depth,
 // calls a and writes its result into the guest.
-func (h *hostCaller) run(ctx context.Context, caller engine.Caller, stack []uint64, a *hostAPI, depth int) error {
+func (h *hostCaller) run(ctx context.Context, caller engine.Caller, stack []uint64, a *hostAPI, depth int, allocating *bool) error {
 	r := h.r
 	n := len(a.params)
 	var mem engine.Memory
@@ -1168,7 +1198,7 @@ func (h *hostCaller) run(ctx context.Context, caller engine.Caller, stack []uint
 		stack[0] = 0
 		return nil
 	}
-	ptr, err := r.write(ctx, caller, mem, enc)
+	ptr, err := r.write(ctx, caller, mem, enc, allocating)
 	if err != nil {
 		return r.fail(err)
 	}

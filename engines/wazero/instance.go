@@ -3,6 +3,7 @@ package wazero
 import (
 	"context"
 	"errors"
+	"unsafe"
 
 	"github.com/tetratelabs/wazero/api"
 
@@ -133,10 +134,25 @@ func (f *function) Call(ctx context.Context, stack []uint64) error {
 		return callError(err)
 	}
 	for _, r := range f.narrow {
-		stack[r] = uint64(uint32(stack[r]))
+		// Read the low half alone, then write the whole word: the
+		// compiled code has just stored the low half with a 32-bit store,
+		// which a 64-bit load of the word could not take its value from
+		// (the load would wait for the store to reach the cache), and a
+		// word written in two halves would stall the callers' loads of it
+		// the same way.
+		stack[r] = uint64((*[2]uint32)(unsafe.Pointer(&stack[r]))[lowHalf])
 	}
 	return nil
 }
+
+// lowHalf indexes the low 32 bits of a uint64 seen as a [2]uint32.
+var lowHalf = func() int {
+	x := uint64(1)
+	if (*[2]uint32)(unsafe.Pointer(&x))[0] == 1 {
+		return 0 // little-endian
+	}
+	return 1
+}()
 
 // narrow returns the indexes of the 32-bit types in ts.
 func narrow(ts []engine.ValueType) []int {

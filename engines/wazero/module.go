@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	wz "github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -280,19 +281,27 @@ func (m *module) trampoline(s int) api.GoModuleFunc {
 			panic(fmt.Errorf("wazero: host function %s.%s called from outside an instance", slot.module, slot.name))
 		}
 		inst := c.inst
-		if inst.mod != mod {
+		if !sameModule(inst.mod, mod) && inst.mod != mod {
 			if inst.mod != nil {
 				panic(fmt.Errorf("wazero: host function %s.%s called by another instance", slot.module, slot.name))
 			}
 			inst.mod = mod // from the start function
 		}
 		for _, p := range slot.narrow {
-			stack[p] = uint64(uint32(stack[p]))
+			// The low half alone, as function.Call reads results.
+			stack[p] = uint64((*[2]uint32)(unsafe.Pointer(&stack[p]))[lowHalf])
 		}
 		if err := inst.host[s](c.Context, inst, stack); err != nil {
 			panic(&hostError{err})
 		}
 	}
+}
+
+// sameModule reports whether a and b hold the same dynamic type and data
+// word, without the runtime call == makes for interfaces: then a == b;
+// otherwise they may still be equal (== decides).
+func sameModule(a, b api.Module) bool {
+	return *(*[2]unsafe.Pointer)(unsafe.Pointer(&a)) == *(*[2]unsafe.Pointer)(unsafe.Pointer(&b))
 }
 
 // Close implements engine.Module. It closes the wazero.Runtime, and with it
