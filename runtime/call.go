@@ -268,7 +268,9 @@ func plainComparable(t reflect.Type) bool {
 // non-pointer type points to an immutable copy), although equal contexts
 // may have different words.
 func sameWords(a, b context.Context) bool {
-	return *(*[2]unsafe.Pointer)(unsafe.Pointer(&a)) == *(*[2]unsafe.Pointer)(unsafe.Pointer(&b))
+	// Word by word: == on the arrays would call memequal.
+	pa, pb := (*[2]unsafe.Pointer)(unsafe.Pointer(&a)), (*[2]unsafe.Pointer)(unsafe.Pointer(&b))
+	return pa[0] == pb[0] && pa[1] == pb[1]
 }
 
 // sameContext reports whether a and b are the same context, without
@@ -350,7 +352,14 @@ func (r *Runtime) unlock(c *Runtime) {
 
 // release unlocks c, locked by acquire, dropping the call's handle.
 func (c *Runtime) release() {
-	c.callHandle, c.callView = nil, nil
+	// Each stored only when set: a pointer store costs a write barrier
+	// while the collector marks.
+	if c.callHandle != nil {
+		c.callHandle = nil
+	}
+	if c.callView != nil {
+		c.callView = nil
+	}
 	c.mu.Unlock()
 }
 

@@ -123,11 +123,19 @@ func (f *function) Call(ctx context.Context, stack []uint64) error {
 	} else {
 		// Name the instance to its trampolines; restore the outer call's
 		// context when re-entered from a host function.
+		// A host function's call of the guest (its allocate) usually
+		// passes the context it was given, the outer call's: then the
+		// context is left as it is (each store of it costs a write
+		// barrier while the collector marks).
 		cc := &f.inst.cctx
 		outer := cc.Context
-		cc.Context = ctx
-		err = f.fns[d].CallWithStack(cc, stack)
-		cc.Context = outer
+		if sameWords(outer, ctx) {
+			err = f.fns[d].CallWithStack(cc, stack)
+		} else {
+			cc.Context = ctx
+			err = f.fns[d].CallWithStack(cc, stack)
+			cc.Context = outer
+		}
 	}
 	f.depth = d
 	if err != nil {
@@ -143,6 +151,14 @@ func (f *function) Call(ctx context.Context, stack []uint64) error {
 		stack[r] = uint64((*[2]uint32)(unsafe.Pointer(&stack[r]))[lowHalf])
 	}
 	return nil
+}
+
+// sameWords reports whether a and b hold the same dynamic type and data
+// word: then they are the same context.
+func sameWords(a, b context.Context) bool {
+	// Word by word: == on the arrays would call memequal.
+	pa, pb := (*[2]unsafe.Pointer)(unsafe.Pointer(&a)), (*[2]unsafe.Pointer)(unsafe.Pointer(&b))
+	return pa[0] == pb[0] && pa[1] == pb[1]
 }
 
 // lowHalf indexes the low 32 bits of a uint64 seen as a [2]uint32.

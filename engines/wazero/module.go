@@ -301,7 +301,9 @@ func (m *module) trampoline(s int) api.GoModuleFunc {
 // word, without the runtime call == makes for interfaces: then a == b;
 // otherwise they may still be equal (== decides).
 func sameModule(a, b api.Module) bool {
-	return *(*[2]unsafe.Pointer)(unsafe.Pointer(&a)) == *(*[2]unsafe.Pointer)(unsafe.Pointer(&b))
+	// Word by word: == on the arrays would call memequal.
+	pa, pb := (*[2]unsafe.Pointer)(unsafe.Pointer(&a)), (*[2]unsafe.Pointer)(unsafe.Pointer(&b))
+	return pa[0] == pb[0] && pa[1] == pb[1]
 }
 
 // Close implements engine.Module. It closes the wazero.Runtime, and with it
