@@ -20,9 +20,10 @@ import (
 // instance. What a pooled call costs beyond a call, for a real module.
 // Variant "pool-warmup" resets on put back too, but its instances are
 // warmed up by one greet before their post-start snapshot
-// (runtime.WithWarmup): a Go guest does much of its runtime's work lazily
-// on its first call, which a snapshot taken after start makes it redo after
-// every reset.
+// (runtime.WithWarmup): work a Go guest does lazily on its first call is
+// otherwise redone after every reset (for greet, since the guest library
+// warms the Go allocator up at start, only the arena map's table: 23,940
+// gas against 21,891 on a warm instance; 45,548 before).
 
 var goEchoWasm = fixtures.MustBytes("go/echo.wasm")
 
