@@ -185,9 +185,11 @@ func WithLimits(l validate.Limits) Option {
 // post-warm-up state is the instance's start state: Reset restores it
 // (not the state before fn), and a pool given the option through
 // pool.WithRuntimeOptions hands out warmed instances, including those it
-// creates anew. A Go guest, for instance, does much of its runtime's work
-// lazily on its first call (which costs about three later calls): a fn
-// that makes one call keeps that work out of every call after a Reset.
+// creates anew. A guest may do work lazily on its first call — a Go guest
+// built with package guest, for instance, fills the codec's per-type
+// caches on the first call of each type (its echo of an any value: 442k
+// gas first, 181k later): a fn that makes one call keeps that work out of
+// every call after a Reset.
 //
 // fn runs as part of start: its calls are metered like the start code,
 // against ctx's Meter or else the start code's own budget (WithStartGas,
