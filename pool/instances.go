@@ -18,6 +18,9 @@ type instance struct {
 	// shard is the shard a leased instance goes back to, its lease's
 	// home: set when it is leased, by the lease's taker.
 	shard int32
+	// Written by every lease and put back: on a cache line of its own
+	// (see cacheLine).
+	_ [28]byte
 }
 
 // instState is what closing an instance needs: the argument of its
@@ -26,6 +29,9 @@ type instState struct {
 	rt  *runtime.Runtime
 	mod *moduleEntry // nil for RuntimeFor's modules, which are the caller's
 	ke  *keyEntry
+	// Read by every lease and put back: on a cache line of its own (see
+	// cacheLine).
+	_ [40]byte
 }
 
 // instantiate creates an instance for ke's key, from the module the caller

@@ -223,7 +223,7 @@ func New(capacity int, opts ...Option) *Pool {
 		o(p)
 	}
 	p.shards = max(1, min(goruntime.GOMAXPROCS(0), 64))
-	p.tokens.New = func() any { return &shardToken{int(p.nextTk.Add(1)-1) % p.shards} }
+	p.tokens.New = func() any { return &shardToken{i: int(p.nextTk.Add(1)-1) % p.shards} }
 	if !p.keepState {
 		// Every put back resets the instance: compile so that a reset
 		// costs the pages the lease wrote, not the memory's size.

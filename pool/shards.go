@@ -21,9 +21,26 @@ type keyEntry struct {
 	// dead: the entry was removed from Pool.keys; who finds it dead looks
 	// the key up again. Written with every shard locked, read with one.
 	dead bool
+	// Every lease reads the entry (key, shards) from every core: it is on
+	// cache lines of its own (128 bytes), which no object written by a
+	// core shares (see cacheLine).
+	_ [24]byte
 }
 
-// keyShard is one shard of a keyEntry, on cache lines of its own.
+// cacheLine is the size of a cache line. The pool's objects read or
+// written by every lease (keyEntry, keyShard, instance, instState,
+// shardToken) are multiples of it: the Go allocator places an object
+// whose size class is a multiple of 64 bytes on lines of its own, while
+// smaller or odd-sized objects share lines with their neighbours in the
+// span, objects that another core may write all the time (its own
+// instance's, or the garbage of its calls, which it allocates in the free
+// slots of a span shared with them). A line written by one core and read
+// by another moves between them at every write: two goroutines leasing
+// at once then slow each other down (TestCacheLineSizes).
+const cacheLine = 64
+
+// keyShard is one shard of a keyEntry, on cache lines of its own: 128
+// bytes, so that the shards of an entry, one array, start each on a line.
 type keyShard struct {
 	mu sync.Mutex
 	// idle is a stack: least recently put back first.
@@ -51,7 +68,7 @@ type keyShard struct {
 	// without mu, kept while instances outnumber the capacity (see
 	// Pool.noteIdle).
 	n atomic.Int32
-	_ [64]byte
+	_ [52]byte
 }
 
 // idleCount returns the idle instances of s: in idle and in the slot.
@@ -134,8 +151,14 @@ func (ke *keyEntry) unlockAll() {
 	}
 }
 
-// shardToken is the shard index a P gets from Pool.tokens.
-type shardToken struct{ i int }
+// shardToken is the shard index a P gets from Pool.tokens: read by every
+// lease, on a cache line of its own (an 8-byte token would be packed by
+// the allocator's tiny allocator among the small allocations of whichever
+// core made it).
+type shardToken struct {
+	i int
+	_ [cacheLine - 8]byte
+}
 
 // shard returns the index of the calling goroutine's shard: sync.Pool
 // keeps a token per P, so goroutines running on the same P get the same
