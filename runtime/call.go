@@ -700,7 +700,7 @@ func (r *Runtime) call(ctx context.Context, method string, args []any) (uint32, 
 	}
 	n := max(e.params, 1)
 	if cap(r.stack) < n {
-		r.stack = make([]uint64, n)
+		r.stack = make([]uint64, n, max(n, cacheLine/8)) // a line of its own (see cacheLine)
 	}
 	stack := r.stack[:n]
 	if err := r.run(ctx, method, e, stack); err != nil {
@@ -715,6 +715,12 @@ func (r *Runtime) call(ctx context.Context, method string, args []any) (uint32, 
 // encodeArgs encodes args into r.buf (r.offs marks where each starts). A
 // panicking MarshalABI is reported as an invalid argument.
 func (r *Runtime) encodeArgs(method string, args []any) error {
+	if cap(r.buf) < cacheLine { // lines of their own (see cacheLine)
+		r.buf = make([]byte, 0, cacheLine)
+	}
+	if cap(r.offs) < cacheLine/8 {
+		r.offs = make([]int, 0, cacheLine/8)
+	}
 	r.buf, r.offs = r.buf[:0], r.offs[:0]
 	for i, a := range args {
 		var err error
@@ -1064,6 +1070,8 @@ type hostCaller struct {
 	// function happens only after admit, while the result is written).
 	argBytes uint64
 	admitFn  func() error
+	// Read at every host call: on cache lines of its own (see cacheLine).
+	_ [24]byte
 }
 
 // gasAdmitError marks the error of admit: the call's gas rule failed.
@@ -1156,14 +1164,20 @@ func (h *hostCaller) run(ctx context.Context, caller engine.Caller, stack []uint
 			return r.fail(&ABIError{Func: h.name, Detail: "the module exports no memory", Err: abi.ErrOutOfBounds})
 		}
 	}
+	if r.hostArgs == nil {
+		// Read at every host call: on lines of their own (see cacheLine),
+		// 8 levels of 24 bytes each.
+		r.hostArgs = make([][][]byte, 0, 8)
+		r.hostBufs = make([][]byte, 0, 8)
+	}
 	for len(r.hostArgs) <= depth {
 		r.hostArgs = append(r.hostArgs, nil)
-		r.hostBufs = append(r.hostBufs, nil)
+		r.hostBufs = append(r.hostBufs, make([]byte, 0, cacheLine))
 	}
 	// hostArgs[depth] is as long as its capacity: done clears all of it.
 	raw := r.hostArgs[depth]
 	if len(raw) < n {
-		raw = make([][]byte, n)
+		raw = make([][]byte, max(n, 8)) // lines of their own (see cacheLine)
 		r.hostArgs[depth] = raw
 	}
 	raw = raw[:n]

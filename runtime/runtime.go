@@ -243,7 +243,7 @@ func (m *Module) Instantiate(ctx context.Context, reg *HostAPIRegistry, opts ...
 	for _, o := range opts {
 		o(&cfg)
 	}
-	rt = &Runtime{runtimeState: &runtimeState{module: m, cfg: cfg, exports: map[string]*export{}}}
+	rt = newCoreRuntime(&runtimeState{module: m, cfg: cfg, exports: map[string]*export{}})
 	if rt.host, err = rt.resolveImports(reg); err != nil {
 		return nil, err
 	}

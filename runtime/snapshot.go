@@ -113,7 +113,7 @@ func (r *Runtime) takeSnapshot() {
 	}
 	plan := r.module.prep.snapshot
 	if s == nil {
-		s = &snapshot{}
+		s = newSnapshot()
 	}
 	s.wasi = nil
 	if r.wasi != nil {

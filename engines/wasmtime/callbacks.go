@@ -28,6 +28,8 @@ type hostEntry struct {
 	// par32 marks the 32-bit params (i32, f32), whose raw upper half is
 	// undefined and cleared before the Go function sees it.
 	par32 []bool
+	// Read at every host call: on cache lines of its own (see cacheLine).
+	_ [56]byte
 }
 
 func newHostEntry(in *wtInstance, hf engine.HostFunc) *hostEntry {
@@ -36,7 +38,7 @@ func newHostEntry(in *wtInstance, hf engine.HostFunc) *hostEntry {
 		hf:       hf,
 		slots:    max(len(hf.Type.Params), len(hf.Type.Results)),
 		nresults: len(hf.Type.Results),
-		par32:    make([]bool, len(hf.Type.Params)),
+		par32:    make([]bool, len(hf.Type.Params), max(len(hf.Type.Params), cacheLine))[:len(hf.Type.Params)],
 	}
 	for i, t := range hf.Type.Params {
 		e.par32[i] = t == engine.I32 || t == engine.F32

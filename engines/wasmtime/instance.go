@@ -62,10 +62,23 @@ type wtInstance struct {
 	memValid bool
 	memData  unsafe.Pointer
 	memSize  uint64
+	// Read and written at every call: on cache lines of its own (see
+	// cacheLine).
+	_ [56]byte
 }
 
+// cacheLine is the size of a cache line. The objects an instance's calls
+// read or write every time (wtInstance, wtFunction, wtGlobal, wtMemory,
+// hostEntry and their small slices) are whole cache lines: the Go
+// allocator gives an object whose size class is a multiple of 64 bytes
+// lines of its own, while a smaller or odd-sized one shares lines with
+// its neighbours in the span, another instance's objects or another
+// core's garbage, and two instances running on two cores then slow each
+// other down (see the runtime package's cacheLine).
+const cacheLine = 64
+
 func newInstance(m *wtModule) *wtInstance {
-	in := &wtInstance{mod: m, frames: make([]frame, 0, 4)}
+	in := &wtInstance{mod: m, frames: make([]frame, 0, 8)} // 8 frames: 192 bytes, lines of their own (see cacheLine)
 	in.caller.in = in
 	in.handle = cgo.NewHandle(in)
 	return in
@@ -250,7 +263,10 @@ func (in *wtInstance) memory() *wtMemory {
 		in.memSet = true
 		const name = "memory"
 		if exp, ok := in.mod.export(name); ok && exp.Kind == engine.ExternMemory {
-			m := &wtMemory{in: in}
+			m := &(&struct { // a line of its own (see cacheLine)
+				wtMemory
+				_ [cacheLine - unsafe.Sizeof(wtMemory{})]byte
+			}{wtMemory: wtMemory{in: in}}).wtMemory
 			var fn C.wasmtime_func_t
 			var glob C.wasmtime_global_t
 			kind := C.aspect_wt_export_get(in.cctx, &in.inst, cString(name), C.size_t(len(name)), &fn, &m.mem, &glob)
@@ -294,6 +310,8 @@ type wtGlobal struct {
 	in   *wtInstance
 	g    C.wasmtime_global_t
 	info globalInfo
+	// Read by every Reset: a cache line of its own (see cacheLine).
+	_ [24]byte
 }
 
 // Type returns the global's value type.
@@ -351,6 +369,8 @@ type wtFunction struct {
 	res32 []bool
 	// unsupported is set when the signature has a type the SPI cannot pass.
 	unsupported error
+	// Read at every call: on cache lines of its own (see cacheLine).
+	_ [40]byte
 }
 
 func (f *wtFunction) init() {
@@ -361,7 +381,7 @@ func (f *wtFunction) init() {
 			f.unsupported = fmt.Errorf("wasmtime: function type %s has a non-numeric parameter", f.typ)
 		}
 	}
-	f.res32 = make([]bool, f.nresults)
+	f.res32 = make([]bool, f.nresults, max(f.nresults, cacheLine))[:f.nresults] // a line of its own (see cacheLine)
 	for i, t := range f.typ.Results {
 		if !numeric(t) {
 			f.unsupported = fmt.Errorf("wasmtime: function type %s has a non-numeric result", f.typ)

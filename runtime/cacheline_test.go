@@ -1,0 +1,16 @@
+package runtime
+
+import (
+	"testing"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestCacheLineSizes: the objects every call reads or writes are whole
+// cache lines (see cacheLine). A field added to one of them must shrink
+// its padding.
+func TestCacheLineSizes(t *testing.T) {
+	assert.Zero(t, unsafe.Sizeof(hostCaller{})%cacheLine, "hostCaller is %d bytes", unsafe.Sizeof(hostCaller{}))
+	assert.Zero(t, unsafe.Sizeof([8][]byte{})%cacheLine, "8 host argument slots")
+}
