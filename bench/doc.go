@@ -69,7 +69,9 @@
 //	               (goroutines sharing one pool) and greet by hand (an
 //	               instance per goroutine), all four in interleaved rounds of
 //	               fixed work in one benchmark (variant interleaved), so that
-//	               load on the machine hits them alike; it reports each
+//	               load on the machine hits them alike, each after a GC and
+//	               the finalizers it queued (so that no round runs the
+//	               clean-up of another's garbage); it reports each
 //	               side's median wall time per call, each scaling (the median
 //	               of the rounds' 1-goroutine over 2-goroutine time per call),
 //	               the ideal scaling min(2, GOMAXPROCS, CPUs), how long the
