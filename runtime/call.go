@@ -454,7 +454,12 @@ func (r *Runtime) Close(ctx context.Context) error {
 // codec, and returns the decoded result in its generic form (see
 // abi.Decode), or nil if the guest returned no result.
 func (r *Runtime) Call(ctx context.Context, method string, args ...any) (any, error) {
-	c, raw, err := r.callHeld(ctx, nil, method, args)
+	return r.callDecoded(ctx, nil, method, args)
+}
+
+// callDecoded is Call, with the call's own binding view if not nil (CallWith).
+func (r *Runtime) callDecoded(ctx context.Context, view *registryView, method string, args []any) (any, error) {
+	c, raw, err := r.callHeld(ctx, view, method, args)
 	if err != nil || raw == nil {
 		return nil, err
 	}
