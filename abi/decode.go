@@ -14,6 +14,17 @@ import (
 // ByteArray as []byte, Float32/Float64 as float32/float64, List as []any,
 // Map as map[any]any, Struct as Struct, Nil as nil.
 func Decode(data []byte) (any, error) {
+	// A String or ByteArray that is all of data, the most common result,
+	// without the generic decoder's calls: the value, and the absence of
+	// any error, it would find.
+	if len(data) >= HeaderSize && int64(int32(binary.LittleEndian.Uint32(data[2:]))) == int64(len(data)-HeaderSize) {
+		switch Tag(int16(binary.LittleEndian.Uint16(data))) {
+		case TagString:
+			return stringAny(data[HeaderSize:]), nil
+		case TagByteArray:
+			return bytesAny(data[HeaderSize:]), nil
+		}
+	}
 	d := decodeState{data: data}
 	v, end, err := d.generic(0, len(data), 0, true)
 	if err != nil {
