@@ -1,3 +1,5 @@
+//go:build cgo && !wazero && !wasmer
+
 package wasmtime
 
 import (
