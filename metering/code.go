@@ -2,6 +2,7 @@ package metering
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -36,7 +37,44 @@ type ctrlFrame struct {
 	loop int32
 	// ifPatch is, for an if, the index in codePass.patches of its pIf.
 	ifPatch int
+	// tbl tells which branches name this frame's label: 0 none, k+1
+	// only br_table k of codePass.brTabs (at one or more of its labels),
+	// -1 any other (or more than one br_table). slot is then the frame's
+	// index among the distinct targets of that br_table.
+	tbl  int32
+	slot uint32
 }
+
+// brTab is a br_table of the current function (see pBrTable).
+type brTab struct {
+	// labels is where its labels, default last, are in codePass.brLabels,
+	// as slots: the index of the label's target among its distinct
+	// targets, or noSlot for a target it cannot charge (not a block, or
+	// named by another branch).
+	labels [2]int
+	// slots is where the segments of its distinct targets start in
+	// codePass.brSlots: the index in codePass.patches of the segment that
+	// starts after the target block's end when this br_table enters it
+	// and, if anything else does, only the false edge of an if by
+	// fallthrough (see brPreds), else -1.
+	slots int
+	// local is the local whose value is the br_table's index: it is read
+	// (local.get) right before the br_table.
+	local uint32
+	// hdr is the index in codePass.patches of the charge of the loop
+	// header segment the br_table ends: only blocks and the local.get of
+	// its index run between the loop and the br_table (Go's dispatch).
+	hdr int
+	// fold reports that the header's charge moved to right before the
+	// br_table, with the charge of the target the index selects (see
+	// planBrTables), charged by helper from its labels at base.
+	fold   bool
+	helper *brHelper
+	base   uint32
+}
+
+// noSlot marks a br_table label whose target's segment it does not charge.
+const noSlot = ^uint32(0)
 
 // cdLoop is a loop with a countdown checkpoint (yield checkpoints without
 // gas), or a loop with a gas checkpoint (metered, with yield checkpoints):
@@ -88,13 +126,17 @@ const (
 	// from the if: the segments val (then) and depth (false), or none
 	// while depth is noIfSeg (see emit).
 	pIf
+	// pBrTable: before br_table brTabs[val], the charge of the loop
+	// header the br_table ends and of the target its index selects, when
+	// planBrTables moved them there (see appendBrTableCharge).
+	pBrTable
 )
 
 // pricedKey names a helper of given costs: its kind (hCost or hIfPair)
 // and its costs.
 type pricedKey struct {
 	kind  int
-	costs [2]uint64
+	costs [3]uint64
 }
 
 // noIfSeg marks a pIf whose false edge does not start a segment of its own.
@@ -109,8 +151,13 @@ type patch struct {
 	// dead marks a pCharge of a segment that is never entered (it starts
 	// in unreachable code): not emitted.
 	dead bool
-	// merged marks a pCharge made by the pIf before its if (see emit).
+	// merged marks a pCharge made by the pIf before its if, or the
+	// pBrTable before its br_table, and a pIf that charges its then
+	// branch, or its false edge and the segment after (see planBrTables).
 	merged bool
+	// after is, for a pIf, the segment its false edge falls into through
+	// the end of a block (see planBrTables), 0 none.
+	after int32
 	// loop is, for a pCharge, the innermost loop around its segment (an
 	// index in codePass.loopHot), -1 outside loops.
 	loop int32
@@ -285,7 +332,32 @@ type codePass struct {
 	costUses       map[uint64]int
 	pairUses       map[[2]uint64]int
 	maxCostHelpers int
-	helperCosts    [][2]uint64
+	helperCosts    [][3]uint64
+	// brVec and brCostBuf are scratch for planBrTables.
+	brVec, brCostBuf []uint64
+	// brHelpers lists the br_table charge helpers (see brTableHelper);
+	// brKey is scratch.
+	brHelpers []*brHelper
+	brKey     []byte
+
+	// brTabs lists the current function's br_tables (see noteBrTable),
+	// brLabels and brSlots their labels and the segments of their targets.
+	brTabs   []brTab
+	brLabels []uint32
+	brSlots  []int32
+	// getEnd is the offset following the last local.get or local.tee
+	// read, getStart its offset, getLocal its local.
+	getEnd, getStart int
+	getLocal         uint32
+	// loopSeg is the index in patches of the segment opened by the last
+	// loop header, -1 none.
+	loopSeg int
+	// ifEndPos is the offset following the end of the last if without
+	// else whose then branch never reaches its end, ifEndPatch its pIf.
+	ifEndPos, ifEndPatch int
+	// brPreds is, for each entry of brSlots, the pIf whose false edge
+	// falls through into the target's segment (see pIf), else -1.
+	brPreds []int32
 
 	wrapTypes map[string]uint32 // block types for multi-result wrapper blocks
 	newTypes  [][]byte          // encoded types appended to the type section
@@ -500,6 +572,51 @@ func (p *codePass) openSegment(off int, header bool) {
 	p.patches = append(p.patches, patch{off: off, kind: pCharge, dead: top.unreachable || top.dead, loop: top.loop})
 }
 
+// noteBrTable records the br_table at off, whose labels are p.labels,
+// when it ends the segment of a loop header holding only blocks and the
+// local.get of its index (Go's dispatch): a pBrTable, inserted at index
+// at of p.patches, may then charge the loop header's segment and the
+// target's (see planBrTables). A br_table in unreachable code runs never:
+// its targets are entered otherwise, or not at all.
+func (p *codePass) noteBrTable(off, at int) {
+	top := &p.ctrls[len(p.ctrls)-1]
+	hdr := -1
+	if p.loopSeg >= 0 && p.curSeg == p.loopSeg && p.getEnd == off && p.m.b[p.getStart] == 0x20 {
+		pos := p.patches[p.curSeg].off
+		for pos+1 < p.getStart && p.m.b[pos] == 0x02 && p.m.b[pos+1] == 0x40 {
+			pos += 2
+		}
+		if pos == p.getStart {
+			hdr = p.curSeg
+		}
+	}
+	if top.unreachable || top.dead || !p.gas || p.validateOnly || hdr < 0 {
+		for _, l := range p.labels {
+			p.ctrls[len(p.ctrls)-1-int(l)].tbl = -1
+		}
+		return
+	}
+	k := int32(len(p.brTabs)) + 1
+	t := brTab{labels: [2]int{len(p.brLabels), len(p.brLabels) + len(p.labels)}, slots: len(p.brSlots), local: p.getLocal, hdr: hdr}
+	for _, l := range p.labels {
+		f := &p.ctrls[len(p.ctrls)-1-int(l)]
+		switch {
+		case f.tbl == k:
+		case f.tbl == 0 && f.op == 0x02:
+			f.tbl, f.slot = k, uint32(len(p.brSlots)-t.slots)
+			p.brSlots = append(p.brSlots, -1)
+			p.brPreds = append(p.brPreds, -1)
+		default:
+			f.tbl = -1
+			p.brLabels = append(p.brLabels, noSlot)
+			continue
+		}
+		p.brLabels = append(p.brLabels, f.slot)
+	}
+	p.brTabs = append(p.brTabs, t)
+	p.patches = slices.Insert(p.patches, at, patch{off: off, kind: pBrTable, val: uint64(k - 1)})
+}
+
 // relabel records the new index of the label l read at [loff, end), if
 // injected labels lie between the current frame and its target.
 func (p *codePass) relabel(l uint32, loff, end int) {
@@ -606,6 +723,8 @@ func (p *codePass) function(i int) error {
 	p.curCost = 0
 	p.nloops = 0
 	p.cdLoops, p.sets, p.copyBuf = p.cdLoops[:0], p.sets[:0], p.copyBuf[:0]
+	p.brTabs, p.brLabels, p.brSlots, p.brPreds = p.brTabs[:0], p.brLabels[:0], p.brSlots[:0], p.brPreds[:0]
+	p.loopSeg, p.ifEndPos, p.getEnd = -1, -1, -1
 	if p.countdown {
 		// The yield checkpoint of the entry, before the first charge
 		// (without gas, patch 0 owns the instructions outside loops).
@@ -717,11 +836,27 @@ func (p *codePass) function(i int) error {
 				return p.typeErr(off, "if without else must have equal parameter and result types")
 			}
 			fop, targeted, results := f.op, f.targeted, f.results
+			if fop == 0x02 && f.tbl > 0 && f.unreachable && !f.dead {
+				// Only its br_table enters the code after the block,
+				// whose segment opens below.
+				t := &p.brTabs[f.tbl-1]
+				p.brSlots[t.slots+int(f.slot)] = int32(len(p.patches))
+			} else if fop == 0x02 && f.tbl > 0 && !f.dead && off == p.ifEndPos &&
+				p.curSeg == int(p.patches[p.ifEndPatch].depth) {
+				// Its br_table and, by fallthrough, the false edge of the
+				// if that ends right before it (whose segment is this
+				// end) enter the code after the block.
+				t := &p.brTabs[f.tbl-1]
+				p.brSlots[t.slots+int(f.slot)] = int32(len(p.patches))
+				p.brPreds[t.slots+int(f.slot)] = int32(p.ifEndPatch)
+				p.patches[p.ifEndPatch].after = int32(len(p.patches))
+			}
 			if fop == 0x04 && f.unreachable && !targeted {
 				// An if without else whose then branch never reaches its
 				// end: the code after it, whose segment opens below, is
 				// entered only from the if's false edge.
 				p.patches[f.ifPatch].depth = uint32(len(p.patches))
+				p.ifEndPos, p.ifEndPatch = r.pos, f.ifPatch
 			}
 			if f.wrap >= 0 {
 				p.patches = append(p.patches, patch{off: r.pos, kind: pLoopEnd, val: uint64(f.wrap)})
@@ -754,6 +889,7 @@ func (p *codePass) function(i int) error {
 			p.relabel(l, loff, r.pos)
 			f := &p.ctrls[len(p.ctrls)-1-int(l)]
 			f.targeted = true
+			f.tbl = -1
 			lt := labelTypes(f)
 			if op == 0x0d && !p.popExpect(tI32) {
 				return p.typeErr(off, "br_if condition")
@@ -777,6 +913,7 @@ func (p *codePass) function(i int) error {
 				}
 			}
 			p.labels = p.labels[:0]
+			at := len(p.patches) // before the labels' patches
 			for j := 0; j <= n && r.err == nil; j++ {
 				loff := r.pos
 				l := r.u32()
@@ -818,6 +955,7 @@ func (p *codePass) function(i int) error {
 			if !p.popAll(labelTypes(def)) {
 				return p.typeErr(off, "br_table operands")
 			}
+			p.noteBrTable(off, at)
 			p.setUnreachable()
 			boundary = true
 		case 0x0f: // return
@@ -929,6 +1067,7 @@ func (p *codePass) function(i int) error {
 			}
 			if op != 0x21 {
 				p.push(t)
+				p.getEnd, p.getStart, p.getLocal = r.pos, off, l
 			}
 		case 0x23, 0x24: // global.get, global.set
 			goff := r.pos
@@ -1086,6 +1225,9 @@ func (p *codePass) function(i int) error {
 		if boundary {
 			p.closeSegment()
 			p.openSegment(r.pos, op == 0x03)
+			if op == 0x03 {
+				p.loopSeg = p.curSeg
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package metering
 
 import (
+	"encoding/binary"
 	"math"
 	"slices"
 	"sort"
@@ -260,7 +261,7 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 		switch h {
 		case hIfPair:
 			t = []byte{0x60, 1, tI32, 1, tI32}
-			code = p.appendIfPairFunc(code, p.helperCosts[k])
+			code = p.appendIfPairFunc(code, [2]uint64{p.helperCosts[k][0], p.helperCosts[k][1]})
 		case hCost:
 			t = []byte{0x60, 0, 0}
 			code = p.appendCostHelperFunc(code, p.helperCosts[k][0])
@@ -279,6 +280,12 @@ func Instrument(wasm []byte, cfg Config) (*Result, error) {
 		case hDyn:
 			t = []byte{0x60, 2, tI32, tI64, 1, tI32}
 			code = p.appendChargeFunc(code)
+		case hIfTriple:
+			t = []byte{0x60, 1, tI32, 1, tI32}
+			code = p.appendIfTripleFunc(code, p.helperCosts[k])
+		case hBrTable:
+			t = []byte{0x60, 3, tI32, tI64, tI64, 0}
+			code = p.appendBrHelperFunc(code, p.brHelpers[p.helperCosts[k][0]])
 		default:
 			tab := uint32(h - hGrow)
 			t = []byte{0x60, 2, m.tables[tab].elem, tI32, 1, tI32}
@@ -846,6 +853,7 @@ func (p *codePass) emit(i int) error {
 		body = p.wrapBlockType(body, ft.results)
 	}
 
+	p.planBrTables()
 	info := &p.result.Functions[i]
 	info.OriginalIndex, info.Index = fidx, fidx+p.shift
 	info.StackSlots = slots
@@ -854,10 +862,19 @@ func (p *codePass) emit(i int) error {
 		body = append(body, m.b[pos:pt.off]...)
 		switch pt.kind {
 		case pIf:
+			if pt.merged {
+				i, _ := p.pricedHelper(pricedKey{hIfTriple, [3]uint64{p.patches[pt.val].val, p.patches[pt.depth].val, p.patches[pt.after].val}})
+				body = append(body, 0x10)
+				body = appendU32(body, i)
+				break
+			}
 			body = p.appendIfCharge(body, pt)
+		case pBrTable:
+			body = p.appendBrTableCharge(body, pt)
 		case pCharge:
 			if pt.merged {
-				// Charged by the pIf before its if.
+				// Charged by the pIf before its if, or the pBrTable
+				// before its br_table.
 				info.Segments++
 				info.StaticCost += pt.val
 				if p.cfg.RecordSegments {
@@ -983,6 +1000,13 @@ const (
 	// hIfPair marks in helperOrder an if-charge helper of a pair of costs
 	// (see pairHelper): the pair is helperCosts[k].
 	hIfPair = -2
+	// hBrTable marks in helperOrder a br_table charge helper: it is
+	// brHelpers[helperCosts[k][0]].
+	hBrTable = -3
+	// hIfTriple marks in helperOrder an if-charge helper that charges the
+	// then branch's segment, or the false edge's and the segment after
+	// (see appendIfTripleFunc): the costs are helperCosts[k].
+	hIfTriple = -4
 )
 
 // maxCostHelpers bounds the charge helpers of given costs and if-charge
@@ -1052,11 +1076,318 @@ func (p *codePass) appendIfCharge(b []byte, pt patch) []byte {
 	return appendU32(b, i)
 }
 
+// mergeBrTableCharges enables planBrTables; tests turn it off to compare
+// with the separate charges.
+var mergeBrTableCharges = true
+
+// planBrTables decides, before a function working on the global is
+// emitted, which charges move onto the edges of Go's dispatch: a loop
+// whose header segment is only blocks, the local.get of an index and a
+// br_table on it (see noteBrTable). There, the header's charge H moves to
+// right before the br_table, into one call that charges H and then the
+// segment S of the target the index selects, when every other edge into S
+// charges it too:
+//
+//   - S only the br_table enters (the code before the target block's end
+//     never reaches it);
+//   - S the br_table and the false edge of an if enter, where that if,
+//     without else, whose then branch never reaches its end (Go's
+//     conditional jump: if; i32.const; local.set; br; end), ends right
+//     before the target block's end: its if-charge helper charges the
+//     then branch's segment T, or the false edge's F (the block's end) and
+//     then S, one after the other (see appendIfTripleFunc).
+//
+// The charges are the same, in the same order, each checked on its own;
+// nothing observable runs between where a charge is made and where it was
+// (blocks and a local.get; an if not taken and an end), so the gas, the
+// point of running out and the refills at yield checkpoints are those of
+// the separate charges. S keeps its own charge when an edge cannot charge
+// it (see edgeCost), and a loop keeps its header charge when no target's
+// charge moves or no helper has room.
+func (p *codePass) planBrTables() {
+	if !p.gm || !mergeBrTableCharges {
+		return
+	}
+	for ti := range p.brTabs {
+		t := &p.brTabs[ti]
+		if h := int32(t.hdr); !p.chargeable(h) {
+			continue
+		}
+		end := len(p.brSlots)
+		if ti+1 < len(p.brTabs) {
+			end = p.brTabs[ti+1].slots
+		}
+		slots, preds := p.brSlots[t.slots:end], p.brPreds[t.slots:end]
+		costs := p.brCostBuf[:0]
+		n := 0
+		for j, s := range slots {
+			c := p.edgeCost(s, preds[j])
+			if c > 0 {
+				n++
+			}
+			costs = append(costs, c)
+		}
+		p.brCostBuf = costs
+		if n == 0 {
+			continue
+		}
+		vec := p.brVec[:0]
+		for _, l := range p.brLabels[t.labels[0]:t.labels[1]] {
+			c := uint64(0)
+			if l != noSlot {
+				c = costs[l]
+			}
+			vec = append(vec, c)
+		}
+		p.brVec = vec
+		h, base, ok := p.brTableHelper(vec)
+		if !ok {
+			continue
+		}
+		t.fold, t.helper, t.base = true, h, base
+		p.patches[t.hdr].merged = true
+		for j, s := range slots {
+			if costs[j] == 0 {
+				continue
+			}
+			p.patches[s].merged = true
+			if pi := preds[j]; pi >= 0 {
+				pf := &p.patches[pi]
+				pf.merged = true
+				p.patches[pf.val].merged, p.patches[pf.depth].merged = true, true
+			}
+		}
+	}
+}
+
+// edgeCost returns the cost of segment s (a br_table target's, see
+// brTab) when every edge into it can charge it, else 0: when no if falls
+// into it (pred -1), or the pIf pred can charge its two branches and,
+// on the false edge, s (see appendIfTripleFunc).
+func (p *codePass) edgeCost(s, pred int32) uint64 {
+	if s < 0 || !p.chargeable(s) {
+		return 0
+	}
+	c := p.patches[s].val
+	if pred < 0 {
+		return c
+	}
+	pf := &p.patches[pred]
+	if pf.kind != pIf || pf.dead || pf.merged || pf.depth == noIfSeg {
+		return 0
+	}
+	t, f := int32(pf.val), int32(pf.depth)
+	if !p.chargeable(t) || !p.chargeable(f) {
+		return 0
+	}
+	if _, ok := p.pricedHelper(pricedKey{hIfTriple, [3]uint64{p.patches[t].val, p.patches[f].val, c}}); !ok {
+		return 0
+	}
+	return c
+}
+
+// appendBrTableCharge applies the pBrTable pt, before a br_table whose
+// charges planBrTables moved there: local.get X; i64.const H; i64.const
+// BASE<<32|N; call $charge_br, where X is the br_table's index, H the loop
+// header's charge and the helper finds the br_table's N labels and
+// default at BASE (see appendBrHelperFunc).
+func (p *codePass) appendBrTableCharge(b []byte, pt patch) []byte {
+	t := &p.brTabs[pt.val]
+	if !t.fold {
+		return b
+	}
+	b = append(b, 0x20)
+	b = appendU32(b, t.local)
+	b = append(b, 0x42)
+	b = appendS64(b, int64(p.patches[t.hdr].val))
+	b = append(b, 0x42)
+	b = appendS64(b, int64(uint64(t.base)<<32|uint64(t.labels[1]-t.labels[0]-1)))
+	b = append(b, 0x10)
+	return appendU32(b, t.helper.fn)
+}
+
+// brHelper is a br_table charge helper (see appendBrHelperFunc): the cost
+// class of each label of the br_tables it serves, one after another.
+type brHelper struct {
+	fn     uint32
+	labels []uint32
+	// bases maps a br_table's vector of costs (encoded) to where its
+	// labels start.
+	bases map[string]uint32
+	// class numbers the costs it charges, costs lists them by number.
+	class map[uint64]uint32
+	costs []uint64
+}
+
+// maxBrHelperLabels bounds the labels of a br_table charge helper's own
+// br_table: the time engines take to compile one grows faster than its
+// labels (wazero's: 1.14x -> 1.64x the Go guest's original compile time
+// with one helper of 60,000 labels), and a helper's blocks (one per cost
+// it charges) with them.
+var maxBrHelperLabels = 1000
+
+// brTableHelper returns the br_table charge helper that holds the vector
+// of costs vec (one per label, the default last), adding it, and where
+// its labels start in it; false if no helper has room for it.
+func (p *codePass) brTableHelper(vec []uint64) (*brHelper, uint32, bool) {
+	p.brKey = p.brKey[:0]
+	for _, c := range vec {
+		p.brKey = binary.AppendUvarint(p.brKey, c)
+	}
+	var h *brHelper
+	if k := len(p.brHelpers); k > 0 {
+		h = p.brHelpers[k-1]
+		if base, ok := h.bases[string(p.brKey)]; ok {
+			return h, base, true
+		}
+	}
+	if h == nil || len(h.labels)+len(vec) > maxBrHelperLabels {
+		if len(vec) > maxBrHelperLabels || len(p.pricedIdx)+len(p.brHelpers) >= p.maxCostHelpers {
+			return nil, 0, false
+		}
+		h = &brHelper{fn: p.helperBase + uint32(len(p.helperOrder)), bases: map[string]uint32{}, class: map[uint64]uint32{}}
+		p.helperCosts = append(p.helperCosts, make([][3]uint64, len(p.helperOrder)-len(p.helperCosts))...)
+		p.helperOrder = append(p.helperOrder, hBrTable)
+		p.helperCosts = append(p.helperCosts, [3]uint64{uint64(len(p.brHelpers))})
+		p.brHelpers = append(p.brHelpers, h)
+	}
+	base := uint32(len(h.labels))
+	h.bases[string(p.brKey)] = base
+	for _, c := range vec {
+		cl, ok := h.class[c]
+		if !ok {
+			cl = uint32(len(h.costs))
+			h.class[c] = cl
+			h.costs = append(h.costs, c)
+		}
+		h.labels = append(h.labels, cl)
+	}
+	return h, base, true
+}
+
+// appendBrHelperFunc appends the body of br_table charge helper h, of type
+// (i32, i64, i64) -> (), called as local.get X; i64.const H; i64.const
+// BASE<<32|N; call $charge_br before a br_table of N labels and a default
+// whose index is the value of local X, in place of the charge H of the
+// loop header the br_table ends: it charges H, then maps label BASE +
+// min(X, N) (the label the index selects in the br_table served) to the
+// class of its cost with its own br_table, and the class to the cost C,
+// which it charges unless 0, each charge as $charge does:
+//
+//	(func $charge_br (param $x i32) (param $h i64) (param $bn i64) (local $c i64)
+//	  <the charge of $h>
+//	  block $out
+//	    block $k-1 … block $0
+//	      local.get $x; local.get $bn; i32.wrap_i64
+//	      local.get $x; local.get $bn; i32.wrap_i64; i32.lt_u; select
+//	      local.get $bn; i64.const 32; i64.shr_u; i32.wrap_i64; i32.add
+//	      br_table <the class of each label> 0
+//	    end $0; i64.const C0; local.set $c; br $out
+//	    …
+//	  end $k-1; i64.const Ck-1; local.set $c
+//	  end $out
+//	  local.get $c; i64.eqz; br_if 0
+//	  <the charge of $c>)
+//
+// The blocks are in the helper, compiled once: at the call site, the
+// charges are one call with no result.
+func (p *codePass) appendBrHelperFunc(code []byte, h *brHelper) []byte {
+	k := len(h.costs)
+	b := []byte{0x01, 0x01, tI64}
+	b = p.appendLocalCostCharge(b, 1)
+	b = append(b, 0x02, 0x40)
+	for range k {
+		b = append(b, 0x02, 0x40)
+	}
+	b = append(b, 0x20, 0x00, 0x20, 0x02, 0xa7, 0x20, 0x00, 0x20, 0x02, 0xa7, 0x49, 0x1b) // min(x, n)
+	b = append(b, 0x20, 0x02, 0x42, 0x20, 0x88, 0xa7, 0x6a)                               // + base
+	b = append(b, 0x0e)
+	b = appendU32(b, uint32(len(h.labels)))
+	for _, cl := range h.labels {
+		b = appendU32(b, cl)
+	}
+	b = append(b, 0x00)
+	for j, c := range h.costs {
+		b = append(b, 0x0b, 0x42)
+		b = appendS64(b, int64(c))
+		b = append(b, 0x21, 0x03)
+		if j < k-1 {
+			b = append(b, 0x0c)
+			b = appendU32(b, uint32(k-1-j))
+		}
+	}
+	b = append(b, 0x0b, 0x20, 0x03, 0x50, 0x0d, 0x00) // end $out; local.get $c; i64.eqz; br_if 0
+	b = p.appendLocalCostCharge(b, 3)
+	b = append(b, 0x0b)
+	code = appendU32(code, uint32(len(b)))
+	return append(code, b...)
+}
+
+// appendLocalCostCharge appends the charge of the cost in local c, as
+// $charge's: global.get $gas; local.get $c; i64.lt_s; if; <refill $c>;
+// end; global.get $gas; local.get $c; i64.sub; global.set $gas.
+func (p *codePass) appendLocalCostCharge(b []byte, c byte) []byte {
+	b = append(b, p.gasGet...)
+	b = append(b, 0x20, c, 0x53, 0x04, 0x40) // local.get $c; i64.lt_s; if
+	b = p.appendRefillLoop(b, c)
+	b = append(b, 0x0b)
+	b = append(b, p.gasGet...)
+	b = append(b, 0x20, c, 0x7d)
+	return append(b, p.gasSet...)
+}
+
+// appendConstCharge appends the charge of cost c, as $charge_C's (see
+// appendCostHelperFunc).
+func (p *codePass) appendConstCharge(b []byte, c uint64) []byte {
+	k := appendS64([]byte{0x42}, int64(c))
+	b = append(b, p.gasGet...)
+	b = append(b, k...)
+	b = append(b, 0x53, 0x04, 0x40, 0x03, 0x40) // i64.lt_s; if; loop
+	b = append(b, k...)
+	b = append(b, 0x10)
+	b = appendU32(b, p.oogFunc)
+	b = append(b, p.gasGet...)
+	b = append(b, k...)
+	b = append(b, 0x53, 0x0d, 0x00, 0x0b, 0x0b) // i64.lt_s; br_if 0; end; end
+	b = append(b, p.gasGet...)
+	b = append(b, k...)
+	b = append(b, 0x7d)
+	return append(b, p.gasSet...)
+}
+
+// appendIfTripleFunc appends the body of the if-charge helper of the costs
+// (T, F, S), of type (i32) -> (i32), before an if whose false edge falls
+// through the end of a block into a segment S (see planBrTables): it
+// charges T when the condition holds, else F and then S, each charge
+// checked and refilled on its own, as two separate charges are:
+//
+//	(func $charge_if_T_F_S (param $cond i32) (result i32)
+//	  local.get $cond
+//	  if; <the charge of T>; else; <the charge of F>; <the charge of S>; end
+//	  local.get $cond)
+func (p *codePass) appendIfTripleFunc(code []byte, costs [3]uint64) []byte {
+	b := []byte{0x00, 0x20, 0x00, 0x04, 0x40}
+	b = p.appendConstCharge(b, costs[0])
+	b = append(b, 0x05)
+	b = p.appendConstCharge(b, costs[1])
+	b = p.appendConstCharge(b, costs[2])
+	b = append(b, 0x0b, 0x20, 0x00, 0x0b)
+	code = appendU32(code, uint32(len(b)))
+	return append(code, b...)
+}
+
+// chargeable reports whether patch s is a charge of non-zero cost, made
+// where its segment starts.
+func (p *codePass) chargeable(s int32) bool {
+	pt := &p.patches[s]
+	return pt.kind == pCharge && !pt.dead && !pt.merged && pt.val > 0
+}
+
 // pairHelper returns the function index of the if-charge helper of the
 // pair of costs (then, false), numbering it on first use, or false if the
 // module has maxCostHelpers helpers of given costs already.
 func (p *codePass) pairHelper(pair [2]uint64) (uint32, bool) {
-	return p.pricedHelper(pricedKey{hIfPair, pair})
+	return p.pricedHelper(pricedKey{hIfPair, [3]uint64{pair[0], pair[1]}})
 }
 
 // pricedHelper returns the function index of the helper of given costs k,
@@ -1066,12 +1397,12 @@ func (p *codePass) pricedHelper(k pricedKey) (uint32, bool) {
 	if i, ok := p.pricedIdx[k]; ok {
 		return i, true
 	}
-	if len(p.pricedIdx) >= p.maxCostHelpers {
+	if len(p.pricedIdx)+len(p.brHelpers) >= p.maxCostHelpers {
 		return 0, false
 	}
 	i := p.helperBase + uint32(len(p.helperOrder))
 	p.pricedIdx[k] = i
-	p.helperCosts = append(p.helperCosts, make([][2]uint64, len(p.helperOrder)-len(p.helperCosts))...)
+	p.helperCosts = append(p.helperCosts, make([][3]uint64, len(p.helperOrder)-len(p.helperCosts))...)
 	p.helperOrder = append(p.helperOrder, k.kind)
 	p.helperCosts = append(p.helperCosts, k.costs)
 	return i, true
@@ -1106,7 +1437,7 @@ func (p *codePass) appendIfPairFunc(code []byte, pair [2]uint64) []byte {
 // numbering it on first use, or false if the module has maxCostHelpers
 // helpers of given costs already (or no room for one more function).
 func (p *codePass) costHelper(c uint64) (uint32, bool) {
-	return p.pricedHelper(pricedKey{hCost, [2]uint64{c, 0}})
+	return p.pricedHelper(pricedKey{hCost, [3]uint64{c}})
 }
 
 // appendCostHelperFunc appends the body of the charge helper of cost C:
