@@ -27,21 +27,7 @@ func TestIfChargesGoCommand(t *testing.T) {
 	require.NoError(t, err)
 	merged := instrument(t, wasm, Config{})
 	require.Less(t, len(merged.Module), len(sep.Module))
-	ws, wm := newWASIEnv(t, sep), newWASIEnv(t, merged)
-
-	full := ws.run(t, 1<<50)
-	require.NoError(t, full.err)
-	need := full.used
-	budgets := spreadBudgets(need)
-	for _, gas := range budgets {
-		want, got := ws.run(t, gas), wm.run(t, gas)
-		require.Equal(t, want.err == nil, got.err == nil, "gas %d", gas)
-		if got.err != nil {
-			require.ErrorIs(t, got.err, errOutOfGas, "gas %d", gas)
-		}
-		require.Equal(t, want.used, got.used, "gas %d", gas)
-		require.Equal(t, want.stdout, got.stdout, "gas %d", gas)
-	}
+	sameAtBudgets(t, sep, merged)
 }
 
 // TestBrTableChargesGoCommand runs a Go-built WASI command (thousands of
@@ -57,13 +43,18 @@ func TestBrTableChargesGoCommand(t *testing.T) {
 	require.NoError(t, err)
 	merged := instrument(t, wasm, Config{})
 	require.NotEqual(t, sep.Module, merged.Module)
-	ws, wm := newWASIEnv(t, sep), newWASIEnv(t, merged)
+	sameAtBudgets(t, sep, merged)
+}
 
+// sameAtBudgets runs the Go command instrumented as sep and as merged with
+// the budget it needs and with budgets spread below it (see
+// spreadBudgets): the same result, gas used, output and point of running
+// out every time.
+func sameAtBudgets(t *testing.T, sep, merged *Result) {
+	ws, wm := newWASIEnv(t, sep), newWASIEnv(t, merged)
 	full := ws.run(t, 1<<50)
 	require.NoError(t, full.err)
-	need := full.used
-	budgets := spreadBudgets(need)
-	for _, gas := range budgets {
+	for _, gas := range spreadBudgets(full.used) {
 		want, got := ws.run(t, gas), wm.run(t, gas)
 		require.Equal(t, want.err == nil, got.err == nil, "gas %d", gas)
 		if got.err != nil {

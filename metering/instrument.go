@@ -1447,21 +1447,7 @@ func (p *codePass) costHelper(c uint64) (uint32, bool) {
 //	  if; loop; i64.const C; call $out_of_gas; global.get $gas; i64.const C; i64.lt_s; br_if 0; end; end
 //	  global.get $gas; i64.const C; i64.sub; global.set $gas)
 func (p *codePass) appendCostHelperFunc(code []byte, c uint64) []byte {
-	k := appendS64([]byte{0x42}, int64(c))
-	b := []byte{0x00}
-	b = append(b, p.gasGet...)
-	b = append(b, k...)
-	b = append(b, 0x53, 0x04, 0x40, 0x03, 0x40) // i64.lt_s; if; loop
-	b = append(b, k...)
-	b = append(b, 0x10)
-	b = appendU32(b, p.oogFunc)
-	b = append(b, p.gasGet...)
-	b = append(b, k...)
-	b = append(b, 0x53, 0x0d, 0x00, 0x0b, 0x0b) // i64.lt_s; br_if 0; end; end
-	b = append(b, p.gasGet...)
-	b = append(b, k...)
-	b = append(b, 0x7d)
-	b = append(b, p.gasSet...)
+	b := p.appendConstCharge([]byte{0x00}, c) // no locals; the charge
 	b = append(b, 0x0b)
 	code = appendU32(code, uint32(len(b)))
 	return append(code, b...)
