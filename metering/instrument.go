@@ -1499,27 +1499,18 @@ func (p *codePass) appendHelperFunc(code []byte, h int) []byte {
 		b = append(b, 0x0b, 0x20, s+1)
 		return append(b, p.depthSet...)
 	}
-	charge := func(b []byte, c byte) []byte {
-		b = append(b, p.gasGet...)
-		b = append(b, 0x20, c, 0x53, 0x04, 0x40) // local.get $c; i64.lt_s; if
-		b = p.appendRefillLoop(b, c)
-		b = append(b, 0x0b)
-		b = append(b, p.gasGet...)
-		b = append(b, 0x20, c, 0x7d)
-		return append(b, p.gasSet...)
-	}
 	switch h {
 	case hEnter:
 		b = depth(b[:0], 0)
 	case hEnterCharge:
 		b = depth(b[:0], 1)
-		b = charge(b, 0)
+		b = p.appendLocalCostCharge(b, 0)
 	case hLeave:
 		b = append(b, p.depthGet...)
 		b = append(b, 0x20, 0x00, 0xad, 0x42, 0x80, 0x80, 0x80, 0x80, 0x10, 0x84, 0x7d)
 		b = append(b, p.depthSet...)
 	case hCharge:
-		b = charge(b, 0)
+		b = p.appendLocalCostCharge(b, 0)
 	case hChargeLocal:
 		b = append(b, 0x20, 0x00, 0x20, 0x01, 0x53, 0x04, 0x40, 0x20, 0x00) // local.get $g; local.get $c; i64.lt_s; if; local.get $g
 		b = append(b, p.gasSet...)
