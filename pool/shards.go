@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+
+	"github.com/aspect-rt/aspect-runtime/internal/cacheline"
 )
 
 // keyEntry holds the idle instances of one key, in one shard per P: a
@@ -27,17 +29,10 @@ type keyEntry struct {
 	_ [24]byte
 }
 
-// cacheLine is the size of a cache line. The pool's objects read or
-// written by every lease (keyEntry, keyShard, instance, instState,
-// shardToken) are multiples of it: the Go allocator places an object
-// whose size class is a multiple of 64 bytes on lines of its own, while
-// smaller or odd-sized objects share lines with their neighbours in the
-// span, objects that another core may write all the time (its own
-// instance's, or the garbage of its calls, which it allocates in the free
-// slots of a span shared with them). A line written by one core and read
-// by another moves between them at every write: two goroutines leasing
-// at once then slow each other down (TestCacheLineSizes).
-const cacheLine = 64
+// cacheLine is the cache-line size the pool's objects read or written by
+// every lease (keyEntry, keyShard, instance, instState, shardToken) are
+// padded to (see package cacheline for why; TestCacheLineSizes).
+const cacheLine = cacheline.Size
 
 // keyShard is one shard of a keyEntry, on cache lines of its own: 128
 // bytes, so that the shards of an entry, one array, start each on a line.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/aspect-rt/aspect-runtime/internal/cacheline"
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
 )
 
@@ -67,15 +68,11 @@ type wtInstance struct {
 	_ [56]byte
 }
 
-// cacheLine is the size of a cache line. The objects an instance's calls
-// read or write every time (wtInstance, wtFunction, wtGlobal, wtMemory,
-// hostEntry and their small slices) are whole cache lines: the Go
-// allocator gives an object whose size class is a multiple of 64 bytes
-// lines of its own, while a smaller or odd-sized one shares lines with
-// its neighbours in the span, another instance's objects or another
-// core's garbage, and two instances running on two cores then slow each
-// other down (see the runtime package's cacheLine).
-const cacheLine = 64
+// cacheLine is the cache-line size the objects an instance's calls read
+// or write every time (wtInstance, wtFunction, wtGlobal, wtMemory,
+// hostEntry and their small slices) are padded to (see package cacheline
+// for why).
+const cacheLine = cacheline.Size
 
 func newInstance(m *wtModule) *wtInstance {
 	in := &wtInstance{mod: m, frames: make([]frame, 0, 8)} // 8 frames: 192 bytes, lines of their own (see cacheLine)
