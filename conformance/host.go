@@ -15,6 +15,7 @@ import (
 // HostFailure is the typed error the test.fail host function returns.
 type HostFailure struct{ Msg string }
 
+// Error reports the message the guest passed to test.fail.
 func (e *HostFailure) Error() string { return "host failure: " + e.Msg }
 
 // ErrHostSentinel is wrapped by HostFailure results, for errors.Is.

@@ -123,6 +123,7 @@ type EntryError struct {
 	Err    error  // the underlying error, if any
 }
 
+// Error names the entry and what is wrong with it.
 func (e *EntryError) Error() string {
 	msg := "bad cache entry " + e.Path + ": " + e.Reason
 	if e.Err != nil {
@@ -131,6 +132,7 @@ func (e *EntryError) Error() string {
 	return msg
 }
 
+// Unwrap returns the underlying error, or nil.
 func (e *EntryError) Unwrap() error { return e.Err }
 
 // DirError is returned when the cache directory cannot be used: it cannot
@@ -142,10 +144,12 @@ type DirError struct {
 	Err error
 }
 
+// Error names the directory and the operation that failed.
 func (e *DirError) Error() string {
 	return "cache directory " + e.Dir + " unusable (" + e.Op + "): " + e.Err.Error()
 }
 
+// Unwrap returns the underlying error.
 func (e *DirError) Unwrap() error { return e.Err }
 
 // Read returns the payload of the entry at path if it is a valid entry of

@@ -38,6 +38,7 @@ type Difference struct {
 	Detail string `json:"detail"`
 }
 
+// String formats the difference as "kind [engines] run R call N: detail".
 func (d Difference) String() string {
 	where := ""
 	if d.Run != "" {
