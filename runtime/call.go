@@ -1138,10 +1138,14 @@ func (r *Runtime) hostCall(a *hostAPI, slot int) func(ctx context.Context, calle
 func (h *hostCaller) done(ctx context.Context, a, prev *hostAPI, depth int, err *error, allocating *bool) {
 	r := h.r
 	if depth < len(r.hostArgs) {
-		// No reference to guest memory outlives the call. A loop: clear
-		// is a call into the runtime's bulk barrier, for a slot or two.
+		// No reference to guest memory outlives the call: run set at most
+		// the first len(a.params) slots (the others are nil, cleared by
+		// the calls that set them). A counted loop: the compiler turns a
+		// range loop storing nil, like clear, into a call of the runtime's
+		// memclrHasPointers and its bulk write barrier, for a slot or two.
 		raw := r.hostArgs[depth]
-		for i := range raw {
+		n := min(len(a.params), len(raw))
+		for i := 0; i < n; i++ {
 			raw[i] = nil
 		}
 	}
@@ -1179,7 +1183,8 @@ func (h *hostCaller) run(ctx context.Context, caller engine.Caller, stack []uint
 		r.hostArgs = append(r.hostArgs, nil)
 		r.hostBufs = append(r.hostBufs, make([]byte, 0, cacheLine))
 	}
-	// hostArgs[depth] is as long as its capacity: done clears all of it.
+	// hostArgs[depth] is as long as its capacity; done clears the slots
+	// set here.
 	raw := r.hostArgs[depth]
 	if len(raw) < n {
 		raw = make([][]byte, max(n, 8)) // lines of their own (see cacheLine)
