@@ -3,7 +3,6 @@ package pool
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 
 	"github.com/aspect-rt/aspect-runtime/runtime"
 )
@@ -18,14 +17,29 @@ import (
 // pool allocates nothing (no Lease, no handle: the call's own allocations
 // are a warm call's) and gives reg's functions to the call only
 // (runtime.Runtime.CallWith): the instance, unbound while idle, is never
-// bound to reg. For lease options or several calls per lease, use Do or
-// Runtime.
+// bound to reg. And an instance only ever leased by Call (and CallFor)
+// has no handle on it anywhere, so its calls skip the runtime's lock: the
+// pool's lease is their lock (see package internal/exclusive). For lease
+// options or several calls per lease, use Do or Runtime.
 func (p *Pool) Call(ctx context.Context, engine string, code []byte, reg *runtime.HostAPIRegistry, method string, args ...any) (any, error) {
 	if engine == "" {
 		engine = runtime.DefaultEngine()
 	}
 	ce := p.codeFor(code)
-	return p.call(ctx, engine, ce, nil, &ce.last, reg, method, args)
+	in := p.takeSlot(&ce.last, engine, reg)
+	if in == nil {
+		var err error
+		if in, err = p.leaseInstance(ctx, engine, ce, nil, &ce.last, reg, false); err != nil {
+			return nil, err
+		}
+	}
+	// The instance's own runtime never reaches the caller, nor reg's
+	// functions (runtime gives a host function no handle on its caller):
+	// once the call returns, nothing can call the instance but the pool.
+	// reg is the call's binding only (runtime.Runtime.CallWith): the
+	// instance, unbound while idle, stays unbound.
+	defer p.putBackCalled(in, reg)
+	return in.st.rt.CallWith(ctx, reg, method, args...)
 }
 
 // CallFor is Call for a module the caller compiled, as RuntimeFor is
@@ -34,20 +48,15 @@ func (p *Pool) CallFor(ctx context.Context, mod *runtime.Module, reg *runtime.Ho
 	if mod == nil {
 		return nil, fmt.Errorf("%w: CallFor needs a module", runtime.ErrInvalidArgument)
 	}
-	return p.call(ctx, mod.Engine(), nil, mod, &p.moduleFor(mod).last, reg, method, args)
-}
-
-func (p *Pool) call(ctx context.Context, engine string, ce *codeEntry, mod *runtime.Module, last *atomic.Pointer[keyEntry], reg *runtime.HostAPIRegistry, method string, args []any) (any, error) {
-	in, err := p.leaseInstance(ctx, engine, ce, mod, last, reg, false)
-	if err != nil {
-		return nil, err
+	engine, last := mod.Engine(), &p.moduleFor(mod).last
+	in := p.takeSlot(last, engine, reg)
+	if in == nil {
+		var err error
+		if in, err = p.leaseInstance(ctx, engine, nil, mod, last, reg, false); err != nil {
+			return nil, err
+		}
 	}
-	// The instance's own runtime never reaches the caller, nor reg's
-	// functions (runtime gives a host function no handle on its caller):
-	// once the call returns, nothing can call the instance but the pool.
-	// reg is the call's binding only (runtime.Runtime.CallWith): the
-	// instance, unbound while idle, stays unbound.
-	defer p.putBackCalled(in, reg)
+	defer p.putBackCalled(in, reg) // as in Call
 	return in.st.rt.CallWith(ctx, reg, method, args...)
 }
 

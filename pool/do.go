@@ -43,6 +43,7 @@ func (p *Pool) do(ctx context.Context, engine string, ce *codeEntry, mod *runtim
 		return err
 	}
 	cell := new(runtime.HandleCell)
+	p.share(in)
 	h, err := cell.OpenBound(in.st.rt, reg)
 	if err != nil {
 		// Cannot happen: the key includes the shape.

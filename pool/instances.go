@@ -4,6 +4,7 @@ import (
 	"context"
 	goruntime "runtime"
 
+	"github.com/aspect-rt/aspect-runtime/internal/exclusive"
 	"github.com/aspect-rt/aspect-runtime/runtime"
 )
 
@@ -18,9 +19,14 @@ type instance struct {
 	// shard is the shard a leased instance goes back to, its lease's
 	// home: set when it is leased, by the lease's taker.
 	shard int32
+	// exclusive: the instance's runtime is marked exclusive (see package
+	// internal/exclusive): it takes no lock, which only Call's leases,
+	// that lend no handle on it, allow. Set when the instance is created,
+	// cleared for good by the first lease that lends a handle (share).
+	exclusive bool
 	// Written by every lease and put back: on a cache line of its own
 	// (see cacheLine).
-	_ [28]byte
+	_ [27]byte
 }
 
 // instState is what closing an instance needs: the argument of its
@@ -60,6 +66,15 @@ func (p *Pool) instantiate(ctx context.Context, ke *keyEntry, code []byte, reg *
 	in := &instance{st: st}
 	in.cleanup = goruntime.AddCleanup(in, p.leakedInstance, st)
 	return in, nil
+}
+
+// share makes the runtime of in, leased, lock again as any runtime before
+// the lease lends a handle on it (see instance.exclusive).
+func (p *Pool) share(in *instance) {
+	if in.exclusive {
+		exclusive.Set(in.st.rt, false)
+		in.exclusive = false
+	}
 }
 
 // discardLeased closes a leased instance that will not come back.

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/aspect-rt/aspect-runtime/internal/exclusive"
 	"github.com/aspect-rt/aspect-runtime/runtime"
 )
 
@@ -158,6 +159,7 @@ func (p *Pool) lease(ctx context.Context, engine string, ce *codeEntry, mod *run
 		return nil, err
 	}
 	l := &Lease{inst: in}
+	p.share(in)
 	if l.Runtime, err = l.cell.OpenBound(in.st.rt, reg); err != nil {
 		// Cannot happen: the key includes the shape.
 		p.discardLeased(ctx, in)
@@ -199,6 +201,11 @@ func (p *Pool) leaseInstance(ctx context.Context, engine string, ce *codeEntry, 
 		// Pooled instances are bound to no registry: their users' handles
 		// carry theirs.
 		_ = in.st.rt.Unbind()
+		// Its runtime never leaves the pool: until a lease lends a handle
+		// on it (share), the pool's leases, one at a time, are all its
+		// users, and its calls need not lock it.
+		exclusive.Set(in.st.rt, true)
+		in.exclusive = true
 	}
 	in.shard = int32(home)
 	return in, nil

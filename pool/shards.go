@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/aspect-rt/aspect-runtime/internal/cacheline"
+	"github.com/aspect-rt/aspect-runtime/runtime"
 )
 
 // keyEntry holds the idle instances of one key, in one shard per P: a
@@ -256,6 +257,39 @@ func (s *keyShard) pop() *instance {
 	s.idle[n-1] = nil // the pool keeps no reference to a leased instance
 	s.idle = s.idle[:n-1]
 	s.hits.Add(1)
+	return in
+}
+
+// takeSlot is the fast path of a lease without options: it takes the
+// instance in the slot of the calling goroutine's shard of last's entry
+// (the entry of the code's last lease), counting a hit, if that entry has
+// the lease's key (as in entryFor) and the slot an instance, and returns
+// it with its shard set. Otherwise it returns nil, having changed nothing:
+// leaseInstance does the rest (take's other paths, instantiation). It is
+// take's first step without the calls, locks and key lookups of the path
+// that leads to it, which cost a pooled call more than the slot itself.
+func (p *Pool) takeSlot(last *atomic.Pointer[keyEntry], engine string, reg *runtime.HostAPIRegistry) *instance {
+	ke := last.Load()
+	if ke == nil || p.closed.Load() || ke.key.Engine != engine || ke.key.Shape != reg.Shape() || p.regIdentity && ke.key.Registry != reg {
+		return nil
+	}
+	home := p.shard()
+	s := &ke.shards[home]
+	if s.slot.Load() == nil {
+		return nil
+	}
+	// An entry with an instance in a slot is not dead (see retire).
+	in := s.slot.Swap(nil)
+	if in == nil {
+		return nil
+	}
+	s.hits.Add(1)
+	if p.total.Load() > int64(p.capacity) {
+		s.mu.Lock()
+		p.noteIdle(s)
+		s.mu.Unlock()
+	}
+	in.shard = int32(home)
 	return in
 }
 

@@ -53,6 +53,10 @@ type runtimeState struct {
 	// withAPIs: the instance imports functions of a HostAPIRegistry, which
 	// may call back into the runtime (see acquire).
 	withAPIs bool
+	// exclusive: the runtime's owner runs one operation on it at a time
+	// and lends no handle on it, so acquire and release skip mu (set by
+	// a pool for its Pool.Call: see internal/exclusive).
+	exclusive bool
 	// hostBufs are the host functions' result buffers, one per nesting
 	// level (see hostCaller.call), hostArgs their argument lists.
 	hostBufs [][]byte
@@ -316,6 +320,12 @@ func (r *Runtime) acquire(ctx context.Context, op string) (*Runtime, error) {
 		return nil, ErrClosed
 	}
 	c := r.core()
+	if r.lent == nil && c.exclusive {
+		if c.closed {
+			return nil, ErrClosed
+		}
+		return c, nil
+	}
 	if r.lent != nil {
 		if r.lent.isRevoked() {
 			return nil, ErrClosed
@@ -360,7 +370,9 @@ func (c *Runtime) release() {
 	if c.callView != nil {
 		c.callView = nil
 	}
-	c.mu.Unlock()
+	if !c.exclusive {
+		c.mu.Unlock()
+	}
 }
 
 // Reset returns the instance to the state it had right after instantiation

@@ -1,0 +1,98 @@
+package pool_test
+
+import (
+	"context"
+	goruntime "runtime"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aspect-rt/aspect-runtime/pool"
+	"github.com/aspect-rt/aspect-runtime/runtime"
+)
+
+// TestCallWaitsForALeasesCall: an instance Call created (whose calls skip
+// the runtime's lock while only Call leases it) is leased with a handle
+// (Runtime, or Do), put back while the handle's call still runs (a
+// misuse), and leased by Call again: that call waits for the handle's to
+// return instead of running in the same instance at the same time (with
+// -race, a data race).
+func TestCallWaitsForALeasesCall(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		t.Run("Runtime", func(t *testing.T) { testCallWaitsForALeasesCall(t, engine, false) })
+		t.Run("Do", func(t *testing.T) { testCallWaitsForALeasesCall(t, engine, true) })
+	})
+}
+
+// testCallWaitsForALeasesCall is TestCallWaitsForALeasesCall with a lease
+// by Do if do, else by Runtime.
+func testCallWaitsForALeasesCall(t *testing.T, engine string, do bool) {
+	ctx := context.Background()
+	p := pool.New(1, pool.WithKeepState())
+	defer p.Close(ctx)
+	_, err := p.Call(ctx, engine, greetWasm, requestRegistry(t, "first"), "greet", "x")
+	require.NoError(t, err)
+
+	var mu sync.Mutex
+	var order []string
+	note := func(s string) {
+		mu.Lock()
+		order = append(order, s)
+		mu.Unlock()
+	}
+	entered, release := make(chan struct{}), make(chan struct{})
+	blocking := runtime.NewHostAPIRegistry()
+	require.NoError(t, blocking.AddAPI("index", "test", "hello", func(s string) string {
+		close(entered)
+		<-release
+		note("lease")
+		return s
+	}))
+	leaseDone := make(chan error, 1)
+	start := func(rt *runtime.Runtime) {
+		go func() {
+			_, err := rt.Call(ctx, "greet", "x")
+			leaseDone <- err
+		}()
+		<-entered
+	}
+	if do {
+		require.NoError(t, p.Do(ctx, engine, greetWasm, blocking, func(rt *runtime.Runtime) error {
+			start(rt)
+			return nil // put back while its call runs
+		}))
+	} else {
+		l, err := p.Runtime(ctx, engine, greetWasm, blocking)
+		require.NoError(t, err)
+		start(l.Runtime)
+		p.PutBack(l) // while its call runs
+	}
+	require.Equal(t, uint64(1), p.Stats().Hits, "the instance Call created")
+
+	callDone := make(chan error, 1)
+	go func() {
+		reg := runtime.NewHostAPIRegistry()
+		err := reg.AddAPI("index", "test", "hello", func(s string) string {
+			note("call")
+			return s
+		})
+		if err == nil {
+			_, err = p.Call(ctx, engine, greetWasm, reg, "greet", "x")
+		}
+		callDone <- err
+	}()
+	// Every chance for the Call to run ahead of the lease's call.
+	for range 1000 {
+		goruntime.Gosched()
+	}
+	close(release)
+	require.NoError(t, <-leaseDone)
+	require.NoError(t, <-callDone)
+	assert.Equal(t, []string{"lease", "call"}, order)
+	s := p.Stats()
+	assert.Equal(t, uint64(2), s.Hits)
+	assert.Equal(t, uint64(1), s.Misses)
+	assert.Equal(t, 1, s.Idle)
+}
