@@ -36,14 +36,22 @@ type hostEntry struct {
 	depth  int
 }
 
+// stacksCap is the capacity of a host entry's stacks to start with: 8 slice
+// headers are 192 bytes, lines of their own (see cacheLine); so is each
+// stack, of at least 8 values.
+const stacksCap = 8
+
 func newHostEntry(in *wrInstance, hf engine.HostFunc) *hostEntry {
-	e := &hostEntry{
-		in:       in,
-		hf:       hf,
-		slots:    max(len(hf.Type.Params), len(hf.Type.Results)),
-		par32:    make([]bool, len(hf.Type.Params)),
-		resKinds: make([]C.wasm_valkind_t, len(hf.Type.Results)),
-	}
+	np, nr := len(hf.Type.Params), len(hf.Type.Results)
+	e := &(&hostEntryLines{hostEntry: hostEntry{
+		in:    in,
+		hf:    hf,
+		slots: max(np, nr),
+		// Read at every host call: lines of their own (see cacheLine).
+		par32:    make([]bool, np, max(np, cacheLine))[:np],
+		resKinds: make([]C.wasm_valkind_t, nr, max(nr, cacheLine))[:nr],
+		stacks:   make([][]uint64, 0, stacksCap),
+	}}).hostEntry
 	for i, t := range hf.Type.Params {
 		e.par32[i] = t == engine.I32 || t == engine.F32
 	}
@@ -111,7 +119,7 @@ func aspectWasmerHostCall(env C.uintptr_t, args *C.wasm_val_t, nargs C.size_t, r
 
 	d := e.depth
 	if d == len(e.stacks) {
-		e.stacks = append(e.stacks, make([]uint64, e.slots))
+		e.stacks = append(e.stacks, make([]uint64, e.slots, max(e.slots, cacheLine/8))) // lines of its own (see cacheLine)
 	}
 	stack := e.stacks[d]
 	argp := unsafe.Pointer(args)

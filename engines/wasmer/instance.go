@@ -13,6 +13,7 @@ import (
 	"runtime/cgo"
 	"unsafe"
 
+	"github.com/aspect-rt/aspect-runtime/internal/cacheline"
 	"github.com/aspect-rt/aspect-runtime/runtime/engine"
 )
 
@@ -60,8 +61,54 @@ type wrInstance struct {
 	memSize  uint64
 }
 
+// cacheLine is the cache-line size the objects an instance's calls read or
+// write every time are allocated to fill whole lines of (see package
+// cacheline for why): wrInstance, wrFunction, wrMemory, wrGlobal and
+// hostEntry through the xxxLines types below, their small slices by their
+// capacity, and the C objects (the functions' descriptors, the host
+// functions' environments and result buffers) by aspect_wr_alloc_lines.
+// TestCacheLineSizes pins the sizes.
+const cacheLine = cacheline.Size
+
+// The types below hold an object on cache lines of its own: their padding
+// is derived from the object's size (there is no generic way: an array's
+// length must be a constant), and comes first because a zero-size last
+// field would add padding of its own.
+type (
+	instanceLines struct {
+		_ [(cacheLine - unsafe.Sizeof(wrInstance{})%cacheLine) % cacheLine]byte
+		wrInstance
+	}
+	functionLines struct {
+		_ [(cacheLine - unsafe.Sizeof(wrFunction{})%cacheLine) % cacheLine]byte
+		wrFunction
+	}
+	memoryLines struct {
+		_ [(cacheLine - unsafe.Sizeof(wrMemory{})%cacheLine) % cacheLine]byte
+		wrMemory
+	}
+	globalLines struct {
+		_ [(cacheLine - unsafe.Sizeof(wrGlobal{})%cacheLine) % cacheLine]byte
+		wrGlobal
+	}
+	hostEntryLines struct {
+		_ [(cacheLine - unsafe.Sizeof(hostEntry{})%cacheLine) % cacheLine]byte
+		hostEntry
+	}
+)
+
+// framesCap is the capacity of an instance's frames to start with: 4
+// contexts are 64 bytes, a line of their own (see cacheLine).
+const framesCap = cacheLine / int(unsafe.Sizeof(context.Context(nil)))
+
+// allocLines returns size bytes of zeroed C memory on cache lines of their
+// own (see cacheLine), or nil if out of memory; free it with C.free.
+func allocLines(size uintptr) unsafe.Pointer {
+	return C.aspect_wr_alloc_lines(C.size_t(size), cacheLine)
+}
+
 func newInstance(m *wrModule) *wrInstance {
-	in := &wrInstance{mod: m, frames: make([]context.Context, 0, 4)}
+	in := &(&instanceLines{wrInstance: wrInstance{mod: m, frames: make([]context.Context, 0, framesCap)}}).wrInstance
 	in.caller.in = in
 	return in
 }
@@ -187,10 +234,10 @@ func (in *wrInstance) function(name string) *wrFunction {
 		return nil
 	}
 	exp, _, _ := in.mod.export(name)
-	f := &wrFunction{in: in, typ: exp.Type}
+	f := &(&functionLines{wrFunction: wrFunction{in: in, typ: exp.Type}}).wrFunction
 	f.nparams, f.nresults = len(exp.Type.Params), len(exp.Type.Results)
 	f.slots = max(f.nparams, f.nresults)
-	f.desc = C.aspect_wr_fn_new(fp)
+	f.desc = C.aspect_wr_fn_new(fp, cacheLine)
 	if f.desc == nil {
 		f.unsupported = fmt.Errorf("wasmer: function %s has type %s; only numeric values can be passed", name, exp.Type)
 	}
@@ -214,7 +261,7 @@ func (in *wrInstance) memory() *wrMemory {
 		in.memSet = true
 		if ext := in.extern("memory", engine.ExternMemory); ext != nil {
 			if mp := C.wasm_extern_as_memory(ext); mp != nil {
-				in.mem = &wrMemory{in: in, mem: mp}
+				in.mem = &(&memoryLines{wrMemory: wrMemory{in: in, mem: mp}}).wrMemory
 			}
 		}
 	}
@@ -243,7 +290,7 @@ func (in *wrInstance) global(name string) *wrGlobal {
 	}
 	var mutable C.int
 	kind := C.aspect_wr_global_kind(gp, &mutable)
-	g := &wrGlobal{in: in, g: gp, kind: kind, typ: valueType(kind), mutable: mutable != 0}
+	g := &(&globalLines{wrGlobal: wrGlobal{in: in, g: gp, kind: kind, typ: valueType(kind), mutable: mutable != 0}}).wrGlobal
 	if in.globals == nil {
 		in.globals = make(map[string]*wrGlobal)
 	}

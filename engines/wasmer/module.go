@@ -241,7 +241,7 @@ func (m *wrModule) Instantiate(ctx context.Context, host []engine.HostFunc, cfg 
 	var externs []*C.wasm_extern_t
 	if n > 0 {
 		externs = make([]*C.wasm_extern_t, n)
-		in.envs = (*C.aspect_wr_env)(C.calloc(C.size_t(n), C.sizeof_aspect_wr_env))
+		in.envs = (*C.aspect_wr_env)(allocLines(uintptr(n) * C.sizeof_aspect_wr_env)) // read at every host call
 		in.hostFuncs = make([]*C.wasm_func_t, 0, n)
 	}
 	envs := unsafe.Slice(in.envs, n)
@@ -268,7 +268,7 @@ func (m *wrModule) Instantiate(ctx context.Context, host []engine.HostFunc, cfg 
 		envs[i].handle = C.uintptr_t(h)
 		envs[i].store = in.store
 		if n := len(imp.Type.Results); n > 0 {
-			envs[i].results = (*C.wasm_val_t)(C.calloc(C.size_t(n), C.sizeof_wasm_val_t))
+			envs[i].results = (*C.wasm_val_t)(allocLines(uintptr(n) * C.sizeof_wasm_val_t)) // written at every host call
 			envs[i].nresults = C.size_t(n)
 		}
 		ft := C.aspect_wr_import_functype(m.importVec, C.size_t(i))

@@ -54,9 +54,15 @@ wasm_module_t *aspect_wr_module_new(wasm_store_t *store, const uint8_t *data, si
 // message in *err.
 wasm_module_t *aspect_wr_module_deserialize(wasm_store_t *store, const uint8_t *data, size_t len, aspect_wr_text *err);
 
-// aspect_wr_fn_new describes func for calls; NULL if its type has a
+// aspect_wr_alloc_lines returns size bytes of zeroed memory that start a
+// cache line of line bytes (a power of two) and fill whole lines, sharing
+// none with other allocations; NULL if out of memory. Free with free.
+void *aspect_wr_alloc_lines(size_t size, size_t line);
+
+// aspect_wr_fn_new describes func for calls, in memory of whole cache lines
+// of line bytes (aspect_wr_alloc_lines); NULL if its type has a
 // non-numeric value type. Free with free.
-aspect_wr_fn *aspect_wr_fn_new(wasm_func_t *func);
+aspect_wr_fn *aspect_wr_fn_new(wasm_func_t *func, size_t line);
 
 // aspect_wr_call calls fn with the raw params in stack[0:nparams] and writes
 // the raw results to stack[0:nresults]. It returns the trap, or NULL.
