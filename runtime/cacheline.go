@@ -4,6 +4,7 @@ import (
 	"unsafe"
 
 	"github.com/aspect-rt/aspect-runtime/internal/cacheline"
+	"github.com/aspect-rt/aspect-runtime/metering"
 )
 
 // cacheLine is the cache-line size the objects a call reads or writes
@@ -28,4 +29,35 @@ func newSnapshot() *snapshot {
 		_ [(cacheLine - unsafe.Sizeof(snapshot{})%cacheLine) % cacheLine]byte
 	}{}
 	return &p.snapshot
+}
+
+// The padding of the objects below is derived from their size, and comes
+// first: a zero-size last field would add padding of its own.
+
+// newDirtyState allocates the dirty-page state of a runtime on cache lines
+// of its own (see cacheLine): every call that writes guest memory writes
+// its host bitmap, and every Reset reads and writes it.
+func newDirtyState(plan *metering.DirtyResult) *dirtyState {
+	p := &dirtyStateLines{dirtyState: dirtyState{plan: plan, resetGlobals: plan.ResetGlobals}}
+	return &p.dirtyState
+}
+
+// dirtyStateLines is a dirtyState on cache lines of its own.
+type dirtyStateLines struct {
+	_ [(cacheLine - unsafe.Sizeof(dirtyState{})%cacheLine) % cacheLine]byte
+	dirtyState
+}
+
+// newDirtyCaller allocates the caller a host function of a runtime that
+// tracks dirty pages sees, on cache lines of its own (see cacheLine): every
+// call of the function writes it.
+func newDirtyCaller(d *dirtyState) *dirtyCaller {
+	p := &dirtyCallerLines{dirtyCaller: dirtyCaller{mem: dirtyMemory{d: d}}}
+	return &p.dirtyCaller
+}
+
+// dirtyCallerLines is a dirtyCaller on cache lines of its own.
+type dirtyCallerLines struct {
+	_ [(cacheLine - unsafe.Sizeof(dirtyCaller{})%cacheLine) % cacheLine]byte
+	dirtyCaller
 }

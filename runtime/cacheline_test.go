@@ -13,4 +13,6 @@ import (
 func TestCacheLineSizes(t *testing.T) {
 	assert.Zero(t, unsafe.Sizeof(hostCaller{})%cacheLine, "hostCaller is %d bytes", unsafe.Sizeof(hostCaller{}))
 	assert.Zero(t, unsafe.Sizeof([8][]byte{})%cacheLine, "8 host argument slots")
+	assert.Zero(t, unsafe.Sizeof(dirtyStateLines{})%cacheLine, "dirtyStateLines is %d bytes", unsafe.Sizeof(dirtyStateLines{}))
+	assert.Zero(t, unsafe.Sizeof(dirtyCallerLines{})%cacheLine, "dirtyCallerLines is %d bytes", unsafe.Sizeof(dirtyCallerLines{}))
 }

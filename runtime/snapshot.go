@@ -292,6 +292,9 @@ func restoreMemory(mem engine.Memory, snap []byte) bool {
 // dirty pages.
 type dirtyState struct {
 	plan *metering.DirtyResult
+	// resetGlobals is plan.ResetGlobals, read by every Reset: a copy on the
+	// state's own lines (see newDirtyState).
+	resetGlobals int
 	// host is the Go side's bitmap: the pages host code wrote since the
 	// bitmap was last cleared, in the layout of the code's.
 	host [metering.DirtyWords]uint64
@@ -346,7 +349,7 @@ func (d *dirtyState) bind(inst engine.Instance) {
 	}
 	d.reset = f
 	if n := d.plan.ResetScratch(); cap(d.scratch) < n {
-		d.scratch = make([]byte, n)
+		d.scratch = make([]byte, n, (n+cacheLine-1)/cacheLine*cacheLine) // lines of its own (see cacheLine)
 	}
 }
 
@@ -361,7 +364,7 @@ func (d *dirtyState) bind(inst engine.Instance) {
 // post-start memory (len(snap) is mem's size).
 func (d *dirtyState) take(mem engine.Memory, snap []byte, values []uint64) (bm [metering.DirtyWords]uint64, ok, broken bool) {
 	n := len(d.scratch)
-	if d.reset == nil || len(values) != d.plan.ResetGlobals || mem == nil || len(snap) < n {
+	if d.reset == nil || len(values) != d.resetGlobals || mem == nil || len(snap) < n {
 		return bm, false, false
 	}
 	st := d.scratch
@@ -479,11 +482,11 @@ func (r *Runtime) trackHostWrites(host []engine.HostFunc) []engine.HostFunc {
 		return host
 	}
 	if r.dirty == nil {
-		r.dirty = &dirtyState{plan: p.snapshot.dirty}
+		r.dirty = newDirtyState(p.snapshot.dirty)
 	}
 	for i := range host {
 		call := host[i].Call
-		c := &dirtyCaller{mem: dirtyMemory{d: r.dirty}}
+		c := newDirtyCaller(r.dirty)
 		host[i].Call = func(ctx context.Context, caller engine.Caller, stack []uint64) error {
 			prev := c.Caller
 			c.Caller = caller
