@@ -17,10 +17,11 @@ import (
 // pool allocates nothing (no Lease, no handle: the call's own allocations
 // are a warm call's) and gives reg's functions to the call only
 // (runtime.Runtime.CallWith): the instance, unbound while idle, is never
-// bound to reg. And an instance only ever leased by Call (and CallFor)
-// has no handle on it anywhere, so its calls skip the runtime's lock: the
-// pool's lease is their lock (see package internal/exclusive). For lease
-// options or several calls per lease, use Do or Runtime.
+// bound to reg. And no handle can reach an instance leased by Call (the
+// handles lent by earlier leases are revoked), so its calls skip the
+// runtime's lock: the pool's lease is their lock (see package
+// internal/exclusive). For lease options or several calls per lease, use
+// Do or Runtime.
 func (p *Pool) Call(ctx context.Context, engine string, code []byte, reg *runtime.HostAPIRegistry, method string, args ...any) (any, error) {
 	if engine == "" {
 		engine = runtime.DefaultEngine()
@@ -32,6 +33,9 @@ func (p *Pool) Call(ctx context.Context, engine string, code []byte, reg *runtim
 		if in, err = p.leaseInstance(ctx, engine, ce, nil, &ce.last, reg, false); err != nil {
 			return nil, err
 		}
+	}
+	if !in.exclusive {
+		p.own(in)
 	}
 	// The instance's own runtime never reaches the caller, nor reg's
 	// functions (runtime gives a host function no handle on its caller):
@@ -55,6 +59,9 @@ func (p *Pool) CallFor(ctx context.Context, mod *runtime.Module, reg *runtime.Ho
 		if in, err = p.leaseInstance(ctx, engine, nil, mod, last, reg, false); err != nil {
 			return nil, err
 		}
+	}
+	if !in.exclusive {
+		p.own(in)
 	}
 	defer p.putBackCalled(in, reg) // as in Call
 	return in.st.rt.CallWith(ctx, reg, method, args...)

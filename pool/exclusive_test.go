@@ -2,6 +2,7 @@ package pool_test
 
 import (
 	"context"
+	"errors"
 	goruntime "runtime"
 	"sync"
 	"testing"
@@ -95,4 +96,53 @@ func testCallWaitsForALeasesCall(t *testing.T, engine string, do bool) {
 	assert.Equal(t, uint64(2), s.Hits)
 	assert.Equal(t, uint64(1), s.Misses)
 	assert.Equal(t, 1, s.Idle)
+}
+
+// TestHandleOfALeaseEndsWithIt: a handle made from a lease's runtime
+// (Runtime.Handle) is revoked with the lease: after PutBack it fails with
+// runtime.ErrClosed instead of calling the instance the next user has (it
+// used to reach it: the next lease's counter moved), also while Call, whose
+// calls of an instance no handle can reach skip the runtime's lock, calls
+// the instance from other goroutines (with -race: no race).
+func TestHandleOfALeaseEndsWithIt(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		ctx := context.Background()
+		p := pool.New(1, pool.WithKeepState())
+		defer p.Close(ctx)
+		l, err := p.Runtime(ctx, engine, echoWasm, nil)
+		require.NoError(t, err)
+		child, revoke := l.Runtime.Handle()
+		defer revoke()
+		assert.Equal(t, int64(1), counter(t, l))
+		p.PutBack(l)
+
+		l2, err := p.Runtime(ctx, engine, echoWasm, nil)
+		require.NoError(t, err)
+		require.Equal(t, uint64(1), p.Stats().Hits, "the same instance")
+		_, err = child.Call(ctx, "counter")
+		require.ErrorIs(t, err, runtime.ErrClosed)
+		assert.Equal(t, int64(2), counter(t, l2), "the next lease's state is its own")
+		p.PutBack(l2)
+
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Go(func() {
+				for range 200 {
+					if _, err := p.Call(ctx, engine, echoWasm, nil, "counter"); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Go(func() {
+			for range 200 {
+				if _, err := child.Call(ctx, "counter"); !errors.Is(err, runtime.ErrClosed) {
+					t.Errorf("a revoked lease's handle: %v", err)
+					return
+				}
+			}
+		})
+		wg.Wait()
+	})
 }

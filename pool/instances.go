@@ -21,8 +21,9 @@ type instance struct {
 	shard int32
 	// exclusive: the instance's runtime is marked exclusive (see package
 	// internal/exclusive): it takes no lock, which only Call's leases,
-	// that lend no handle on it, allow. Set when the instance is created,
-	// cleared for good by the first lease that lends a handle (share).
+	// that lend no handle on it, allow. Set when the instance is created
+	// and by a Call that leases it after a lease with a handle (own),
+	// cleared by a lease that lends a handle (share).
 	exclusive bool
 	// Written by every lease and put back: on a cache line of its own
 	// (see cacheLine).
@@ -75,6 +76,15 @@ func (p *Pool) share(in *instance) {
 		exclusive.Set(in.st.rt, false)
 		in.exclusive = false
 	}
+}
+
+// own marks the runtime of in, leased by Call, exclusive again after a
+// lease lent a handle on it (see instance.exclusive): that handle, and
+// every one made from it, is revoked, and own waits for a call through
+// one that may still be running.
+func (p *Pool) own(in *instance) {
+	exclusive.Set(in.st.rt, true)
+	in.exclusive = true
 }
 
 // discardLeased closes a leased instance that will not come back.

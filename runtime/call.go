@@ -102,7 +102,8 @@ type handle struct {
 	// flags holds revokedFlag once the handle is revoked (Close,
 	// HandleCell.Revoke and Release, the end of a warm-up) and
 	// releasedFlag once HandleCell.Release was called: one word, so that
-	// a Release is one atomic operation.
+	// a Release is one atomic operation. childFlag is set from the start
+	// on a childHandle.
 	flags atomic.Uint32
 	// rt is the Runtime value Handle returns: allocated with the handle,
 	// so that a lease costs one allocation less.
@@ -131,23 +132,56 @@ func (hd *handle) revoke() { hd.flags.Or(revokedFlag) }
 const (
 	revokedFlag = 1 << iota
 	releasedFlag
+	// childFlag: the handle is a childHandle, made by Handle from another
+	// handle, and revoked with it.
+	childFlag
 )
 
-// isRevoked reports whether the handle was revoked.
-func (hd *handle) isRevoked() bool { return hd.flags.Load()&revokedFlag != 0 }
+// childHandle is a handle made by Handle from another handle, parent: it
+// is revoked when parent is, so that a handle made from a lease's runtime
+// ends with the lease. A handle field of its own would make every handle,
+// and so every pool Lease, a word longer: childFlag marks a handle that is
+// the first field of a childHandle.
+type childHandle struct {
+	handle
+	parent *handle
+}
+
+// isRevoked reports whether the handle, or the handle it was made from,
+// was revoked.
+func (hd *handle) isRevoked() bool {
+	for {
+		f := hd.flags.Load()
+		if f&revokedFlag != 0 {
+			return true
+		}
+		if f&childFlag == 0 {
+			return false
+		}
+		hd = (*childHandle)(unsafe.Pointer(hd)).parent
+	}
+}
 
 // Handle returns a new Runtime value for r's instance and a function that
 // revokes it. Until revoked, the handle calls, resets and reports on r's
 // instance like r itself; afterwards every operation on it fails with
 // ErrClosed, even one that was waiting for a call in progress, and Close on
-// it only revokes it (the instance stays r's). A pool lends handles, so
-// that a runtime kept past its lease can never reach the instance's next
-// user.
+// it only revokes it (the instance stays r's). A handle made from a handle
+// is revoked with it too. A pool lends handles, so that a runtime kept
+// past its lease, or any handle made from it, can never reach the
+// instance's next user.
 func (r *Runtime) Handle() (h *Runtime, revoke func()) {
 	c := r.core()
-	hd := &handle{core: c}
-	if r.lent != nil {
-		hd.warm = r.lent.warm // a handle of a warm-up ends with it
+	var hd *handle
+	if r.lent != nil && r.lent.warm == nil {
+		ch := &childHandle{handle: handle{core: c}, parent: r.lent}
+		ch.flags.Store(childFlag)
+		hd = &ch.handle
+	} else {
+		hd = &handle{core: c}
+		if r.lent != nil {
+			hd.warm = r.lent.warm // a handle of a warm-up ends with it
+		}
 	}
 	hd.rt.lent = hd
 	return &hd.rt, hd.revoke
@@ -340,7 +374,9 @@ func (r *Runtime) acquire(ctx context.Context, op string) (*Runtime, error) {
 		}
 		c.mu.Lock()
 	}
-	if c.closed || r.lent != nil && r.lent.isRevoked() {
+	// Revoked first: a revoked handle reads nothing of the instance's, which
+	// its owner may be using without the lock (see exclusive).
+	if r.lent != nil && r.lent.isRevoked() || c.closed {
 		c.mu.Unlock()
 		return nil, ErrClosed
 	}
