@@ -14,25 +14,31 @@ const cacheLine = cacheline.Size
 // newCoreRuntime allocates the Runtime value of a new instance, on a cache
 // line of its own (see cacheLine): every host call reads it.
 func newCoreRuntime(s *runtimeState) *Runtime {
-	p := &struct {
-		Runtime
-		_ [cacheLine - unsafe.Sizeof(Runtime{})]byte
-	}{Runtime: Runtime{runtimeState: s}}
+	p := &runtimeLines{Runtime: Runtime{runtimeState: s}}
 	return &p.Runtime
 }
 
 // newSnapshot allocates a snapshot on cache lines of its own (see
 // cacheLine): every Reset reads it.
 func newSnapshot() *snapshot {
-	p := &struct {
-		snapshot
-		_ [(cacheLine - unsafe.Sizeof(snapshot{})%cacheLine) % cacheLine]byte
-	}{}
-	return &p.snapshot
+	return &new(snapshotLines).snapshot
 }
 
-// The padding of the objects below is derived from their size, and comes
-// first: a zero-size last field would add padding of its own.
+// The xxxLines types hold an object on cache lines of its own: their
+// padding is derived from the object's size, and comes first because a
+// zero-size last field would add padding of its own.
+
+// runtimeLines is a Runtime on a cache line of its own.
+type runtimeLines struct {
+	_ [(cacheLine - unsafe.Sizeof(Runtime{})%cacheLine) % cacheLine]byte
+	Runtime
+}
+
+// snapshotLines is a snapshot on cache lines of its own.
+type snapshotLines struct {
+	_ [(cacheLine - unsafe.Sizeof(snapshot{})%cacheLine) % cacheLine]byte
+	snapshot
+}
 
 // newDirtyState allocates the dirty-page state of a runtime on cache lines
 // of its own (see cacheLine): every call that writes guest memory writes
