@@ -3,6 +3,7 @@ package metering
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"slices"
 	"sort"
 	"strings"
@@ -1161,14 +1162,18 @@ func (p *codePass) planBrTables() {
 }
 
 // edgeCost returns the cost of segment s (a br_table target's, see
-// brTab) when every edge into it can charge it, else 0: when no if falls
-// into it (pred -1), or the pIf pred can charge its two branches and,
-// on the false edge, s (see appendIfTripleFunc).
+// brTab) when a helper can hold it (maxBrLabelCost at most) and every
+// edge into it can charge it, else 0: when no if falls into it (pred -1),
+// or the pIf pred can charge its two branches and, on the false edge, s
+// (see appendIfTripleFunc).
 func (p *codePass) edgeCost(s, pred int32) uint64 {
 	if s < 0 || !p.chargeable(s) {
 		return 0
 	}
 	c := p.patches[s].val
+	if c > maxBrLabelCost {
+		return 0
+	}
 	if pred < 0 {
 		return c
 	}
@@ -1207,24 +1212,31 @@ func (p *codePass) appendBrTableCharge(b []byte, pt patch) []byte {
 }
 
 // brHelper is a br_table charge helper (see appendBrHelperFunc): the cost
-// class of each label of the br_tables it serves, one after another.
+// of each label of the br_tables it serves, one after another.
 type brHelper struct {
-	fn     uint32
-	labels []uint32
+	fn    uint32
+	costs []uint64
 	// bases maps a br_table's vector of costs (encoded) to where its
 	// labels start.
 	bases map[string]uint32
-	// class numbers the costs it charges, costs lists them by number.
-	class map[uint64]uint32
-	costs []uint64
 }
 
-// maxBrHelperLabels bounds the labels of a br_table charge helper's own
-// br_table: the time engines take to compile one grows faster than its
-// labels (wazero's: 1.14x -> 1.64x the Go guest's original compile time
-// with one helper of 60,000 labels), and a helper's blocks (one per cost
-// it charges) with them.
+// maxBrHelperLabels bounds the labels of the br_tables a br_table charge
+// helper serves: the time engines take to compile one function grows
+// faster than its size (wazero's: 1.14x -> 1.64x the Go guest's original
+// compile time with one helper of 60,000 labels, then a br_table of as
+// many labels).
 var maxBrHelperLabels = 1000
+
+// Costs are packed brCostsPerWord to an i64 in a br_table charge helper,
+// brCostBits bits each (see appendBrHelperFunc); a target segment whose
+// cost does not fit, maxBrLabelCost at most, keeps its own charge (40 of
+// the Go guest's 39,379 moved charges).
+const (
+	brCostBits     = 8
+	brCostsPerWord = 64 / brCostBits
+	maxBrLabelCost = 1<<brCostBits - 1
+)
 
 // brTableHelper returns the br_table charge helper that holds the vector
 // of costs vec (one per label, the default last), adding it, and where
@@ -1241,27 +1253,19 @@ func (p *codePass) brTableHelper(vec []uint64) (*brHelper, uint32, bool) {
 			return h, base, true
 		}
 	}
-	if h == nil || len(h.labels)+len(vec) > maxBrHelperLabels {
+	if h == nil || len(h.costs)+len(vec) > maxBrHelperLabels {
 		if len(vec) > maxBrHelperLabels || len(p.pricedIdx)+len(p.brHelpers) >= p.maxCostHelpers {
 			return nil, 0, false
 		}
-		h = &brHelper{fn: p.helperBase + uint32(len(p.helperOrder)), bases: map[string]uint32{}, class: map[uint64]uint32{}}
+		h = &brHelper{fn: p.helperBase + uint32(len(p.helperOrder)), bases: map[string]uint32{}}
 		p.helperCosts = append(p.helperCosts, make([][3]uint64, len(p.helperOrder)-len(p.helperCosts))...)
 		p.helperOrder = append(p.helperOrder, hBrTable)
 		p.helperCosts = append(p.helperCosts, [3]uint64{uint64(len(p.brHelpers))})
 		p.brHelpers = append(p.brHelpers, h)
 	}
-	base := uint32(len(h.labels))
+	base := uint32(len(h.costs))
 	h.bases[string(p.brKey)] = base
-	for _, c := range vec {
-		cl, ok := h.class[c]
-		if !ok {
-			cl = uint32(len(h.costs))
-			h.class[c] = cl
-			h.costs = append(h.costs, c)
-		}
-		h.labels = append(h.labels, cl)
-	}
+	h.costs = append(h.costs, vec...)
 	return h, base, true
 }
 
@@ -1269,54 +1273,86 @@ func (p *codePass) brTableHelper(vec []uint64) (*brHelper, uint32, bool) {
 // (i32, i64, i64) -> (), called as local.get X; i64.const H; i64.const
 // BASE<<32|N; call $charge_br before a br_table of N labels and a default
 // whose index is the value of local X, in place of the charge H of the
-// loop header the br_table ends: it charges H, then maps label BASE +
-// min(X, N) (the label the index selects in the br_table served) to the
-// class of its cost with its own br_table, and the class to the cost C,
-// which it charges unless 0, each charge as $charge does:
+// loop header the br_table ends: it charges H, then takes the cost C of
+// label i = BASE + min(X, N) (the label the index selects in the br_table
+// served) from the i64 word W that holds it, brCostsPerWord costs of
+// brCostBits bits each, which its own br_table selects (one label per
+// word, one block per distinct word), and charges C unless 0, each charge
+// as $charge does:
 //
-//	(func $charge_br (param $x i32) (param $h i64) (param $bn i64) (local $c i64)
+//	(func $charge_br (param $x i32) (param $h i64) (param $bn i64) (local $c i64) (local $i i32)
 //	  <the charge of $h>
+//	  local.get $x; local.get $bn; i32.wrap_i64
+//	  local.get $x; local.get $bn; i32.wrap_i64; i32.lt_u; select
+//	  local.get $bn; i64.const 32; i64.shr_u; i32.wrap_i64; i32.add; local.set $i
 //	  block $out
 //	    block $k-1 … block $0
-//	      local.get $x; local.get $bn; i32.wrap_i64
-//	      local.get $x; local.get $bn; i32.wrap_i64; i32.lt_u; select
-//	      local.get $bn; i64.const 32; i64.shr_u; i32.wrap_i64; i32.add
-//	      br_table <the class of each label> 0
-//	    end $0; i64.const C0; local.set $c; br $out
+//	      local.get $i; i32.const log2(brCostsPerWord); i32.shr_u
+//	      br_table <the block of each word> 0
+//	    end $0; i64.const W0; local.set $c; br $out
 //	    …
-//	  end $k-1; i64.const Ck-1; local.set $c
+//	  end $k-1; i64.const Wk-1; local.set $c
 //	  end $out
-//	  local.get $c; i64.eqz; br_if 0
+//	  local.get $c
+//	  local.get $i; i32.const brCostsPerWord-1; i32.and; i32.const log2(brCostBits); i32.shl
+//	  i64.extend_i32_u; i64.shr_u; i64.const maxBrLabelCost; i64.and; local.tee $c
+//	  i64.eqz; br_if 0
 //	  <the charge of $c>)
 //
 // The blocks are in the helper, compiled once: at the call site, the
-// charges are one call with no result.
+// charges are one call with no result. Packing the costs keeps the
+// helper's br_table short: wazero makes a basic block of every label of a
+// br_table, and one label per cost (998350b) took wazero's compile of the
+// Go guest from 1.16x to 1.24x the original's (1.11x with the labels
+// removed, 9 interleaved rounds).
 func (p *codePass) appendBrHelperFunc(code []byte, h *brHelper) []byte {
-	k := len(h.costs)
-	b := []byte{0x01, 0x01, tI64}
+	nw := (len(h.costs) + brCostsPerWord - 1) / brCostsPerWord
+	words := make([]uint32, nw)
+	class := map[uint64]uint32{}
+	var ws []uint64
+	for j := range nw {
+		var w uint64
+		for k := 0; k < brCostsPerWord && j*brCostsPerWord+k < len(h.costs); k++ {
+			w |= h.costs[j*brCostsPerWord+k] << (k * brCostBits)
+		}
+		cl, ok := class[w]
+		if !ok {
+			cl = uint32(len(ws))
+			class[w] = cl
+			ws = append(ws, w)
+		}
+		words[j] = cl
+	}
+	k := len(ws)
+	b := []byte{0x02, 0x01, tI64, 0x01, tI32}
 	b = p.appendLocalCostCharge(b, 1)
+	b = append(b, 0x20, 0x00, 0x20, 0x02, 0xa7, 0x20, 0x00, 0x20, 0x02, 0xa7, 0x49, 0x1b) // min(x, n)
+	b = append(b, 0x20, 0x02, 0x42, 0x20, 0x88, 0xa7, 0x6a, 0x21, 0x04)                   // + base; local.set $i
 	b = append(b, 0x02, 0x40)
 	for range k {
 		b = append(b, 0x02, 0x40)
 	}
-	b = append(b, 0x20, 0x00, 0x20, 0x02, 0xa7, 0x20, 0x00, 0x20, 0x02, 0xa7, 0x49, 0x1b) // min(x, n)
-	b = append(b, 0x20, 0x02, 0x42, 0x20, 0x88, 0xa7, 0x6a)                               // + base
+	b = append(b, 0x20, 0x04, 0x41, byte(bits.TrailingZeros(brCostsPerWord)), 0x76) // $i >> log2(per word)
 	b = append(b, 0x0e)
-	b = appendU32(b, uint32(len(h.labels)))
-	for _, cl := range h.labels {
+	b = appendU32(b, uint32(nw))
+	for _, cl := range words {
 		b = appendU32(b, cl)
 	}
 	b = append(b, 0x00)
-	for j, c := range h.costs {
+	for j, w := range ws {
 		b = append(b, 0x0b, 0x42)
-		b = appendS64(b, int64(c))
+		b = appendS64(b, int64(w))
 		b = append(b, 0x21, 0x03)
 		if j < k-1 {
 			b = append(b, 0x0c)
 			b = appendU32(b, uint32(k-1-j))
 		}
 	}
-	b = append(b, 0x0b, 0x20, 0x03, 0x50, 0x0d, 0x00) // end $out; local.get $c; i64.eqz; br_if 0
+	b = append(b, 0x0b, 0x20, 0x03)                                                                           // end $out; local.get $c
+	b = append(b, 0x20, 0x04, 0x41, brCostsPerWord-1, 0x71, 0x41, byte(bits.TrailingZeros(brCostBits)), 0x74) // ($i & 7) << 3
+	b = append(b, 0xad, 0x88, 0x42)
+	b = appendS64(b, maxBrLabelCost)
+	b = append(b, 0x83, 0x22, 0x03, 0x50, 0x0d, 0x00) // i64.and; local.tee $c; i64.eqz; br_if 0
 	b = p.appendLocalCostCharge(b, 3)
 	b = append(b, 0x0b)
 	code = appendU32(code, uint32(len(b)))
