@@ -162,6 +162,20 @@ type Config struct {
 	// table operations). README.md, "Yield checkpoints without gas", has
 	// the details.
 	YieldInterval int64
+	// RestartCountdown, with LimitsOnly and YieldInterval, restarts the
+	// countdown at YieldInterval whenever the host enters the module: at
+	// the entry of an exported function or the start function, when the
+	// call depth ([CallDepthExport]) is 0, i.e. no activation of the
+	// module is running. So the yields of a call do not depend on what
+	// earlier calls ran, and a call shorter than YieldInterval never
+	// yields; within a call the rule of YieldInterval holds as without it.
+	// An entry at a call depth above 0 (a host function the guest called
+	// calling an export, or the module calling its own export) does not
+	// restart it: a guest loop that calls the host yields all the same.
+	// Without it (the default) the countdown carries over from one call to
+	// the next, and only the host sets it (the guest sets it back to
+	// YieldInterval when it yields).
+	RestartCountdown bool
 }
 
 // Opcode identifies an instruction for [CostTable.Overrides]: a one-byte

@@ -160,12 +160,18 @@ func TestCountdownLoop(t *testing.T) {
 // TestCountdownEntries checks that function entries count: a loop calling
 // an exported function without loops yields at the callee's entry too; a
 // loop calling such a function that only the module calls counts the
-// callee's instructions at its own header instead, and yields there.
+// callee's instructions at its own header instead, and yields there. The
+// same with RestartCountdown: the module's own calls of an export (at call
+// depth 1) do not restart the countdown.
 func TestCountdownEntries(t *testing.T) {
 	e := newEnv(t)
-	for _, inc := range []spinInc{spinIncExported, spinIncInternal} {
+	for _, c := range []struct {
+		inc     spinInc
+		restart bool
+	}{{spinIncExported, false}, {spinIncInternal, false}, {spinIncExported, true}, {spinIncInternal, true}} {
+		inc := c.inc
 		for _, n := range []int64{1, 3, 5, 8, 13, 100, 4096} {
-			res := instrument(t, spinModule(inc), Config{LimitsOnly: true, YieldInterval: n})
+			res := instrument(t, spinModule(inc), Config{LimitsOnly: true, YieldInterval: n, RestartCountdown: c.restart})
 			l := e.limited(t, res)
 			const yields = 40
 			y := &yieldCounter{stopAt: yields, record: "iters"}
@@ -199,8 +205,47 @@ func TestCountdownEntries(t *testing.T) {
 					},
 					func(k int) uint64 { return uint64(max(k-1, 0)) })
 			}
-			assert.Equal(t, want, y.seen, "inc %d, interval %d", inc, n)
+			assert.Equal(t, want, y.seen, "inc %d, interval %d, restart %v", inc, n, c.restart)
 		}
+	}
+}
+
+// TestCountdownRestart: with RestartCountdown every entry from the host
+// (call depth 0) starts with the countdown at the interval, so calls of
+// inc (5 instructions) never yield with interval 12; without it the
+// countdown carries over from call to call and every third call yields.
+// Either way a call longer than the interval yields within it, and the
+// guest still sets the countdown back when it yields.
+func TestCountdownRestart(t *testing.T) {
+	e := newEnv(t)
+	for _, restart := range []bool{false, true} {
+		res := instrument(t, spinModule(spinIncExported), Config{LimitsOnly: true, YieldInterval: 12, RestartCountdown: restart})
+		l := e.limited(t, res)
+		y := &yieldCounter{}
+		for range 10 {
+			_, err := l.countdownCall(y, "inc")
+			require.NoError(t, err)
+		}
+		want := int64(3) // at the 3rd, 6th and 9th call: 12 - 3*5 < 0
+		if restart {
+			want = 0
+		}
+		assert.Equal(t, want, y.calls.Load(), "restart %v", restart)
+		// spin (iters is 10 after the calls of inc): its entry (2), then
+		// per iteration the loop header (3) and inc's entry (5), which
+		// does not restart the countdown. From 12 (restarted) it first
+		// goes below 1 at the header before iters 11 -> 12 (12-2-3-5-3);
+		// from the 7 the calls of inc left, at inc's entry before 10 -> 11
+		// (7-2-3-5). Either way the next two yields come 16 instructions
+		// apart, at inc's entries before 12 -> 13 and 14 -> 15.
+		y = &yieldCounter{stopAt: 3, record: "iters"}
+		_, err := l.countdownCall(y, "spin")
+		require.ErrorIs(t, err, errStopped)
+		seen := []uint64{10, 12, 14}
+		if restart {
+			seen = []uint64{11, 12, 14}
+		}
+		assert.Equal(t, seen, y.seen, "restart %v", restart)
 	}
 }
 

@@ -631,6 +631,28 @@ func (p *codePass) appendHotLoopClose(b []byte, c uint64, copies []uint32) []byt
 // compare and a not-taken jump; br_if, or the yield in the then arm, adds a
 // taken jump.
 
+// appendRestart appends, with Config.RestartCountdown, the countdown's
+// restart at the entry of function f when the host may enter the module
+// there (f is exported or the start function):
+//
+//	global.get $depth; i64.eqz; if; i64.const N; global.set $cd; end
+//
+// N the interval. It runs before the depth prologue: a call depth of 0
+// means no activation of the module is running (the host enters it from
+// outside, not from a host function the guest called), and only then is
+// the countdown restarted. Other functions, and every function without
+// countdown, get nothing.
+func (p *codePass) appendRestart(b []byte, f uint32) []byte {
+	if !p.countdown || !p.cfg.RestartCountdown || !p.m.isExported(f) && !(p.m.hasStart && p.m.startFunc == f) {
+		return b
+	}
+	b = append(b, p.depthGet...)
+	b = append(b, 0x50, 0x04, 0x40, 0x42) // i64.eqz; if; i64.const
+	b = appendS64(b, p.cfg.YieldInterval)
+	b = append(b, p.gasSet...)
+	return append(b, 0x0b)
+}
+
 // appendCountdownDec appends the countdown's decrement by w and the test,
 // leaving on the stack whether the checkpoint goes on without yielding
 // (the countdown is still positive). local selects the local copy; entry
@@ -844,9 +866,11 @@ func (p *codePass) emit(i int) error {
 		body = appendU32(p.body[:0], uint32(p.ndecl+1))
 		body = append(body, m.b[p.declStart:instrStart]...)
 		body = append(body, 0x01, tI64)
+		body = p.appendRestart(body, fidx)
 		body = p.appendPrologue(body, slots)
 	default:
 		body = append(p.body[:0], m.b[e.start:instrStart]...)
+		body = p.appendRestart(body, fidx)
 		body = p.appendPrologue(body, slots)
 	}
 	if wrap {

@@ -76,9 +76,15 @@ func prepare(code []byte, cfg config, nativeInterrupt bool) ([]byte, *preparatio
 		// instructions, so that a deadline stops any guest there too and,
 		// on wazero, the guest returns to Go regularly (a guest Go cannot
 		// preempt would hold up every stop-the-world of the GC).
+		//
+		// Every call restarts the countdown (RestartCountdown): the guest
+		// returned to Go when the last call ended, so a call need not pay
+		// for the instructions of earlier calls with a yield (a host call
+		// from the guest: about one per 8 calls of as/greet.wasm's greet).
 		lc := metering.Config{LimitsOnly: true, MaxTableElements: cfg.tableLimit()}
 		if !nativeInterrupt {
 			lc.YieldInterval = DefaultYieldInterval
+			lc.RestartCountdown = true
 		}
 		if prep.limits, err = metering.Instrument(code, lc); err != nil {
 			return nil, nil, fmt.Errorf("%w: %w", ErrCompile, err)
