@@ -154,12 +154,19 @@ func (p *Pool) lease(ctx context.Context, engine string, ce *codeEntry, mod *run
 	if len(opts) > 0 {
 		lc = newLeaseConfig(opts) // escapes: not on a lease without options
 	}
-	in, err := p.leaseInstance(ctx, engine, ce, mod, last, reg, lc.forceClear)
-	if err != nil {
-		return nil, err
+	var in *instance
+	if !lc.forceClear {
+		in = p.takeSlot(last, engine, reg)
+	}
+	if in == nil {
+		var err error
+		if in, err = p.leaseInstance(ctx, engine, ce, mod, last, reg, lc.forceClear); err != nil {
+			return nil, err
+		}
 	}
 	l := &Lease{inst: in}
 	p.share(in)
+	var err error
 	if l.Runtime, err = l.cell.OpenBound(in.st.rt, reg); err != nil {
 		// Cannot happen: the key includes the shape.
 		p.discardLeased(ctx, in)
