@@ -3,6 +3,7 @@ package pool_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	goruntime "runtime"
 	"sync"
 	"testing"
@@ -144,5 +145,82 @@ func TestHandleOfALeaseEndsWithIt(t *testing.T) {
 			}
 		})
 		wg.Wait()
+	})
+}
+
+// TestMixedLeasesConcurrently: Call, Do and Runtime leases of one key from
+// 6 goroutines at once, with handles kept past their lease and used from
+// other goroutines, and Stats read meanwhile: every call sees its own
+// registry, a kept handle fails with runtime.ErrClosed, the counters add
+// up, and -race finds no call of an instance without its lock while a
+// handle on it can still run (instances switch between Call's lock-free
+// leases and leases with handles all along).
+func TestMixedLeasesConcurrently(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		ctx := context.Background()
+		p := pool.New(2, pool.WithKeepState())
+		defer p.Close(ctx)
+		const rounds = 150
+		var wg sync.WaitGroup
+		kept := make(chan *runtime.Runtime, 6*rounds)
+		check := func(id string, out any, err error) {
+			if err != nil {
+				t.Error(err)
+			} else if out != id+" greets x" {
+				t.Errorf("%s's call returned %v", id, out)
+			}
+		}
+		for g := range 6 {
+			wg.Go(func() {
+				for i := range rounds {
+					id := fmt.Sprintf("g%d-%d", g, i)
+					reg := requestRegistry(t, id)
+					switch (g + i) % 3 {
+					case 0:
+						out, err := p.Call(ctx, engine, greetWasm, reg, "greet", "x")
+						check(id, out, err)
+					case 1:
+						err := p.Do(ctx, engine, greetWasm, reg, func(rt *runtime.Runtime) error {
+							out, err := rt.Call(ctx, "greet", "x")
+							check(id, out, err)
+							child, _ := rt.Handle()
+							kept <- child
+							return nil
+						})
+						if err != nil {
+							t.Error(err)
+						}
+					case 2:
+						l, err := p.Runtime(ctx, engine, greetWasm, reg)
+						if err != nil {
+							t.Error(err)
+							continue
+						}
+						out, err := l.Runtime.Call(ctx, "greet", "x")
+						check(id, out, err)
+						kept <- l.Runtime
+						p.PutBack(l)
+					}
+				}
+			})
+		}
+		wg.Go(func() {
+			for range rounds {
+				select {
+				case rt := <-kept:
+					if _, err := rt.Call(ctx, "greet", "x"); !errors.Is(err, runtime.ErrClosed) {
+						t.Errorf("a handle kept past its lease: %v", err)
+					}
+				default:
+					_ = p.Stats()
+				}
+			}
+		})
+		wg.Wait()
+		s := p.Stats()
+		assert.Equal(t, uint64(6*rounds), s.Hits+s.Misses, "every lease a hit or a miss")
+		assert.Equal(t, 0, s.Live)
+		assert.LessOrEqual(t, s.Idle, 2)
+		assert.Zero(t, s.Leaked)
 	})
 }

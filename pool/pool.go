@@ -19,7 +19,8 @@
 //	})
 //
 // and Call makes one call for less still: no handle at all, so the pool
-// allocates nothing:
+// allocates nothing, and the call needs no lock of the runtime (the lease
+// is its lock):
 //
 //	out, err := p.Call(ctx, "wasmtime", code, reg, "greet", "world")
 //
