@@ -1008,14 +1008,16 @@ func (r *Runtime) write(ctx context.Context, inst engineFuncs, mem engine.Memory
 		return 0, r.allocFailed(ctx, err)
 	}
 	ptr := uint32(st[0])
-	if ptr == 0 || uint64(ptr)+uint64(len(data)) > uint64(mem.Size()) {
-		return 0, &ABIError{Func: AllocateFunction, Detail: fmt.Sprintf("allocate(%d) returned %#x, outside the %d-byte memory", len(data), ptr, mem.Size()), Err: ErrAllocate}
+	// Write checks the bounds itself: the memory's size is asked only to
+	// explain a failure (one call of the memory per write, not two).
+	if ptr == 0 || !mem.Write(ptr, data) {
+		if ptr == 0 || uint64(ptr)+uint64(len(data)) > uint64(mem.Size()) {
+			return 0, &ABIError{Func: AllocateFunction, Detail: fmt.Sprintf("allocate(%d) returned %#x, outside the %d-byte memory", len(data), ptr, mem.Size()), Err: ErrAllocate}
+		}
+		return 0, &ABIError{Func: AllocateFunction, Detail: "write failed", Err: ErrAllocate}
 	}
 	if r.dirty != nil {
 		r.dirty.mark(ptr, len(data)) // markWrite, which is not inlined
-	}
-	if !mem.Write(ptr, data) {
-		return 0, &ABIError{Func: AllocateFunction, Detail: "write failed", Err: ErrAllocate}
 	}
 	return ptr, nil
 }
