@@ -40,22 +40,24 @@ func TestBaselines(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, benchPerson, p)
 
-			greet := openHand(t, eng, greetWasm)
-			for range 3 { // more than one instance of a module, more than one call
-				in := handInstantiate(t, greet)
-				for range 2 {
-					out, err := handGreet(in)
-					require.NoError(t, err)
-					assert.Equal(t, "greet to world", out)
+			for _, wasm := range [][]byte{greetWasm, minGreetWasm} {
+				greet := openHand(t, eng, wasm)
+				for range 3 { // more than one instance of a module, more than one call
+					in := handInstantiate(t, greet)
+					for range 2 {
+						out, err := handGreet(in)
+						require.NoError(t, err)
+						assert.Equal(t, "greet to world", out)
+					}
 				}
-			}
 
-			// The library agrees.
-			rt := newRuntime(t, eng, greetWasm, helloRegistry(t))
-			out, err := rt.Call(bg, "greet", "world")
-			require.NoError(t, err)
-			assert.Equal(t, "greet to world", out)
-			rt = newRuntime(t, eng, rawWasm, nil)
+				// The library agrees.
+				rt := newRuntime(t, eng, wasm, helloRegistry(t))
+				out, err := rt.Call(bg, "greet", "world")
+				require.NoError(t, err)
+				assert.Equal(t, "greet to world", out)
+			}
+			rt := newRuntime(t, eng, rawWasm, nil)
 			p, err = runtime.CallAs[person](bg, rt, "echo", benchPerson)
 			require.NoError(t, err)
 			assert.Equal(t, benchPerson, p)

@@ -35,6 +35,12 @@ var (
 	bg        = context.Background()
 	rawWasm   = fixtures.MustBytes("wat/raw.wasm")
 	greetWasm = fixtures.MustBytes("as/greet.wasm")
+	// minGreetWasm is the hand-written greet (wat/greet.wat): the host
+	// callback and pooled call scenarios run it, as the peers run their
+	// own hand-written guest, so that a row measures the library, not the
+	// guest's language (as/greet.wasm converts the string to UTF-16 and
+	// back and runs AssemblyScript's allocator).
+	minGreetWasm = fixtures.MustBytes("wat/greet.wasm")
 )
 
 // forEachEngine runs fn as the sub-benchmark <engine> for every linked
@@ -400,28 +406,35 @@ func handStruct(in handInstance, enc []byte) (person, error) {
 	return out, abi.Unmarshal(view[:n], &out)
 }
 
-// BenchmarkHostCallback: greet(String) of as/greet.wasm, which calls the
-// host's test.hello, which allocates its answer in the guest.
+// BenchmarkHostCallback: greet(String) of the hand-written wat/greet.wasm,
+// which calls the host's test.hello, which allocates its answer in the
+// guest; runtime-as is the library's call of as/greet.wasm, the same greet
+// compiled from AssemblyScript.
 func BenchmarkHostCallback(b *testing.B) {
 	every := resetEvery(512)
 	const want = "greet to world"
 	forEachEngine(b, func(b *testing.B, eng string) {
-		b.Run("runtime", func(b *testing.B) {
-			rt := newRuntime(b, eng, greetWasm, helloRegistry(b))
-			r := resetting{b: b, every: every, reset: func() error { return rt.Reset(bg) }}
-			warm(b, func() error { _, err := rt.Call(bg, "greet", "world"); return err })
-			var out any
-			var err error
-			for b.Loop() {
-				r.tick()
-				if out, err = rt.Call(bg, "greet", "world"); err != nil {
-					b.Fatal(err)
+		for _, v := range []struct {
+			name string
+			wasm []byte
+		}{{"runtime", minGreetWasm}, {"runtime-as", greetWasm}} {
+			b.Run(v.name, func(b *testing.B) {
+				rt := newRuntime(b, eng, v.wasm, helloRegistry(b))
+				r := resetting{b: b, every: every, reset: func() error { return rt.Reset(bg) }}
+				warm(b, func() error { _, err := rt.Call(bg, "greet", "world"); return err })
+				var out any
+				var err error
+				for b.Loop() {
+					r.tick()
+					if out, err = rt.Call(bg, "greet", "world"); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-			require.Equal(b, want, out)
-		})
+				require.Equal(b, want, out)
+			})
+		}
 		b.Run("baseline", func(b *testing.B) {
-			hm := openHand(b, eng, greetWasm)
+			hm := openHand(b, eng, minGreetWasm)
 			in := handInstantiate(b, hm)
 			r := handReinstantiating(b, every, hm, &in)
 			defer func() { in.close() }()
@@ -525,9 +538,14 @@ func benchReinstantiate(b *testing.B, eng string) {
 	}
 }
 
-// pooledGreet is one pooled call: lease, greet, put back.
+// pooledGreet is one pooled call of as/greet.wasm: lease, greet, put back.
 func pooledGreet(p *pool.Pool, eng string, reg *runtime.HostAPIRegistry) error {
-	l, err := p.Runtime(bg, eng, greetWasm, reg)
+	return pooledGreetOf(p, eng, greetWasm, reg)
+}
+
+// pooledGreetOf is one pooled call of code's greet: lease, greet, put back.
+func pooledGreetOf(p *pool.Pool, eng string, code []byte, reg *runtime.HostAPIRegistry) error {
+	l, err := p.Runtime(bg, eng, code, reg)
 	if err != nil {
 		return err
 	}
@@ -539,19 +557,19 @@ func pooledGreet(p *pool.Pool, eng string, reg *runtime.HostAPIRegistry) error {
 	return err
 }
 
-// pooledGreetCall is one pooled call through Pool.Call.
-func pooledGreetCall(p *pool.Pool, eng string, reg *runtime.HostAPIRegistry) error {
-	out, err := p.Call(bg, eng, greetWasm, reg, "greet", "world")
+// pooledGreetCall is one pooled call of code's greet through Pool.Call.
+func pooledGreetCall(p *pool.Pool, eng string, code []byte, reg *runtime.HostAPIRegistry) error {
+	out, err := p.Call(bg, eng, code, reg, "greet", "world")
 	if err == nil && out != "greet to world" {
 		err = fmt.Errorf("greet returned %v", out)
 	}
 	return err
 }
 
-// resetPooled resets the instance a lease of p gets (the one pooledGreet
-// gets next, from one goroutine).
-func resetPooled(p *pool.Pool, eng string, reg *runtime.HostAPIRegistry) error {
-	l, err := p.Runtime(bg, eng, greetWasm, reg)
+// resetPooled resets the instance a lease of code from p gets (the one
+// pooledGreetOf gets next, from one goroutine).
+func resetPooled(p *pool.Pool, eng string, code []byte, reg *runtime.HostAPIRegistry) error {
+	l, err := p.Runtime(bg, eng, code, reg)
 	if err != nil {
 		return err
 	}
@@ -559,15 +577,19 @@ func resetPooled(p *pool.Pool, eng string, reg *runtime.HostAPIRegistry) error {
 	return l.Runtime.Reset(bg)
 }
 
+// BenchmarkPooledGreet: greet(String) of wat/greet.wasm (one host
+// callback) through a pool: lease + call + put back with reset on put back
+// (pool) or WithKeepState, the same in one Pool.Call, a fresh runtime per
+// call, and the hand-written greet on a warm instance (baseline).
 func BenchmarkPooledGreet(b *testing.B) {
 	forEachEngine(b, func(b *testing.B, eng string) {
 		for _, v := range []struct {
 			name string
 			opts []pool.Option
-			call func(*pool.Pool, string, *runtime.HostAPIRegistry) error
+			call func(*pool.Pool, string, []byte, *runtime.HostAPIRegistry) error
 		}{
-			{"pool", nil, pooledGreet},
-			{"pool-keep-state", []pool.Option{pool.WithKeepState()}, pooledGreet},
+			{"pool", nil, pooledGreetOf},
+			{"pool-keep-state", []pool.Option{pool.WithKeepState()}, pooledGreetOf},
 			// Pool.Call: lease, call and put back in one, no handle.
 			{"pool-keep-state-call", []pool.Option{pool.WithKeepState()}, pooledGreetCall},
 		} {
@@ -575,14 +597,14 @@ func BenchmarkPooledGreet(b *testing.B) {
 				p := pool.New(4, v.opts...)
 				defer p.Close(bg)
 				reg := helloRegistry(b)
-				require.NoError(b, v.call(p, eng, reg)) // compile and warm up, untimed
+				require.NoError(b, v.call(p, eng, minGreetWasm, reg)) // compile and warm up, untimed
 				// With keep state the guest's heap, never freed, fills up
 				// (its growth was timed, and it traps after about 600,000
 				// calls): start over, untimed, as the warm call does.
-				r := resetting{b: b, every: resetEvery(512), reset: func() error { return resetPooled(p, eng, reg) }}
+				r := resetting{b: b, every: resetEvery(512), reset: func() error { return resetPooled(p, eng, minGreetWasm, reg) }}
 				for b.Loop() {
 					r.tick()
-					if err := v.call(p, eng, reg); err != nil {
+					if err := v.call(p, eng, minGreetWasm, reg); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -590,9 +612,9 @@ func BenchmarkPooledGreet(b *testing.B) {
 		}
 		b.Run("fresh-runtime", func(b *testing.B) {
 			reg := helloRegistry(b)
-			warm(b, func() error { return newRuntime(b, eng, greetWasm, reg).Close(bg) })
+			warm(b, func() error { return newRuntime(b, eng, minGreetWasm, reg).Close(bg) })
 			for b.Loop() {
-				rt, err := runtime.NewWithEngine(bg, eng, greetWasm, reg)
+				rt, err := runtime.NewWithEngine(bg, eng, minGreetWasm, reg)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -605,9 +627,15 @@ func BenchmarkPooledGreet(b *testing.B) {
 			}
 		})
 		b.Run("baseline", func(b *testing.B) {
-			in := handInstantiate(b, openHand(b, eng, greetWasm))
+			// wat/greet.wasm frees nothing: a new instance every 512
+			// calls, untimed, as in BenchmarkHostCallback.
+			hm := openHand(b, eng, minGreetWasm)
+			in := handInstantiate(b, hm)
+			r := handReinstantiating(b, resetEvery(512), hm, &in)
+			defer func() { in.close() }()
 			warm(b, func() error { _, err := handGreet(in); return err })
 			for b.Loop() {
+				r.tick()
 				if _, err := handGreet(in); err != nil {
 					b.Fatal(err)
 				}

@@ -49,12 +49,16 @@
 //	Echo1MiB
 //	Struct         echo of a struct (string, int32, list, map) decoded into a
 //	               Go struct (runtime.CallAs) on wat/raw.wasm
-//	HostCallback   greet(String) of as/greet.wasm: guest -> host test.hello ->
-//	               guest allocate -> guest, one call on a warm instance
+//	HostCallback   greet(String) of wat/greet.wasm, hand-written like the
+//	               peers' guests: guest -> host test.hello -> guest allocate
+//	               -> guest, one call on a warm instance (runtime-as: the
+//	               library's call of as/greet.wasm, the same greet built
+//	               with AssemblyScript)
 //	Instantiate    a new instance of as/greet.wasm from a compiled module,
 //	               with its host imports and start code, then closed (and
 //	               the same with one greet call: runtime-call)
-//	PooledGreet    lease + greet + put back through pool.Pool
+//	PooledGreet    lease + greet + put back of wat/greet.wasm through
+//	               pool.Pool
 //	PooledGoGreet  lease + greet("world") + put back of go/echo.wasm (3 MB,
 //	               WASI) through pool.Pool, and greet on a warm instance
 //	Reset          Runtime.Reset vs Module.Instantiate + Close (greet.wasm)

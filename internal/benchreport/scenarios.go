@@ -208,8 +208,12 @@ var Scenarios = []Scenario{
 	},
 	{
 		Bench: "BenchmarkHostCallback", Title: "Guest → host callback round trip", Short: "host callback",
-		What:   "`greet(String)` of `as/greet.wasm` on a warm instance: the guest calls the host's `test.hello`, which reads its argument and allocates its answer in the guest. Peers: a guest in their protocol that calls the host function once with the payload (string in, string out) and answers the host's answer: wapc-go's `Invoke(ctx, \"greet\", payload)` (`__host_call` to `test.hello`) and Extism's `Plugin.Call(\"greet\", payload)` (the host function `hello` of `extism:host/user`).",
-		Rows:   append(libraryRows(false), peerRows("wapc", "extism", "")...),
+		What: "`greet(String)` of `wat/greet.wasm` on a warm instance: the hand-written guest passes its argument to the host's `test.hello`, which reads it and allocates its answer in the guest, and answers the host's answer (the guest heap is reset every 512 calls, untimed). The library's row with `as/greet.wasm` is the same greet compiled from AssemblyScript, which converts the string to UTF-16 and back and runs AssemblyScript's allocator. Peers: a hand-written guest in their protocol that calls the host function once with the payload (string in, string out) and answers the host's answer: wapc-go's `Invoke(ctx, \"greet\", payload)` (`__host_call` to `test.hello`) and Extism's `Plugin.Call(\"greet\", payload)` (the host function `hello` of `extism:host/user`).",
+		Rows: append([]Row{
+			{Label: runtimeLabel, Variant: "runtime", Library: true},
+			{Label: runtimeLabel + ", `as/greet.wasm`", Variant: "runtime-as"},
+			{Label: baselineLabel, Variant: "baseline", Baseline: true},
+		}, peerRows("wapc", "extism", "")...),
 		Ratios: append([]Ratio{{Label: "runtime / baseline", Num: "runtime", Den: "baseline"}}, peerRatios("runtime", "runtime")...),
 	},
 	{
@@ -230,7 +234,7 @@ var Scenarios = []Scenario{
 	},
 	{
 		Bench: "BenchmarkPooledGreet", Title: "Pooled greet with a host callback", Short: "pooled greet",
-		What: "Lease + `greet(\"world\")` (one host callback) + put back through `pool.Pool` (default policy: reset on put back; or `WithKeepState`; `Runtime` + `Call` + `PutBack`, or the same in one `Pool.Call`, which hands out no lease), a fresh runtime per call (compile + instantiate + call + close), and the hand-written greet on one warm instance. The warm call row is the library's `Runtime.Call` of the host callback table. Peers: wapc-go's `wapc.Pool` (`Get` + `Invoke` + `Return`; it never resets an instance, like `WithKeepState`), and Extism, which has no pool: one plugin kept and called again.",
+		What: "Lease + `greet(\"world\")` of `wat/greet.wasm` (one host callback; the host callback scenario's guest) + put back through `pool.Pool` (default policy: reset on put back; or `WithKeepState`; `Runtime` + `Call` + `PutBack`, or the same in one `Pool.Call`, which hands out no lease), a fresh runtime per call (compile + instantiate + call + close), and the hand-written greet on one warm instance. The warm call row is the library's `Runtime.Call` of the host callback table. Peers: wapc-go's `wapc.Pool` (`Get` + `Invoke` + `Return`; it never resets an instance, like `WithKeepState`), and Extism, which has no pool: one plugin kept and called again.",
 		Rows: []Row{
 			{Label: "library: pool (reset on put back)", Variant: "pool", Library: true},
 			{Label: "library: pool, WithKeepState", Variant: "pool-keep-state"},
