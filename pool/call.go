@@ -27,12 +27,9 @@ func (p *Pool) Call(ctx context.Context, engine string, code []byte, reg *runtim
 		engine = runtime.DefaultEngine()
 	}
 	ce := p.codeFor(code)
-	in := p.takeSlot(&ce.last, engine, reg)
-	if in == nil {
-		var err error
-		if in, err = p.leaseInstance(ctx, engine, ce, nil, &ce.last, reg, false); err != nil {
-			return nil, err
-		}
+	in, err := p.instanceFor(ctx, engine, ce, nil, &ce.last, reg, false)
+	if err != nil {
+		return nil, err
 	}
 	if !in.exclusive {
 		p.own(in)
@@ -52,13 +49,9 @@ func (p *Pool) CallFor(ctx context.Context, mod *runtime.Module, reg *runtime.Ho
 	if mod == nil {
 		return nil, fmt.Errorf("%w: CallFor needs a module", runtime.ErrInvalidArgument)
 	}
-	engine, last := mod.Engine(), &p.moduleFor(mod).last
-	in := p.takeSlot(last, engine, reg)
-	if in == nil {
-		var err error
-		if in, err = p.leaseInstance(ctx, engine, nil, mod, last, reg, false); err != nil {
-			return nil, err
-		}
+	in, err := p.instanceFor(ctx, mod.Engine(), nil, mod, &p.moduleFor(mod).last, reg, false)
+	if err != nil {
+		return nil, err
 	}
 	if !in.exclusive {
 		p.own(in)

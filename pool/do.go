@@ -38,15 +38,9 @@ func (p *Pool) do(ctx context.Context, engine string, ce *codeEntry, mod *runtim
 	if len(opts) > 0 {
 		lc = newLeaseConfig(opts)
 	}
-	var in *instance
-	if !lc.forceClear {
-		in = p.takeSlot(last, engine, reg)
-	}
-	if in == nil {
-		var err error
-		if in, err = p.leaseInstance(ctx, engine, ce, mod, last, reg, lc.forceClear); err != nil {
-			return err
-		}
+	in, err := p.instanceFor(ctx, engine, ce, mod, last, reg, lc.forceClear)
+	if err != nil {
+		return err
 	}
 	cell := new(runtime.HandleCell)
 	p.share(in)

@@ -154,19 +154,12 @@ func (p *Pool) lease(ctx context.Context, engine string, ce *codeEntry, mod *run
 	if len(opts) > 0 {
 		lc = newLeaseConfig(opts) // escapes: not on a lease without options
 	}
-	var in *instance
-	if !lc.forceClear {
-		in = p.takeSlot(last, engine, reg)
-	}
-	if in == nil {
-		var err error
-		if in, err = p.leaseInstance(ctx, engine, ce, mod, last, reg, lc.forceClear); err != nil {
-			return nil, err
-		}
+	in, err := p.instanceFor(ctx, engine, ce, mod, last, reg, lc.forceClear)
+	if err != nil {
+		return nil, err
 	}
 	l := &Lease{inst: in}
 	p.share(in)
-	var err error
 	if l.Runtime, err = l.cell.OpenBound(in.st.rt, reg); err != nil {
 		// Cannot happen: the key includes the shape.
 		p.discardLeased(ctx, in)
@@ -180,6 +173,18 @@ func (p *Pool) lease(ctx context.Context, engine string, ce *codeEntry, mod *run
 		}
 	}
 	return l, nil
+}
+
+// instanceFor leases an instance of the key for a lease of any kind: from
+// the slot of the caller's shard without a lock (takeSlot) unless
+// forceClear asks for a fresh one, else through leaseInstance.
+func (p *Pool) instanceFor(ctx context.Context, engine string, ce *codeEntry, mod *runtime.Module, last *atomic.Pointer[keyEntry], reg *runtime.HostAPIRegistry, forceClear bool) (*instance, error) {
+	if !forceClear {
+		if in := p.takeSlot(last, engine, reg); in != nil {
+			return in, nil
+		}
+	}
+	return p.leaseInstance(ctx, engine, ce, mod, last, reg, forceClear)
 }
 
 // leaseInstance takes an idle instance of the key (or creates one, with
