@@ -890,7 +890,10 @@ func (s *scalingBench) sides() []*scalingSide {
 }
 
 // calibrate warms the side up from both goroutines and sets its calls per
-// round to take about scalingRoundTime from one goroutine.
+// round to take about scalingRoundTime from one goroutine: n grows until a
+// round takes at least a quarter of it, and the fastest of three rounds of
+// that n sets the time per call (a round slowed by load on the machine
+// would otherwise make every round of the side short).
 func (side *scalingSide) calibrate() error {
 	if _, err := side.round(2, 64); err != nil {
 		return err
@@ -902,7 +905,14 @@ func (side *scalingSide) calibrate() error {
 			return err
 		}
 		if d := time.Duration(r.perCall * float64(n)); d >= scalingRoundTime/4 || n >= 1<<20 {
-			side.n = max(4*scalingChunk, int(float64(scalingRoundTime)/r.perCall)/scalingChunk*scalingChunk)
+			perCall := r.perCall
+			for range 2 {
+				if r, err = side.round(1, n); err != nil {
+					return err
+				}
+				perCall = min(perCall, r.perCall)
+			}
+			side.n = max(4*scalingChunk, int(float64(scalingRoundTime)/perCall)/scalingChunk*scalingChunk)
 			return nil
 		}
 		n *= 4
@@ -939,10 +949,12 @@ func threadWaitSince(tid int, wait0 int64, ok bool) int64 {
 // back-to-back cgo calls it can leave both on one P for milliseconds, which
 // made 2 ms rounds on wasmer show no scaling at all). The goroutines take
 // calls from a shared counter in chunks of scalingChunk, so whichever is
-// running does the work, and the clock stops when all n are done. Each
+// running does the work, and the clock stops when the last call ends: each
+// goroutine notes when its calls ended, and one that made none (with
+// GOMAXPROCS 1, the second finds the work done) does not count. Each
 // goroutine reads its thread's run-queue delay before and after its calls,
-// outside the clock but for the first goroutine's second read when g = 2
-// (it must come before that goroutine yields and maybe changes threads).
+// outside the clock (about 10 µs a read: inside it, they cost a 2-goroutine
+// round of 100 calls a quarter of its time).
 func (side *scalingSide) round(g, n int) (roundResult, error) {
 	if side.prepare != nil {
 		if err := side.prepare(n); err != nil {
@@ -952,17 +964,21 @@ func (side *scalingSide) round(g, n int) (roundResult, error) {
 	goruntime.GC()
 	drainFinalizers()
 	var next atomic.Int64
-	work := func(i int) error {
+	// work makes calls until all n are taken and reports whether it made
+	// any.
+	work := func(i int) (bool, error) {
+		made := false
 		for {
 			hi := next.Add(scalingChunk)
 			for c := hi - scalingChunk; c < min(hi, int64(n)); c++ {
+				made = true
 				if err := side.call(i); err != nil {
 					next.Store(int64(n)) // the other goroutine stops too
-					return err
+					return true, err
 				}
 			}
 			if hi >= int64(n) {
-				return nil
+				return made, nil
 			}
 		}
 	}
@@ -970,6 +986,10 @@ func (side *scalingSide) round(g, n int) (roundResult, error) {
 		done, reported atomic.Bool
 		err1           error
 		wait1          int64
+		// called1 and end1: whether the second goroutine made calls and
+		// when they ended (written before done is set).
+		called1 bool
+		end1    time.Time
 	)
 	if g == 2 {
 		// The handshake: the second goroutine sets state to spinning and
@@ -1001,7 +1021,8 @@ func (side *scalingSide) round(g, n int) (roundResult, error) {
 				}
 				goruntime.Gosched()
 			}
-			err1 = work(1)
+			called1, err1 = work(1)
+			end1 = time.Now()
 			done.Store(true)
 			wait1 = threadWaitSince(tid, wait0, ok)
 			reported.Store(true)
@@ -1015,15 +1036,19 @@ func (side *scalingSide) round(g, n int) (roundResult, error) {
 	}
 	tid, wait0, ok := threadWait()
 	t0 := time.Now()
-	err0 := work(0)
+	_, err0 := work(0)
+	end := time.Now()
 	var wait int64
 	if g == 2 { // before yielding, which may move this goroutine to another thread
 		wait = threadWaitSince(tid, wait0, ok)
 		for !done.Load() {
 			goruntime.Gosched()
 		}
+		if called1 && end1.After(end) {
+			end = end1
+		}
 	}
-	wall := time.Since(t0)
+	wall := end.Sub(t0)
 	r := roundResult{perCall: float64(wall.Nanoseconds()) / float64(n), waited: -1}
 	if g == 1 {
 		wait = threadWaitSince(tid, wait0, ok)
