@@ -24,7 +24,7 @@ func newRawCall(f *wtFunction) *rawCall {
 	n := max(f.slots, 1)
 	// A block with room for 2n 8-byte values holds n raw values.
 	var fn C.wasmtime_func_t = f.block.fn
-	b := C.aspect_wt_call_block_new(f.in.cctx, &fn, C.size_t(2*n), 0)
+	b := C.aspect_wt_call_block_new(f.in.cctx, &fn, C.size_t(2*n), 0, cacheLine)
 	return &rawCall{block: b, vals: unsafe.Pointer(b.stack), n: n}
 }
 

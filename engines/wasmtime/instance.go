@@ -70,8 +70,8 @@ type wtInstance struct {
 
 // cacheLine is the cache-line size the objects an instance's calls read
 // or write every time (wtInstance, wtFunction, wtGlobal, wtMemory,
-// hostEntry and their small slices) are padded to (see package cacheline
-// for why).
+// hostEntry and their small slices, and each function's C call block) are
+// padded to (see package cacheline for why).
 const cacheLine = cacheline.Size
 
 func newInstance(m *wtModule) *wtInstance {
@@ -232,7 +232,7 @@ func (in *wtInstance) function(name string) *wtFunction {
 	}
 	f := &wtFunction{in: in, typ: exp.Type}
 	f.init()
-	f.block = C.aspect_wt_call_block_new(in.cctx, &fn, C.size_t(f.nparams), C.size_t(f.nresults))
+	f.block = C.aspect_wt_call_block_new(in.cctx, &fn, C.size_t(f.nparams), C.size_t(f.nresults), cacheLine)
 	if f.block == nil {
 		return nil
 	}

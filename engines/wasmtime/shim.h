@@ -86,11 +86,18 @@ typedef struct {
   uint64_t *stack;
 } aspect_wt_call_block;
 
-// Allocates a call block with room for max(nparams, nresults, 1) values;
-// free it with free().
+// aspect_wt_alloc_lines returns size bytes of zeroed memory that start a
+// cache line of line bytes (a power of two) and fill whole lines, sharing
+// none with other allocations; NULL if out of memory. Free with free.
+void *aspect_wt_alloc_lines(size_t size, size_t line);
+
+// Allocates a call block with room for max(nparams, nresults, 1) values, in
+// memory of whole cache lines of line bytes (aspect_wt_alloc_lines); free it
+// with free().
 aspect_wt_call_block *aspect_wt_call_block_new(wasmtime_context_t *ctx,
                                                const wasmtime_func_t *fn,
-                                               size_t nparams, size_t nresults);
+                                               size_t nparams, size_t nresults,
+                                               size_t line);
 
 // Calls the block's function. block is an aspect_wt_call_block pointer,
 // passed as an integer: it is C memory.
