@@ -31,16 +31,7 @@ func (p *Pool) Call(ctx context.Context, engine string, code []byte, reg *runtim
 	if err != nil {
 		return nil, err
 	}
-	if !in.exclusive {
-		p.own(in)
-	}
-	// The instance's own runtime never reaches the caller, nor reg's
-	// functions (runtime gives a host function no handle on its caller):
-	// once the call returns, nothing can call the instance but the pool.
-	// reg is the call's binding only (runtime.Runtime.CallWith): the
-	// instance, unbound while idle, stays unbound.
-	defer p.putBackCalled(in, reg)
-	return in.st.rt.CallWith(ctx, reg, method, args...)
+	return p.callOn(ctx, in, reg, method, args)
 }
 
 // CallFor is Call for a module the caller compiled, as RuntimeFor is
@@ -53,10 +44,20 @@ func (p *Pool) CallFor(ctx context.Context, mod *runtime.Module, reg *runtime.Ho
 	if err != nil {
 		return nil, err
 	}
+	return p.callOn(ctx, in, reg, method, args)
+}
+
+// callOn makes Call's call on in, leased, and puts it back.
+func (p *Pool) callOn(ctx context.Context, in *instance, reg *runtime.HostAPIRegistry, method string, args []any) (any, error) {
 	if !in.exclusive {
 		p.own(in)
 	}
-	defer p.putBackCalled(in, reg) // as in Call
+	// The instance's own runtime never reaches the caller, nor reg's
+	// functions (runtime gives a host function no handle on its caller):
+	// once the call returns, nothing can call the instance but the pool.
+	// reg is the call's binding only (runtime.Runtime.CallWith): the
+	// instance, unbound while idle, stays unbound.
+	defer p.putBackCalled(in, reg)
 	return in.st.rt.CallWith(ctx, reg, method, args...)
 }
 

@@ -125,6 +125,16 @@ func (p *Pool) moduleFor(mod *runtime.Module) *moduleCache {
 	return mc
 }
 
+// lastEntry returns the entry last holds (the entry of the code's last
+// lease) if it has the key of a lease by reg (of the given shape) on
+// engine, else nil.
+func (p *Pool) lastEntry(last *atomic.Pointer[keyEntry], engine string, shape runtime.RegistryShape, reg *runtime.HostAPIRegistry) *keyEntry {
+	if ke := last.Load(); ke != nil && ke.key.Engine == engine && ke.key.Shape == shape && (!p.regIdentity || ke.key.Registry == reg) {
+		return ke
+	}
+	return nil
+}
+
 // entryFor returns the key entry for a lease of the code of ce (or of mod,
 // for RuntimeFor) on engine with reg: last's, the entry of the code's last
 // lease, when it has the same key (then nothing is looked up, and no Key
@@ -132,7 +142,7 @@ func (p *Pool) moduleFor(mod *runtime.Module) *moduleCache {
 // replaces it.
 func (p *Pool) entryFor(engine string, ce *codeEntry, mod *runtime.Module, last *atomic.Pointer[keyEntry], reg *runtime.HostAPIRegistry) *keyEntry {
 	shape := reg.Shape()
-	if ke := last.Load(); ke != nil && ke.key.Engine == engine && ke.key.Shape == shape && (!p.regIdentity || ke.key.Registry == reg) {
+	if ke := p.lastEntry(last, engine, shape, reg); ke != nil {
 		return ke
 	}
 	k := Key{Engine: engine, Shape: shape, mod: mod}

@@ -269,16 +269,25 @@ func (s *keyShard) pop() *instance {
 // take's first step without the calls, locks and key lookups of the path
 // that leads to it, which cost a pooled call more than the slot itself.
 func (p *Pool) takeSlot(last *atomic.Pointer[keyEntry], engine string, reg *runtime.HostAPIRegistry) *instance {
-	ke := last.Load()
-	if ke == nil || p.closed.Load() || ke.key.Engine != engine || ke.key.Shape != reg.Shape() || p.regIdentity && ke.key.Registry != reg {
+	ke := p.lastEntry(last, engine, reg.Shape(), reg)
+	if ke == nil || p.closed.Load() {
 		return nil
 	}
 	home := p.shard()
-	s := &ke.shards[home]
+	in := p.fromSlot(&ke.shards[home])
+	if in != nil {
+		in.shard = int32(home)
+	}
+	return in
+}
+
+// fromSlot takes the instance in s's slot without a lock, counting a hit,
+// or returns nil if the slot is empty. An entry with an instance in a
+// slot is not dead (see retire).
+func (p *Pool) fromSlot(s *keyShard) *instance {
 	if s.slot.Load() == nil {
 		return nil
 	}
-	// An entry with an instance in a slot is not dead (see retire).
 	in := s.slot.Swap(nil)
 	if in == nil {
 		return nil
@@ -289,7 +298,6 @@ func (p *Pool) takeSlot(last *atomic.Pointer[keyEntry], engine string, reg *runt
 		p.noteIdle(s)
 		s.mu.Unlock()
 	}
-	in.shard = int32(home)
 	return in
 }
 
@@ -305,17 +313,8 @@ func (p *Pool) take(ke *keyEntry, last *atomic.Pointer[keyEntry], home int, forc
 		ke, s = p.lockShard(ke, last, home)
 		s.mu.Unlock()
 		cleared = p.drain(ke)
-	} else if s := &ke.shards[home]; s.slot.Load() != nil {
-		// An entry with an instance in a slot is not dead (see retire).
-		if in := s.slot.Swap(nil); in != nil {
-			s.hits.Add(1)
-			if p.total.Load() > int64(p.capacity) {
-				s.mu.Lock()
-				p.noteIdle(s)
-				s.mu.Unlock()
-			}
-			return ke, in, nil
-		}
+	} else if in := p.fromSlot(&ke.shards[home]); in != nil {
+		return ke, in, nil
 	}
 	ke, s := p.lockShard(ke, last, home)
 	if s.insts > 0 && !forceClear {
