@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	goruntime "runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,6 +18,33 @@ import (
 	"github.com/aspect-rt/aspect-runtime/runtime"
 )
 
+// exclusiveChildEnv, set, makes the tests of this file run their cases in
+// the process itself; unset, each runs them in a child process (a re-run
+// of the test binary, see inChild).
+const exclusiveChildEnv = "ASPECT_POOL_EXCLUSIVE_CHILD"
+
+// inChild reports whether the calling test should run its cases here: in
+// the child process, yes; otherwise it re-runs the test in a child and
+// fails if the child does not pass, crashes or runs for minutes, and the
+// caller returns. The cases check that no two calls ever run in one
+// instance at once, which the runtimes of Call's instances no longer
+// prevent with their lock: on wasmer such a regression can crash the
+// process instead of failing the test.
+func inChild(t *testing.T) bool {
+	if os.Getenv(exclusiveChildEnv) != "" {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), exclusiveChildEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, ctx.Err(), "the cases did not finish (deadlock?):\n%s", out)
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), "--- PASS: "+t.Name(), "%s", out)
+	return false
+}
+
 // TestCallWaitsForALeasesCall: an instance Call created (whose calls skip
 // the runtime's lock while only Call leases it) is leased with a handle
 // (Runtime, or Do), put back while the handle's call still runs (a
@@ -22,6 +52,9 @@ import (
 // return instead of running in the same instance at the same time (with
 // -race, a data race).
 func TestCallWaitsForALeasesCall(t *testing.T) {
+	if !inChild(t) {
+		return
+	}
 	forEachEngine(t, func(t *testing.T, engine string) {
 		t.Run("Runtime", func(t *testing.T) { testCallWaitsForALeasesCall(t, engine, false) })
 		t.Run("Do", func(t *testing.T) { testCallWaitsForALeasesCall(t, engine, true) })
@@ -106,6 +139,9 @@ func testCallWaitsForALeasesCall(t *testing.T, engine string, do bool) {
 // calls of an instance no handle can reach skip the runtime's lock, calls
 // the instance from other goroutines (with -race: no race).
 func TestHandleOfALeaseEndsWithIt(t *testing.T) {
+	if !inChild(t) {
+		return
+	}
 	forEachEngine(t, func(t *testing.T, engine string) {
 		ctx := context.Background()
 		p := pool.New(1, pool.WithKeepState())
@@ -156,6 +192,9 @@ func TestHandleOfALeaseEndsWithIt(t *testing.T) {
 // handle on it can still run (instances switch between Call's lock-free
 // leases and leases with handles all along).
 func TestMixedLeasesConcurrently(t *testing.T) {
+	if !inChild(t) {
+		return
+	}
 	forEachEngine(t, func(t *testing.T, engine string) {
 		ctx := context.Background()
 		p := pool.New(2, pool.WithKeepState())
