@@ -2,6 +2,7 @@ package benchreport
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -564,4 +565,67 @@ func TestThroughputScaling(t *testing.T) {
 	assert.Contains(t, md, "| hand-written scaling, quiet rounds only | 1.98x ±1% | missing | missing |")
 	assert.Contains(t, md, "| quiet rounds per run, pool | 5 ±16% | missing | missing |")
 	assert.Contains(t, md, "| **same, quiet rounds only** | **0.985x** | — | — |")
+}
+
+// throughputRuns renders BenchmarkThroughput runs of engine eng's build
+// with the given pool and hand-written scalings, one run per pair.
+func throughputRuns(eng string, pool, hand []float64) string {
+	var b strings.Builder
+	b.WriteString("pkg: github.com/aspect-rt/aspect-runtime/bench\n")
+	for i := range pool {
+		fmt.Fprintf(&b, "BenchmarkThroughput/%s/interleaved-2\t20\t9000000 ns/op\t0 1g-waited-%%\t0 2g-waited-%%\t%g baseline-scaling\t2.000 ideal-scaling\t%g pool-scaling\t21.00 rounds\n", eng, hand[i], pool[i])
+	}
+	return b.String()
+}
+
+// TestScalingParity: the pool's scaling passes the "at least the
+// hand-written baseline's" target at parity when its runs cannot be told
+// from the baseline's (both near the ideal 2x), and fails when they differ
+// significantly or when there are too few runs to tell.
+func TestScalingParity(t *testing.T) {
+	const vsHand = "at least the hand-written baseline's"
+	report := func(eng string, pool, hand []float64) *Report {
+		b, err := Parse(strings.NewReader(throughputRuns(eng, pool, hand)), eng) // wazero's and wasmer's builds are named for them
+		require.NoError(t, err)
+		return &Report{Builds: map[string]*Build{b.Name: b}, Machine: Machine{Cores: 2}}
+	}
+	// The wasmer runs of a real make bench (06f5c76): the pool's median
+	// 0.5% below the baseline's, well inside either side's spread.
+	pool := []float64{1.950, 1.969, 1.953, 1.942, 1.945, 1.966, 1.973, 1.976, 1.977, 1.973}
+	hand := []float64{1.974, 1.899, 1.948, 1.990, 1.976, 1.996, 1.980, 1.945, 1.995, 1.995}
+	rep := report("wasmer", pool, hand)
+	o := outcome(t, rep, 14, "wasmer", vsHand)
+	assert.Less(t, o.Ratio, 1.0)
+	assert.Equal(t, Pass, o.Status)
+	assert.Regexp(t, `^p=0\.\d+ n=10$`, o.Parity)
+	var buf bytes.Buffer
+	require.NoError(t, rep.Write(&buf))
+	assert.Contains(t, buf.String(), "| 0.995x (pool scaling / hand-written scaling) | ≥ 1x | **PASS** at parity: the runs do not differ (Mann-Whitney U test, "+o.Parity+", α 0.05) |")
+	// The plain 1.6x target is not a comparison of two figures: no parity.
+	assert.Empty(t, outcome(t, rep, 14, "wasmer", "2 goroutines at least 1.6x").Parity)
+
+	// A pool that scales 3% worse in every run: a real difference.
+	worse := make([]float64, len(hand))
+	for i, h := range hand {
+		worse[i] = h * 0.97
+	}
+	o = outcome(t, report("wazero", worse, hand), 14, "wazero", vsHand)
+	assert.Equal(t, Fail, o.Status)
+	assert.Empty(t, o.Parity)
+
+	// Runs above the ideal count as the ideal, as the medians do: a
+	// baseline at 2.02-2.1 is a baseline at 2x, and a pool just below 2x
+	// in every run is significantly below it.
+	over := []float64{2.02, 2.05, 2.1, 2.03, 2.06, 2.04, 2.08, 2.02, 2.07, 2.09}
+	below := []float64{1.99, 1.98, 1.995, 1.97, 1.99, 1.985, 1.98, 1.998, 1.99, 1.99}
+	o = outcome(t, report("wazero", below, over), 14, "wazero", vsHand)
+	assert.Equal(t, Fail, o.Status)
+	assert.InDelta(t, 2, o.DenValue, 1e-9)
+	assert.Empty(t, o.Parity)
+
+	// Three runs a side can never differ at α 0.05 (the U test's least p
+	// is 0.1): too few to call parity, so the miss stands.
+	o = outcome(t, report("wazero", pool[:3], hand[3:6]), 14, "wazero", vsHand)
+	assert.Equal(t, Fail, o.Status)
+	assert.Empty(t, o.Parity)
 }
