@@ -33,6 +33,10 @@
 //   - interleaved: several variants measured in alternating rounds of one
 //     benchmark, reported as custom metrics (Throughput: pool and baseline,
 //     from 1 and 2 goroutines);
+//   - placements: unmetered, metered and metered-deadline interleaved in
+//     one benchmark, at several placements of the loop's machine code
+//     (MeteredSum), reported as custom metrics: per placement metered /
+//     unmetered, and the geometric means over the placements;
 //   - baseline: the same work written by hand against the engine's own Go
 //     API (wasmtime-go v44's Linker, Func.Call and Memory.UnsafeData;
 //     wazero's api.Function.CallWithStack and api.Memory; wasmer-go's
@@ -62,13 +66,19 @@
 //	PooledGoGreet  lease + greet("world") + put back of go/echo.wasm (3 MB,
 //	               WASI) through pool.Pool, and greet on a warm instance
 //	Reset          Runtime.Reset vs Module.Instantiate + Close (greet.wasm)
-//	Metered        sum_to(100000) of wat/raw.wasm, metered vs unmetered
+//	Metered        sum_to(100000) of wat/raw.wasm, metered vs unmetered,
+//	               through the SPI (sum_to takes an i64, which an ABI call
+//	               cannot pass)
 //	MeteredSum     sum_to_abi(100000) of wat/compute.wasm through the runtime
 //	               (ABI-encoded Int64 in and out), metered vs unmetered: a
-//	               loop of one machine cycle per iteration, the worst case
+//	               loop of one machine cycle per iteration, the worst case;
+//	               and the same loop at 8 placements of its machine code
+//	               (sum_to_abi_p0 … sum_to_abi_p7, variant placements:
+//	               issue 15's figure is the geometric mean over them of
+//	               metered / unmetered, so that where the code lands, which
+//	               decides the speed of a loop this tight, averages out)
 //	MeteredMix     mix_abi(20000) of wat/compute.wasm: a xorshift64* loop,
-//	               a more typical compute kernel, through
-//	               the SPI (sum_to takes an i64, which an ABI call cannot pass)
+//	               a more typical compute kernel, through the runtime
 //	Throughput     how throughput scales from 1 goroutine to 2: pooled greet
 //	               (goroutines sharing one pool) and greet by hand (an
 //	               instance per goroutine), all four in interleaved rounds of

@@ -17,7 +17,9 @@ func FormatValue(v float64, unit string) string {
 	switch {
 	case unit == "ns/op" || strings.HasSuffix(unit, "-ns/compile") || strings.HasSuffix(unit, "-ns/call"):
 		return FormatNs(v)
-	case ratioUnits[unit]:
+	case ratioUnits[unit] || strings.HasSuffix(unit, "/unmetered"):
+		// "/unmetered": BenchmarkMeteredSum's placements variant, e.g.
+		// metered/unmetered, p3-deadline/unmetered.
 		return FormatRatio(v)
 	case strings.HasSuffix(unit, "-%"):
 		return sig3(v) + "%"

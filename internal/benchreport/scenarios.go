@@ -1,6 +1,9 @@
 package benchreport
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // throughputBench is the benchmark every row of the throughput table reads
 // (one metric each).
@@ -290,9 +293,12 @@ var Scenarios = []Scenario{
 		Ratios: []Ratio{{Label: "metered / unmetered", Num: "metered", Den: "unmetered"}},
 	},
 	meteredScenario("BenchmarkMeteredSum", "worst case", "metered sum (runtime)",
-		"`sum_to_abi(100000)` of `wat/compute.wasm` (a loop of about one machine cycle per iteration, ABI-encoded Int64 in and out) through `Runtime.Call`, as is and with `runtime.WithMetering` and a `Meter` per call (on wazero and wasmer the module also has yield checkpoints), and with a context deadline too."),
+		"`sum_to_abi(100000)` of `wat/compute.wasm` (a loop of about one machine cycle per iteration, ABI-encoded Int64 in and out) through `Runtime.Call`, as is and with `runtime.WithMetering` and a `Meter` per call (on wazero and wasmer the module also has yield checkpoints), and with a context deadline too. "+
+			"A loop that tight runs up to 1.5x faster or slower depending on where its ~40 bytes of machine code land relative to 64-byte cache lines and 32-byte fetch windows, and metering moves it, so one placement (the `sum_to_abi` rows) measures placement luck as much as metering. "+
+			fmt.Sprintf("The placement rows (variant `placements`, the figures issue 15's targets use) run the same loop at %d placements (exports `sum_to_abi_p0` … `sum_to_abi_p%d`, the loop after different amounts of straight-line code run once per call), unmetered, metered and metered with a deadline, interleaved in every round so that load on a shared machine hits them alike: per placement, the median time per call of each side and metered / unmetered (the ratio of the medians); over the placements, the geometric means of the times and of the ratios.", meteredSumPlacements, meteredSumPlacements-1),
+		"`sum_to_abi` (one placement): ", sumPlacementRows()...),
 	meteredScenario("BenchmarkMeteredMix", "typical", "metered mix (runtime)",
-		"`mix_abi(20000)` of `wat/compute.wasm` (a xorshift64* loop: shifts, xors, a multiplication and a rotation per round) through `Runtime.Call`, as is, metered, and metered with a context deadline."),
+		"`mix_abi(20000)` of `wat/compute.wasm` (a xorshift64* loop: shifts, xors, a multiplication and a rotation per round) through `Runtime.Call`, as is, metered, and metered with a context deadline.", ""),
 	{
 		Bench: "BenchmarkThroughput", Title: "Throughput through the pool, 1 and 2 goroutines", Short: "pooled greet, 1 goroutine",
 		What: "How pooled throughput scales from one goroutine to two, beside the hand-written baseline's own scaling. One benchmark measures all four sides in interleaved rounds of fixed work (the same number of `greet` calls each, about 2 ms from one goroutine), so that load on a shared machine hits them alike: pooled greet from 1 and from 2 goroutines sharing one pool, and greet by hand from 1 and from 2 goroutines on an instance each, in alternating order (pool 1, pool 2, baseline 1, baseline 2, then the reverse), with a GC before every round and the 2-goroutine clock started only once both goroutines run. Each run (one per `-count`) reports the median over its rounds (at least 21) of the wall time per call of each side, and of each round's scaling: 1-goroutine over 2-goroutine time per call, so 2x is perfect scaling and nothing can honestly exceed the ideal row, min(2, GOMAXPROCS, CPUs): a figure above it means the 1-goroutine rounds were slowed by something the 2-goroutine rounds escaped (such as other work on the other core competing for the shared cache and memory, which the run-queue delay below does not show), and a scaling target resting on it is reported as implausible, not judged. The waiting rows say how much of the goroutines' thread time went to waiting for a CPU (`/proc/thread-self/schedstat`, Linux): near 0 when the run had its cores to itself; when other work took them, the scalings understate what the code does. The quiet rows take only the rounds whose 1- and 2-goroutine halves both waited under 2% of their thread time (reported when a run has at least 3): what the code does when the machine lets it, beside the figure of every round, which the targets use.",
@@ -368,19 +374,21 @@ var (
 	}
 )
 
-// meteredScenario is a table of BenchmarkMeteredSum or BenchmarkMeteredMix.
-func meteredScenario(bench, kind, short, what string) Scenario {
+// meteredScenario is a table of BenchmarkMeteredSum or BenchmarkMeteredMix:
+// the rows of its unmetered, metered and metered-deadline variants (labels
+// starting with prefix), then extra.
+func meteredScenario(bench, kind, short, what, prefix string, extra ...Row) Scenario {
 	return Scenario{
 		Bench: bench, Title: "Metered vs unmetered compute through the runtime (" + kind + ")", Short: short, What: what,
-		Rows: []Row{
-			{Label: "metered (runtime.WithMetering)", Variant: "metered", Library: true},
-			{Label: "unmetered", Variant: "unmetered", Baseline: true},
-			{Label: "metered, with a deadline", Variant: "metered-deadline"},
-			{Label: "gas per call", Variant: "metered", Unit: "gas/op"},
-		},
+		Rows: append([]Row{
+			{Label: prefix + "metered (runtime.WithMetering)", Variant: "metered", Library: true},
+			{Label: prefix + "unmetered", Variant: "unmetered", Baseline: true},
+			{Label: prefix + "metered, with a deadline", Variant: "metered-deadline"},
+			{Label: prefix + "gas per call", Variant: "metered", Unit: "gas/op"},
+		}, extra...),
 		Ratios: []Ratio{
-			{Label: "metered / unmetered", Num: "metered", Den: "unmetered"},
-			{Label: "metered with a deadline / unmetered", Num: "metered-deadline", Den: "unmetered"},
+			{Label: prefix + "metered / unmetered", Num: "metered", Den: "unmetered"},
+			{Label: prefix + "metered with a deadline / unmetered", Num: "metered-deadline", Den: "unmetered"},
 		},
 	}
 }
@@ -395,4 +403,33 @@ func coldStartScenario(bench, of, short, what string) Scenario {
 		},
 		Ratios: []Ratio{{Label: "compile / disk cache (speed-up)", Num: "compile", Den: "disk-cache"}},
 	}
+}
+
+// meteredSumBench is the benchmark of the MeteredSum placement rows and of
+// issue 15's worst-case targets.
+const meteredSumBench = "BenchmarkMeteredSum/{engine}/placements"
+
+// meteredSumPlacements is the number of placements of sum_to_abi's loop
+// BenchmarkMeteredSum's placements variant runs (bench's sumPlacements: the
+// exports sum_to_abi_p0 … sum_to_abi_p7 of wat/compute.wasm).
+const meteredSumPlacements = 8
+
+// sumPlacementRows are the MeteredSum table's rows of the placements
+// variant: the geometric means over the placements, then each placement's
+// ratios.
+func sumPlacementRows() []Row {
+	rows := []Row{
+		{Label: "placements: unmetered (geometric mean)", Variant: "placements-unmetered", Name: meteredSumBench, Unit: "unmetered-ns/call"},
+		{Label: "placements: metered (geometric mean)", Variant: "placements-metered", Name: meteredSumBench, Unit: "metered-ns/call"},
+		{Label: "placements: metered, with a deadline (geometric mean)", Variant: "placements-deadline", Name: meteredSumBench, Unit: "deadline-ns/call"},
+		{Label: "**placements: metered / unmetered, geometric mean over " + fmt.Sprint(meteredSumPlacements) + "**", Variant: "placements-ratio", Name: meteredSumBench, Unit: "metered/unmetered"},
+		{Label: "**placements: metered with a deadline / unmetered, geometric mean over " + fmt.Sprint(meteredSumPlacements) + "**", Variant: "placements-deadline-ratio", Name: meteredSumBench, Unit: "deadline/unmetered"},
+	}
+	for p := range meteredSumPlacements {
+		rows = append(rows, Row{Label: fmt.Sprintf("placement %d: metered / unmetered", p), Variant: fmt.Sprintf("p%d-ratio", p), Name: meteredSumBench, Unit: fmt.Sprintf("p%d-metered/unmetered", p)})
+	}
+	for p := range meteredSumPlacements {
+		rows = append(rows, Row{Label: fmt.Sprintf("placement %d: metered with a deadline / unmetered", p), Variant: fmt.Sprintf("p%d-deadline-ratio", p), Name: meteredSumBench, Unit: fmt.Sprintf("p%d-deadline/unmetered", p)})
+	}
+	return rows
 }
