@@ -70,9 +70,9 @@ const sumPlacements = 8
 // round (so that load on a shared machine hits them alike): per placement
 // it reports the median time per call of each (pN-unmetered-ns/call, …)
 // and metered / unmetered (pN-metered/unmetered, pN-deadline/unmetered, the
-// medians' ratio), and
-// over the placements the geometric means of the times and of the ratios
-// (metered/unmetered, deadline/unmetered: the figures issue 15 bounds).
+// medians' ratio), and over the placements the geometric means of the
+// times and of the ratios (metered/unmetered, deadline/unmetered: the
+// figures issue 15 bounds).
 func BenchmarkMeteredSum(b *testing.B) {
 	forEachEngine(b, func(b *testing.B, eng string) {
 		benchMeteredABI(b, eng, "sum_to_abi", sumN, sumN*(sumN+1)/2)
@@ -91,6 +91,7 @@ func BenchmarkMeteredMix(b *testing.B) {
 // sumPlacement is the export of sum_to_abi's loop at placement p.
 func sumPlacement(p int) string { return fmt.Sprintf("sum_to_abi_p%d", p) }
 
+// benchSumPlacements is BenchmarkMeteredSum's placements variant on eng.
 func benchSumPlacements(b *testing.B, eng string) {
 	const n, want = sumN, sumN * (sumN + 1) / 2
 	deadline, cancel := context.WithTimeout(runtime.WithMeter(bg, runtime.NewMeter(math.MaxUint64)), time.Hour)
