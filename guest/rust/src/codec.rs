@@ -1,8 +1,9 @@
 //! The value codec of abi/FORMAT.md, version 1: encoding with canonical
 //! form, and decoding that enforces every rule of section 2.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::hash::{BuildHasher, Hash};
 
 /// Tags of the encoded values (abi/FORMAT.md, section 2).
 pub mod tag {
@@ -902,6 +903,68 @@ macro_rules! abi_struct {
     };
 }
 
+// ---------------------------------------------------------------------------
+// HashMap and arrays. They come after the rest of the codec: placed beside
+// Vec and BTreeMap, they changed the bytes rustc 1.63 builds for the Rust
+// fixtures (conformance/fixtures/rust), which use neither.
+
+impl<K: Decode + Eq + Hash, V: Decode, S: BuildHasher + Default> Decode for HashMap<K, V, S> {
+    fn decode_tagged(t: i16, p: &[u8], depth: usize) -> Result<Self> {
+        match t {
+            tag::MAP => {}
+            tag::NIL => {
+                fixed::<0>(p)?;
+                return Ok(HashMap::default());
+            }
+            _ => return Err(mismatch(t, p, "HashMap")),
+        }
+        let mut out = HashMap::default();
+        map_entries(p, depth, |kt, kp, vt, vp| {
+            let k = K::decode_tagged(kt, kp, depth + 1)?;
+            let v = V::decode_tagged(vt, vp, depth + 1)?;
+            out.insert(k, v);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
+
+/// An array decodes from a List of exactly N elements, as the Go package
+/// abi decodes into a Go array; another count (Nil is an empty List here)
+/// is a type mismatch.
+impl<T: Decode, const N: usize> Decode for [T; N] {
+    fn decode_tagged(t: i16, p: &[u8], depth: usize) -> Result<Self> {
+        if t != tag::LIST && t != tag::NIL {
+            return Err(mismatch(t, p, "array"));
+        }
+        let v = Vec::<T>::decode_tagged(t, p, depth)?;
+        v.try_into().map_err(|_| Error::TypeMismatch { want: "array", tag: t })
+    }
+}
+
+/// A HashMap encodes as its BTreeMap would: its keys sorted, the
+/// canonical order for keys of one Rust integer type, bool or String.
+impl<K: Encode + Ord, V: Encode, S> Encode for HashMap<K, V, S> {
+    fn encode(&self, e: &mut Encoder) {
+        let mut entries: Vec<(&K, &V)> = self.iter().collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        e.composite(tag::MAP, entries.len(), |e| {
+            for (k, v) in entries {
+                k.encode(e);
+                v.encode(e);
+            }
+        });
+    }
+}
+
+/// An array encodes as a List, as a slice does (`[u8; N]` too: a List of
+/// Uint8; use Bytes for a ByteArray).
+impl<T: Encode, const N: usize> Encode for [T; N] {
+    fn encode(&self, e: &mut Encoder) {
+        self.as_slice().encode(e)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1007,6 +1070,61 @@ mod tests {
         // Unknown fields are ignored, missing ones keep their default.
         let other = StructBuilder::new().field("x", Value::I8(1)).field("zip", Value::str("75")).build();
         assert_eq!(decode::<Address>(&encode(&other).unwrap()), Ok(Address { city: String::new(), zip: Some("75".into()) }));
+    }
+
+    #[test]
+    fn hash_maps() {
+        // Encoded in the canonical order, whatever the HashMap's order: the
+        // bytes of the BTreeMap of the same entries.
+        let mut h: HashMap<String, i64> = HashMap::new();
+        let mut b = BTreeMap::new();
+        for (i, k) in ["zeta", "a", "mid", "", "b", "aa", "\u{e9}", "Z"].iter().enumerate() {
+            h.insert(k.to_string(), i as i64 - 3);
+            b.insert(k.to_string(), i as i64 - 3);
+        }
+        let enc = encode(&h).unwrap();
+        assert_eq!(enc, encode(&b).unwrap());
+        assert_eq!(decode::<HashMap<String, i64>>(&enc).unwrap(), h);
+        let mut n: HashMap<u32, bool> = HashMap::new();
+        for k in [7u32, 0, u32::MAX, 300, 1] {
+            n.insert(k, k % 2 == 0);
+        }
+        let enc = encode(&n).unwrap();
+        assert_eq!(enc, encode(&n.iter().map(|(k, v)| (*k, *v)).collect::<BTreeMap<_, _>>()).unwrap());
+        assert_eq!(decode::<HashMap<u32, bool>>(&enc).unwrap(), n);
+        // abi/FORMAT.md's example, and Nil as an empty map.
+        let m: HashMap<String, bool> = decode(&hex("0f00 12000000 01000000 0a00 01000000 61 0900 01000000 01")).unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!(m["a"], true);
+        assert!(decode::<HashMap<String, bool>>(&hex("1100 00000000")).unwrap().is_empty());
+        // The decoder rules hold as for BTreeMap: keys out of order, and a
+        // List is no map.
+        let unsorted = hex("0f00 20000000 02000000 0a00 01000000 62 0900 01000000 01 0a00 01000000 61 0900 01000000 01");
+        assert_eq!(decode::<HashMap<String, bool>>(&unsorted), Err(Error::NonCanonical("map keys out of order or duplicated")));
+        assert_eq!(decode::<BTreeMap<String, bool>>(&unsorted), Err(Error::NonCanonical("map keys out of order or duplicated")));
+        assert_eq!(decode::<HashMap<u8, u8>>(&encode(&vec![1u8]).unwrap()), Err(Error::TypeMismatch { want: "HashMap", tag: tag::LIST }));
+    }
+
+    #[test]
+    fn arrays() {
+        let a = [3i32, -1, 7];
+        let enc = encode(&a).unwrap();
+        assert_eq!(enc, encode(&a.to_vec()).unwrap());
+        assert_eq!(decode::<[i32; 3]>(&enc), Ok(a));
+        // Elements convert as a Vec's do; nested arrays.
+        assert_eq!(decode::<[i64; 3]>(&enc), Ok([3, -1, 7]));
+        let nested = [[1u8, 2], [3, 4]];
+        assert_eq!(decode::<[[u8; 2]; 2]>(&encode(&nested).unwrap()), Ok(nested));
+        // Another count is a type mismatch, as for a Go array; so is Nil,
+        // an empty List, unless the array is empty.
+        assert_eq!(decode::<[i32; 2]>(&enc), Err(Error::TypeMismatch { want: "array", tag: tag::LIST }));
+        assert_eq!(decode::<[i32; 4]>(&enc), Err(Error::TypeMismatch { want: "array", tag: tag::LIST }));
+        assert_eq!(decode::<[i32; 2]>(&hex("1100 00000000")), Err(Error::TypeMismatch { want: "array", tag: tag::NIL }));
+        assert_eq!(decode::<[i32; 0]>(&hex("1100 00000000")), Ok([]));
+        assert_eq!(decode::<[u8; 1]>(&encode(&Bytes(vec![1])).unwrap()), Err(Error::TypeMismatch { want: "array", tag: tag::BYTES }));
+        // A malformed element is reported as such.
+        assert_eq!(decode::<[bool; 1]>(&hex("0e00 0b000000 01000000 0900 01000000 02")), Err(Error::InvalidBool(2)));
+        assert_eq!(decode::<[i8; 1]>(&hex("0e00 0b000000 01000000 0100 01000000")), Err(Error::Truncated));
     }
 
     #[test]

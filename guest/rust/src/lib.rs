@@ -21,12 +21,12 @@
 //! Values are encoded by the [`Encode`] trait and decoded by [`Decode`]:
 //! integers (`i8`…`u64`, each with its own tag), `bool`, `f32`, `f64`,
 //! `String`/`&str`, [`Bytes`] (a ByteArray; `Vec<u8>` is a List of Uint8),
-//! `Vec<T>` and slices (List), `BTreeMap<K, V>` (Map, whose order is the
-//! canonical one), `Option<T>` (`None` is Nil), [`Value`] (any value, the
-//! generic form) and structs through [`abi_struct!`]. Decoding converts as
-//! the Go package abi does: any integer tag into any integer type whose
-//! range holds it, Float32 into `f64`, String and ByteArray into each
-//! other, Nil into an empty `Vec`/`BTreeMap` or `None`.
+//! `Vec<T>`, slices and `[T; N]` (List), `BTreeMap<K, V>` and `HashMap<K, V>`
+//! (Map, keys in canonical order), `Option<T>` (`None` is Nil), [`Value`]
+//! (any value) and structs through [`abi_struct!`]. Decoding converts as the
+//! Go package abi does: any integer tag into any integer type whose range
+//! holds it, Float32 into `f64`, String and ByteArray into each other, Nil
+//! into an empty `Vec`/map or `None`, a List into `[T; N]` of N elements.
 //!
 //! # Host functions
 //!
