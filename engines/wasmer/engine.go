@@ -82,7 +82,7 @@
 // that errors.Is holds for the host's own error.
 package wasmer
 
-// #cgo CFLAGS: -I${SRCDIR}/include -fPIC
+// #cgo CFLAGS: -I${SRCDIR}/include -I${SRCDIR}/../../internal/cacheline -fPIC
 // #cgo LDFLAGS: -ldl
 // #include "shim.h"
 import "C"

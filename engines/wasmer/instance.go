@@ -66,7 +66,8 @@ type wrInstance struct {
 // cacheline for why): wrInstance, wrFunction, wrMemory, wrGlobal and
 // hostEntry through the xxxLines types below, their small slices by their
 // capacity, and the C objects (the functions' descriptors, the host
-// functions' environments and result buffers) by aspect_wr_alloc_lines.
+// functions' environments and result buffers) by aspect_alloc_lines
+// (internal/cacheline/alloc_lines.h).
 // TestCacheLineSizes pins the sizes.
 const cacheLine = cacheline.Size
 
@@ -104,7 +105,7 @@ const framesCap = cacheLine / int(unsafe.Sizeof(context.Context(nil)))
 // allocLines returns size bytes of zeroed C memory on cache lines of their
 // own (see cacheLine), or nil if out of memory; free it with C.free.
 func allocLines(size uintptr) unsafe.Pointer {
-	return C.aspect_wr_alloc_lines(C.size_t(size), cacheLine)
+	return C.aspect_alloc_lines(C.size_t(size), cacheLine)
 }
 
 func newInstance(m *wrModule) *wrInstance {

@@ -132,19 +132,6 @@ void aspect_wr_functype_delete(wasm_functype_t *ft) {
   wasm_functype_delete(ft);
 }
 
-void *aspect_wr_alloc_lines(size_t size, size_t line) {
-  size = (size + line - 1) & ~(line - 1);
-  if (size == 0) {
-    size = line;
-  }
-  void *p = NULL;
-  if (posix_memalign(&p, line, size) != 0) {
-    return NULL;
-  }
-  memset(p, 0, size);
-  return p;
-}
-
 aspect_wr_fn *aspect_wr_fn_new(wasm_func_t *func, size_t line) {
   wasm_functype_t *ft = wasm_func_type(func);
   if (ft == NULL) {
@@ -153,7 +140,7 @@ aspect_wr_fn *aspect_wr_fn_new(wasm_func_t *func, size_t line) {
   const wasm_valtype_vec_t *params = wasm_functype_params(ft);
   const wasm_valtype_vec_t *results = wasm_functype_results(ft);
   size_t np = params->size, nr = results->size;
-  aspect_wr_fn *fn = aspect_wr_alloc_lines(sizeof(aspect_wr_fn) + np + nr, line);
+  aspect_wr_fn *fn = aspect_alloc_lines(sizeof(aspect_wr_fn) + np + nr, line);
   if (fn == NULL) {
     aspect_wr_functype_delete(ft);
     return NULL;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alloc_lines.h"
 #include "wasmer.h"
 
 // The message of the trap a failing host function raises. The Go error
@@ -54,13 +55,8 @@ wasm_module_t *aspect_wr_module_new(wasm_store_t *store, const uint8_t *data, si
 // message in *err.
 wasm_module_t *aspect_wr_module_deserialize(wasm_store_t *store, const uint8_t *data, size_t len, aspect_wr_text *err);
 
-// aspect_wr_alloc_lines returns size bytes of zeroed memory that start a
-// cache line of line bytes (a power of two) and fill whole lines, sharing
-// none with other allocations; NULL if out of memory. Free with free.
-void *aspect_wr_alloc_lines(size_t size, size_t line);
-
 // aspect_wr_fn_new describes func for calls, in memory of whole cache lines
-// of line bytes (aspect_wr_alloc_lines); NULL if its type has a
+// of line bytes (aspect_alloc_lines); NULL if its type has a
 // non-numeric value type. Free with free.
 aspect_wr_fn *aspect_wr_fn_new(wasm_func_t *func, size_t line);
 

@@ -32,7 +32,7 @@
 // deadline by a tick, so one call's cancellation never disturbs another's.
 package wasmtime
 
-// #cgo CFLAGS: -I${SRCDIR}/include
+// #cgo CFLAGS: -I${SRCDIR}/include -I${SRCDIR}/../../internal/cacheline
 // #cgo windows CFLAGS: -DWASM_API_EXTERN= -DWASI_API_EXTERN=
 // #include "shim.h"
 import "C"

@@ -145,19 +145,6 @@ uint8_t aspect_wt_export_get(wasmtime_context_t *ctx,
   return kind;
 }
 
-void *aspect_wt_alloc_lines(size_t size, size_t line) {
-  size = (size + line - 1) & ~(line - 1);
-  if (size == 0) {
-    size = line;
-  }
-  void *p = NULL;
-  if (posix_memalign(&p, line, size) != 0) {
-    return NULL;
-  }
-  memset(p, 0, size);
-  return p;
-}
-
 aspect_wt_call_block *aspect_wt_call_block_new(wasmtime_context_t *ctx,
                                                const wasmtime_func_t *fn,
                                                size_t nparams, size_t nresults,
@@ -169,7 +156,7 @@ aspect_wt_call_block *aspect_wt_call_block_new(wasmtime_context_t *ctx,
   // Written at every call (the params and results): on lines of its own, so
   // that the blocks of two instances called on two cores share none.
   aspect_wt_call_block *b =
-      aspect_wt_alloc_lines(sizeof *b + n * sizeof(uint64_t), line);
+      aspect_alloc_lines(sizeof *b + n * sizeof(uint64_t), line);
   if (b == NULL) {
     return NULL;
   }

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include "alloc_lines.h"
 #include <wasm.h>
 #include <wasmtime/config.h>
 #include <wasmtime/engine.h>
@@ -86,13 +87,8 @@ typedef struct {
   uint64_t *stack;
 } aspect_wt_call_block;
 
-// aspect_wt_alloc_lines returns size bytes of zeroed memory that start a
-// cache line of line bytes (a power of two) and fill whole lines, sharing
-// none with other allocations; NULL if out of memory. Free with free.
-void *aspect_wt_alloc_lines(size_t size, size_t line);
-
 // Allocates a call block with room for max(nparams, nresults, 1) values, in
-// memory of whole cache lines of line bytes (aspect_wt_alloc_lines); free it
+// memory of whole cache lines of line bytes (aspect_alloc_lines); free it
 // with free().
 aspect_wt_call_block *aspect_wt_call_block_new(wasmtime_context_t *ctx,
                                                const wasmtime_func_t *fn,
