@@ -137,8 +137,8 @@ type module struct {
 
 	code []codeEntry
 
-	declared []uint64 // bitset of functions that ref.func may name
-	exported []uint64 // bitset of the exported functions
+	declared funcSet // functions that ref.func may name
+	exported funcSet // the exported functions
 
 	fixups []fixup
 
@@ -162,11 +162,21 @@ type globalExport struct {
 
 func (m *module) numFuncs() uint32 { return uint32(len(m.funcs)) }
 
-func (m *module) declare(f uint32) { m.declared[f>>6] |= 1 << (f & 63) }
+// funcSet is a set of function indices, a bitset sized when the function
+// index space is complete.
+type funcSet []uint64
 
-func (m *module) isDeclared(f uint32) bool { return m.declared[f>>6]&(1<<(f&63)) != 0 }
+func newFuncSet(n int) funcSet { return make(funcSet, (n+63)/64) }
 
-func (m *module) isExported(f uint32) bool { return m.exported[f>>6]&(1<<(f&63)) != 0 }
+func (s funcSet) add(f uint32) { s[f>>6] |= 1 << (f & 63) }
+
+func (s funcSet) has(f uint32) bool { return s[f>>6]&(1<<(f&63)) != 0 }
+
+func (m *module) declare(f uint32) { m.declared.add(f) }
+
+func (m *module) isDeclared(f uint32) bool { return m.declared.has(f) }
+
+func (m *module) isExported(f uint32) bool { return m.exported.has(f) }
 
 // addFuncFixup records that the function index encoded at [start,end) must be
 // shifted if it names a defined function.
@@ -280,12 +290,11 @@ func parseModule(b []byte, forSnapshot bool) (*module, error) {
 		}
 		if s.id == secFunction || s.id == secImport {
 			// The function index space is complete once both are parsed.
-			m.declared = make([]uint64, (len(m.funcs)+63)/64)
-			m.exported = make([]uint64, len(m.declared))
+			m.declared, m.exported = newFuncSet(len(m.funcs)), newFuncSet(len(m.funcs))
 		}
 	}
 	if m.declared == nil {
-		m.declared, m.exported = []uint64{}, []uint64{}
+		m.declared, m.exported = funcSet{}, funcSet{}
 	}
 	if len(m.code) != len(m.funcs)-int(m.numImportedFuncs) {
 		return nil, malformed(-1, "function and code section have inconsistent lengths")
@@ -683,7 +692,7 @@ func (m *module) parseExports(r *reader) error {
 				return invalid(koff, "export of unknown function %d", idx)
 			}
 			m.declare(idx)
-			m.exported[idx>>6] |= 1 << (idx & 63)
+			m.exported.add(idx)
 			m.addFuncFixup(is, r.pos, idx)
 		case 1:
 			if int64(idx) >= int64(len(m.tables)) {
